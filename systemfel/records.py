@@ -1,0 +1,93 @@
+"""Typed records that flow between stages: PDF -> blocks -> passages -> labels -> themes.
+
+Each stage produces its own record type; the store persists them. Records are plain
+dataclasses so stages stay testable without a database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BLOCK_KINDS = ("heading", "paragraph", "bullet", "quote", "footnote", "table")
+PASSAGE_KINDS = ("deficiency", "good_example", "background")
+LEVELS = ("handlaggare", "lokal", "central")
+
+
+@dataclass
+class DocumentMeta:
+    """Who wrote a report and when; filled from metadata file, PDF info or file name."""
+
+    org: str = ""
+    region: str = ""
+    year: int | None = None
+    title: str = ""
+    report_kind: str = ""
+
+
+@dataclass
+class Block:
+    """One laid-out unit of a report in reading order."""
+
+    kind: str  # one of BLOCK_KINDS
+    text: str
+    page: int  # 1-based page where the block starts
+    heading_path: list[str] = field(default_factory=list)
+    page_end: int | None = None  # page where the block ends, when it spans pages
+
+
+@dataclass
+class Passage:
+    """The unit users read, search and cite: one paragraph, bullet or quote box."""
+
+    text: str
+    page: int
+    heading_path: list[str]
+    block_kind: str
+    seq: int = 0
+    page_end: int | None = None
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.heading_path)
+
+
+@dataclass
+class Document:
+    """A stored report and what happened when it was ingested."""
+
+    id: int
+    sha256: str
+    file: str
+    path: str
+    meta: DocumentMeta
+    pages: int
+    status: str  # "ok", "failed", "empty"
+    message: str = ""
+    n_passages: int = 0
+
+
+@dataclass
+class PassageLabels:
+    """What the Swedish reading adds to one passage."""
+
+    kind: str  # one of PASSAGE_KINDS
+    kind_score: float
+    actors: list[str] = field(default_factory=list)
+    level: str | None = None
+
+
+@dataclass
+class Figure:
+    """A number a report states about itself: '147 systemfel', '218 klienter'."""
+
+    subject: str  # what was counted, e.g. "systemfel", "klienter", "uppdrag"
+    value: float
+    page: int
+    sentence: str
+    year: int | None = None
+    qualifier: str = ""  # e.g. "handläggarnivå"
+
+
+@dataclass
+class ThemeScore:
+    slug: str
+    score: float

@@ -1,0 +1,551 @@
+"""The one module that owns the SQLite database.
+
+Every write goes through a transaction here, so an interrupted build leaves the
+database as it was before the document being written. WAL mode lets the explorer
+read while a build writes.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from systemfel.records import Block, Document, DocumentMeta, Figure, Passage, PassageLabels, ThemeScore
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    org TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '',
+    year INTEGER,
+    title TEXT NOT NULL DEFAULT '',
+    report_kind TEXT NOT NULL DEFAULT '',
+    pages INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    pii_counts TEXT NOT NULL DEFAULT '{}',
+    ingested_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_sha ON documents(sha256);
+CREATE TABLE IF NOT EXISTS blocks (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    page_end INTEGER,
+    heading_path TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blocks_doc ON blocks(doc_id, seq);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    page_end INTEGER,
+    heading_path TEXT NOT NULL,
+    block_kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    pii TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
+CREATE INDEX IF NOT EXISTS passages_hash ON passages(text_hash);
+CREATE TABLE IF NOT EXISTS labels (
+    passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    kind_score REAL NOT NULL,
+    level TEXT,
+    actors TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS figures (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    qualifier TEXT NOT NULL DEFAULT '',
+    value REAL NOT NULL,
+    year INTEGER,
+    sentence TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)
+);
+CREATE TABLE IF NOT EXISTS passage_themes (
+    passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+    slug TEXT NOT NULL,
+    score REAL NOT NULL,
+    rank INTEGER NOT NULL,
+    PRIMARY KEY (passage_id, slug)
+);
+CREATE TABLE IF NOT EXISTS clusters (
+    id INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    keywords TEXT NOT NULL,
+    theme_slug TEXT,
+    theme_similarity REAL,
+    is_new INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passage_clusters (
+    passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    x REAL,
+    y REAL
+);
+CREATE TABLE IF NOT EXISTS corrections (
+    text_hash TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (text_hash, field)
+);
+"""
+
+
+class StoreError(Exception):
+    """A database problem explained in Swedish for the user."""
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Store:
+    """Access to one systemfel database file."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False):
+        self.path = Path(path)
+        if readonly and not self.path.exists():
+            raise StoreError(f"Databasen {self.path} finns inte. Kör först: systemfel build --db {self.path}")
+        try:
+            if readonly:
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                self.conn.executescript(SCHEMA)
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+                self.conn.commit()
+            else:
+                self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Kan inte öppna databasen {self.path}: {exc}. Är det en systemfel-databas?") from exc
+
+    def _check_schema(self) -> None:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "documents" not in tables or "passages" not in tables:
+            raise StoreError(f"{self.path} är ingen systemfel-databas (tabeller saknas).")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work: all of it lands, or none of it."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            self.conn.commit()
+
+    # ----------------------------------------------------------------- meta
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------ documents
+    def document_state(self, path: str) -> tuple[str, str] | None:
+        """(sha256, status) of the document stored for a path, if any."""
+        row = self.conn.execute("SELECT sha256, status FROM documents WHERE path = ?", (path,)).fetchone()
+        return (row["sha256"], row["status"]) if row else None
+
+    def path_with_sha(self, sha256: str, exclude_path: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT path FROM documents WHERE sha256 = ? AND path != ? AND status = 'ok'", (sha256, exclude_path)
+        ).fetchone()
+        return row["path"] if row else None
+
+    def replace_document(
+        self,
+        *,
+        path: str,
+        sha256: str,
+        meta: DocumentMeta,
+        pages: int,
+        blocks: list[Block],
+        passages: list[Passage],
+        status: str = "ok",
+        message: str = "",
+        passage_pii: list[dict[str, int]] | None = None,
+    ) -> int:
+        """Store a document with its blocks and passages, replacing any old version atomically.
+
+        Texts must already be masked for personal data; `passage_pii` gives per-passage counts.
+        """
+        passage_pii = passage_pii or [{} for _ in passages]
+        doc_pii: dict[str, int] = {}
+        for counts in passage_pii:
+            for key, n in counts.items():
+                doc_pii[key] = doc_pii.get(key, 0) + n
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+            cur = conn.execute(
+                "INSERT INTO documents(path, file, sha256, org, region, year, title, report_kind, pages, status,"
+                " message, pii_counts, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    path,
+                    Path(path).name,
+                    sha256,
+                    meta.org,
+                    meta.region,
+                    meta.year,
+                    meta.title,
+                    meta.report_kind,
+                    pages,
+                    status,
+                    message,
+                    json.dumps(doc_pii),
+                    time.time(),
+                ),
+            )
+            doc_id = int(cur.lastrowid)
+            conn.executemany(
+                "INSERT INTO blocks(doc_id, seq, kind, page, page_end, heading_path, text) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (doc_id, i, b.kind, b.page, b.page_end, json.dumps(b.heading_path, ensure_ascii=False), b.text)
+                    for i, b in enumerate(blocks)
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        doc_id,
+                        i,
+                        p.page,
+                        p.page_end,
+                        json.dumps(p.heading_path, ensure_ascii=False),
+                        p.block_kind,
+                        p.text,
+                        text_hash(p.text),
+                        json.dumps(counts),
+                    )
+                    for i, (p, counts) in enumerate(zip(passages, passage_pii))
+                ],
+            )
+        return doc_id
+
+    def record_failure(self, *, path: str, sha256: str, message: str, status: str = "failed") -> None:
+        """Remember that a file could not be ingested; an older good version is kept."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM documents WHERE path = ?", (path,)).fetchone()
+            if row and row["status"] == "ok":
+                return
+            conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+            conn.execute(
+                "INSERT INTO documents(path, file, sha256, pages, status, message, ingested_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (path, Path(path).name, sha256, 0, status, message, time.time()),
+            )
+
+    def update_document_meta(self, doc_id: int, meta: DocumentMeta) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE documents SET org=?, region=?, year=?, title=?, report_kind=? WHERE id=?",
+                (meta.org, meta.region, meta.year, meta.title, meta.report_kind, doc_id),
+            )
+
+    def documents(self) -> list[Document]:
+        rows = self.conn.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM passages p WHERE p.doc_id = d.id) AS n_passages"
+            " FROM documents d ORDER BY d.org, d.year, d.file"
+        ).fetchall()
+        return [
+            Document(
+                id=r["id"],
+                sha256=r["sha256"],
+                file=r["file"],
+                path=r["path"],
+                meta=DocumentMeta(r["org"], r["region"], r["year"], r["title"], r["report_kind"]),
+                pages=r["pages"],
+                status=r["status"],
+                message=r["message"],
+                n_passages=r["n_passages"],
+            )
+            for r in rows
+        ]
+
+    def delete_document(self, doc_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    # ------------------------------------------------------------- passages
+    def passages(self, doc_id: int | None = None) -> list[dict]:
+        """Passages joined with their document, labels, themes and cluster, in reading order."""
+        where = "WHERE d.status = 'ok'" + (" AND p.doc_id = ?" if doc_id is not None else "")
+        params: tuple = (doc_id,) if doc_id is not None else ()
+        rows = self.conn.execute(
+            f"""SELECT p.id, p.doc_id, d.file, d.org, d.region, d.year, d.title, p.page, p.page_end,
+                   p.heading_path, p.block_kind, p.text, p.text_hash, p.seq,
+                   l.kind, l.kind_score, l.level, l.actors, p.pii, pc.cluster_id, pc.x, pc.y
+              FROM passages p JOIN documents d ON d.id = p.doc_id
+              LEFT JOIN labels l ON l.passage_id = p.id
+              LEFT JOIN passage_clusters pc ON pc.passage_id = p.id
+              {where} ORDER BY d.org, d.year, d.file, p.seq""",
+            params,
+        ).fetchall()
+        themes = self._themes_by_passage()
+        out = []
+        for r in rows:
+            heading_path = json.loads(r["heading_path"])
+            record = {
+                "id": r["id"],
+                "doc_id": r["doc_id"],
+                "file": r["file"],
+                "org": r["org"],
+                "region": r["region"],
+                "year": r["year"],
+                "title": r["title"],
+                "page": r["page"],
+                "page_end": r["page_end"],
+                "heading": " > ".join(heading_path),
+                "heading_path": heading_path,
+                "block_kind": r["block_kind"],
+                "seq": r["seq"],
+                "text": r["text"],
+                "text_hash": r["text_hash"],
+                "kind": r["kind"],
+                "kind_score": r["kind_score"],
+                "level": r["level"],
+                "actors": json.loads(r["actors"]) if r["actors"] else [],
+                "pii": json.loads(r["pii"]) if r["pii"] else {},
+                "themes": [t.slug for t in themes.get(r["id"], [])],
+                "theme_scores": [round(t.score, 4) for t in themes.get(r["id"], [])],
+                "cluster": r["cluster_id"],
+                "x": r["x"],
+                "y": r["y"],
+            }
+            record["theme"] = record["themes"][0] if record["themes"] else None
+            out.append(record)
+        return out
+
+    def passage_texts(self) -> list[tuple[int, str, str]]:
+        """(id, text, text_hash) of every passage of every good document, in a stable order."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT p.id, p.text, p.text_hash FROM passages p JOIN documents d ON d.id = p.doc_id"
+                " WHERE d.status = 'ok' ORDER BY p.id"
+            )
+        ]
+
+    def passages_for_labelling(self, only_missing: bool = True) -> list[dict]:
+        """Passages (with heading path and block kind) that the Swedish reading has not seen yet."""
+        where = "AND l.passage_id IS NULL" if only_missing else ""
+        rows = self.conn.execute(
+            f"""SELECT p.id, p.doc_id, p.text, p.page, p.heading_path, p.block_kind, p.seq
+                FROM passages p JOIN documents d ON d.id = p.doc_id
+                LEFT JOIN labels l ON l.passage_id = p.id
+                WHERE d.status = 'ok' {where} ORDER BY p.doc_id, p.seq"""
+        ).fetchall()
+        return [dict(r) | {"heading_path": json.loads(r["heading_path"])} for r in rows]
+
+    # --------------------------------------------------------------- labels
+    def save_labels(self, labels: Iterable[tuple[int, PassageLabels]]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO labels(passage_id, kind, kind_score, level, actors) VALUES (?,?,?,?,?)",
+                [
+                    (pid, lab.kind, float(lab.kind_score), lab.level, json.dumps(lab.actors, ensure_ascii=False))
+                    for pid, lab in labels
+                ],
+            )
+
+    def clear_labels(self) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM labels")
+
+    def pii_counts(self) -> dict[int, dict[str, int]]:
+        return {r["id"]: json.loads(r["pii_counts"]) for r in self.conn.execute("SELECT id, pii_counts FROM documents")}
+
+    # -------------------------------------------------------------- figures
+    def replace_figures(self, doc_id: int, figures: list[Figure]) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM figures WHERE doc_id = ?", (doc_id,))
+            conn.executemany(
+                "INSERT INTO figures(doc_id, page, subject, qualifier, value, year, sentence) VALUES (?,?,?,?,?,?,?)",
+                [(doc_id, f.page, f.subject, f.qualifier, f.value, f.year, f.sentence) for f in figures],
+            )
+
+    def docs_without_figures(self) -> list[int]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT d.id FROM documents d WHERE d.status = 'ok'"
+                " AND NOT EXISTS (SELECT 1 FROM figures f WHERE f.doc_id = d.id)"
+                " AND COALESCE((SELECT value FROM meta WHERE key = 'figures_done_' || d.id), '') = ''"
+            )
+        ]
+
+    def figures(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT f.*, d.org, d.file, d.title, d.year AS doc_year FROM figures f"
+            " JOIN documents d ON d.id = f.doc_id ORDER BY d.org, d.year, f.page, f.id"
+        ).fetchall()
+        return [
+            {
+                "id": r["id"],
+                "doc_id": r["doc_id"],
+                "file": r["file"],
+                "org": r["org"],
+                "title": r["title"],
+                "year": r["year"] if r["year"] is not None else r["doc_year"],
+                "page": r["page"],
+                "subject": r["subject"],
+                "qualifier": r["qualifier"],
+                "value": r["value"],
+                "sentence": r["sentence"],
+            }
+            for r in rows
+        ]
+
+    # ----------------------------------------------------------- embeddings
+    def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})",
+                (model, *chunk),
+            ):
+                found[r[0]] = np.frombuffer(r[1], dtype=np.float32)
+        return found
+
+    def save_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO embeddings(model, text_hash, dim, vector) VALUES (?,?,?,?)",
+                [(model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+            )
+
+    def drop_vectors_except(self, model: str) -> None:
+        """Keep one model's vectors so two models are never mixed."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM embeddings WHERE model != ?", (model,))
+
+    # --------------------------------------------------------------- themes
+    def save_themes(self, themes: dict[int, list[ThemeScore]], *, replace_all: bool = False) -> None:
+        with self.transaction() as conn:
+            if replace_all:
+                conn.execute("DELETE FROM passage_themes")
+            for passage_id, scores in themes.items():
+                conn.execute("DELETE FROM passage_themes WHERE passage_id = ?", (passage_id,))
+                conn.executemany(
+                    "INSERT INTO passage_themes(passage_id, slug, score, rank) VALUES (?,?,?,?)",
+                    [(passage_id, t.slug, float(t.score), rank) for rank, t in enumerate(scores)],
+                )
+
+    def _themes_by_passage(self) -> dict[int, list[ThemeScore]]:
+        out: dict[int, list[ThemeScore]] = {}
+        for r in self.conn.execute("SELECT passage_id, slug, score FROM passage_themes ORDER BY passage_id, rank"):
+            out.setdefault(r[0], []).append(ThemeScore(r[1], r[2]))
+        return out
+
+    def save_clusters(self, clusters: list[dict], assignments: dict[int, tuple[int, float, float]]) -> None:
+        """Replace all clusters: `clusters` rows with id/label/keywords/theme_slug/...; assignments id->(cluster,x,y)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM passage_clusters")
+            conn.execute("DELETE FROM clusters")
+            conn.executemany(
+                "INSERT INTO clusters(id, label, keywords, theme_slug, theme_similarity, is_new, size)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        c["id"],
+                        c["label"],
+                        json.dumps(c["keywords"], ensure_ascii=False),
+                        c.get("theme_slug"),
+                        c.get("theme_similarity"),
+                        int(bool(c.get("is_new"))),
+                        c["size"],
+                    )
+                    for c in clusters
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO passage_clusters(passage_id, cluster_id, x, y) VALUES (?,?,?,?)",
+                [(pid, cid, x, y) for pid, (cid, x, y) in assignments.items()],
+            )
+
+    def clusters(self) -> list[dict]:
+        return [
+            dict(r) | {"keywords": json.loads(r["keywords"]), "is_new": bool(r["is_new"])}
+            for r in self.conn.execute("SELECT * FROM clusters ORDER BY size DESC, id")
+        ]
+
+    # ---------------------------------------------------------- corrections
+    def set_correction(self, text_hash_: str, field: str, value: str) -> None:
+        """A researcher's correction of kind or theme; keyed by text so it survives rebuilds."""
+        if field not in ("kind", "theme"):
+            raise StoreError(f"Okänt fält för rättelse: {field}")
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO corrections(text_hash, field, value, created_at) VALUES (?,?,?,?)",
+                (text_hash_, field, value, time.time()),
+            )
+
+    def corrections(self) -> dict[tuple[str, str], str]:
+        return {(r[0], r[1]): r[2] for r in self.conn.execute("SELECT text_hash, field, value FROM corrections")}
