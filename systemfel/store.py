@@ -228,10 +228,14 @@ class Store:
         status: str = "ok",
         message: str = "",
         passage_pii: list[dict[str, int]] | None = None,
+        labels: list[PassageLabels] | None = None,
+        figures: list[Figure] | None = None,
     ) -> int:
         """Store a document with its blocks and passages, replacing any old version atomically.
 
         Texts must already be masked for personal data; `passage_pii` gives per-passage counts.
+        Labels (one per passage) and figures are written in the same transaction, so a
+        document is never stored half-read.
         """
         passage_pii = passage_pii or [{} for _ in passages]
         doc_pii: dict[str, int] = {}
@@ -285,6 +289,12 @@ class Store:
                     for i, (p, counts) in enumerate(zip(passages, passage_pii))
                 ],
             )
+            if labels is not None:
+                ids = [r[0] for r in conn.execute("SELECT id FROM passages WHERE doc_id = ? ORDER BY seq", (doc_id,))]
+                self._insert_labels(conn, zip(ids, labels))
+            if figures:
+                self._insert_figures(conn, doc_id, figures)
+            self._apply_corrections(conn)
         return doc_id
 
     def record_failure(self, *, path: str, sha256: str, message: str, status: str = "failed") -> None:
@@ -405,13 +415,18 @@ class Store:
     # --------------------------------------------------------------- labels
     def save_labels(self, labels: Iterable[tuple[int, PassageLabels]]) -> None:
         with self.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO labels(passage_id, kind, kind_score, level, actors) VALUES (?,?,?,?,?)",
-                [
-                    (pid, lab.kind, float(lab.kind_score), lab.level, json.dumps(lab.actors, ensure_ascii=False))
-                    for pid, lab in labels
-                ],
-            )
+            self._insert_labels(conn, labels)
+            self._apply_corrections(conn)
+
+    @staticmethod
+    def _insert_labels(conn: sqlite3.Connection, labels: Iterable[tuple[int, PassageLabels]]) -> None:
+        conn.executemany(
+            "INSERT OR REPLACE INTO labels(passage_id, kind, kind_score, level, actors) VALUES (?,?,?,?,?)",
+            [
+                (pid, lab.kind, float(lab.kind_score), lab.level, json.dumps(lab.actors, ensure_ascii=False))
+                for pid, lab in labels
+            ],
+        )
 
     def clear_labels(self) -> None:
         with self.transaction() as conn:
@@ -424,20 +439,14 @@ class Store:
     def replace_figures(self, doc_id: int, figures: list[Figure]) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM figures WHERE doc_id = ?", (doc_id,))
-            conn.executemany(
-                "INSERT INTO figures(doc_id, page, subject, qualifier, value, year, sentence) VALUES (?,?,?,?,?,?,?)",
-                [(doc_id, f.page, f.subject, f.qualifier, f.value, f.year, f.sentence) for f in figures],
-            )
+            self._insert_figures(conn, doc_id, figures)
 
-    def docs_without_figures(self) -> list[int]:
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT d.id FROM documents d WHERE d.status = 'ok'"
-                " AND NOT EXISTS (SELECT 1 FROM figures f WHERE f.doc_id = d.id)"
-                " AND COALESCE((SELECT value FROM meta WHERE key = 'figures_done_' || d.id), '') = ''"
-            )
-        ]
+    @staticmethod
+    def _insert_figures(conn: sqlite3.Connection, doc_id: int, figures: list[Figure]) -> None:
+        conn.executemany(
+            "INSERT INTO figures(doc_id, page, subject, qualifier, value, year, sentence) VALUES (?,?,?,?,?,?,?)",
+            [(doc_id, f.page, f.subject, f.qualifier, f.value, f.year, f.sentence) for f in figures],
+        )
 
     def figures(self) -> list[dict]:
         rows = self.conn.execute(
@@ -497,6 +506,7 @@ class Store:
                     "INSERT INTO passage_themes(passage_id, slug, score, rank) VALUES (?,?,?,?)",
                     [(passage_id, t.slug, float(t.score), rank) for rank, t in enumerate(scores)],
                 )
+            self._apply_corrections(conn)
 
     def _themes_by_passage(self) -> dict[int, list[ThemeScore]]:
         out: dict[int, list[ThemeScore]] = {}
@@ -547,5 +557,25 @@ class Store:
                 (text_hash_, field, value, time.time()),
             )
 
+            self._apply_corrections(conn)
+
     def corrections(self) -> dict[tuple[str, str], str]:
         return {(r[0], r[1]): r[2] for r in self.conn.execute("SELECT text_hash, field, value FROM corrections")}
+
+    @staticmethod
+    def _apply_corrections(conn: sqlite3.Connection) -> None:
+        """Make researchers' corrections win over the machine's labels, now and after rebuilds."""
+        conn.execute(
+            """UPDATE labels SET kind = c.value, kind_score = 1.0
+               FROM corrections c JOIN passages p ON p.text_hash = c.text_hash
+               WHERE c.field = 'kind' AND labels.passage_id = p.id"""
+        )
+        rows = conn.execute(
+            "SELECT p.id, c.value FROM corrections c JOIN passages p ON p.text_hash = c.text_hash"
+            " WHERE c.field = 'theme'"
+        ).fetchall()
+        for passage_id, slug in rows:
+            conn.execute("DELETE FROM passage_themes WHERE passage_id = ? AND slug = ?", (passage_id, slug))
+            conn.execute(
+                "INSERT INTO passage_themes(passage_id, slug, score, rank) VALUES (?, ?, 1.0, -1)", (passage_id, slug)
+            )

@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each creates .venv when missing and installs what it needs (torch==2.13.0 first:
+# that pin is the local CPU wheel; anything else would pull CUDA packages).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= data/demo.db
+PORT   ?= 8501
+
+.PHONY: demo test setup browser-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Ingest and analyse the bundled demo corpus, then open the explorer on localhost.
+demo: setup
+	$(BIN)/systemfel build corpus --db $(DB)
+	$(BIN)/systemfel app --db $(DB) --port $(PORT)
+
+## Debian's Chromium and ChromeDriver for the end-to-end browser test (needs root or sudo).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+	  || echo "Kunde inte installera chromium; webbläsartestet hoppas över."; \
+	fi
+
+## Run the whole test suite.
+test: setup browser-deps
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(BIN)/python benchmarks/ingest_speed.py
+	$(BIN)/python benchmarks/embed_search.py
+
+clean:
+	rm -rf $(VENV) data artifacts

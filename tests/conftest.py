@@ -1,0 +1,41 @@
+"""Shared fixtures: the demo corpus built once per test session."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """A database built from corpus/ by the real pipeline (ingest, read, embed, themes, clusters)."""
+    from systemfel.pipeline import build
+    from systemfel.store import Store
+
+    folder = tmp_path_factory.mktemp("demo")
+    corpus = folder / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    db = folder / "demo.db"
+    with Store(db) as store:
+        summary = build(store, [corpus])
+    assert not summary.failed, summary.failed
+    return db
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_db):
+    from systemfel.store import Store
+
+    store = Store(demo_db, readonly=True)
+    yield store
+    store.close()
