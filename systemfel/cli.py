@@ -81,6 +81,8 @@ def make_parser() -> SwedishParser:
     p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
     p.add_argument("--wait", type=float, default=0.0, metavar="SEKUNDER", help="vänta på en annan pågående körning")
     p.add_argument("--max-pages", type=int, help="hoppa över PDF:er med fler sidor än så")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallella läsprocesser")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="SEKUNDER", help="längsta tid för en fil")
 
     p = sub.add_parser("documents", help="lista dokumenten och deras status")
     _add_db(p)
@@ -189,6 +191,8 @@ def cmd_build(args) -> int:
         analyse=not args.no_analysis,
         lock_timeout=args.wait,
         max_pages=args.max_pages,
+        workers=args.workers,
+        file_timeout=args.timeout,
     )
     for extra in [args.codebook, *args.actors]:
         if extra is not None and not extra.is_file():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +45,8 @@ class BuildOptions:
     lock_timeout: float = 0.0  # seconds to wait for another build on the same database
     max_pages: int | None = None
     max_bytes: int | None = None
+    workers: int = 2  # reader processes; 0 reads in this process (no timeout)
+    file_timeout: float = 300.0  # seconds one file may take before it is given up
 
 
 @dataclass
@@ -97,82 +100,68 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-class Builder:
-    """Runs one build against one store; holds the stage objects it needs."""
+@dataclass
+class ReadResult:
+    """What a worker hands back for one file: everything to store, or why not."""
 
-    def __init__(self, store: Store, options: BuildOptions | None = None, progress: Progress | None = None):
-        self.store = store
-        self.options = options or BuildOptions()
-        self.progress = progress or _noop
-        self._reader = None
-        self._pii = None
+    path: str
+    sha256: str
+    pages: int = 0
+    meta: DocumentMeta | None = None
+    blocks: list = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    passage_pii: list[dict[str, int]] = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+    error: str = ""
 
-    # -------------------------------------------------------------- stages
-    @property
-    def reader(self):
-        if self._reader is None:
-            from nlp.reader import PassageReader
 
-            self._reader = PassageReader(actor_paths=tuple(self.options.actor_files))
-        return self._reader
+class FileReader:
+    """Turns one PDF into stored-ready records: parse, metadata, mask, label, figures.
 
-    @property
-    def pii(self):
-        if self._pii is None:
-            from nlp.pii import PiiDetector
+    Runs inside a worker process, so it holds its own spaCy pipeline and touches no database.
+    """
 
-            self._pii = PiiDetector()
-        return self._pii
+    def __init__(self, options: BuildOptions):
+        from nlp.pii import PiiDetector
+        from nlp.reader import PassageReader
 
-    def ingest_file(self, path: Path) -> FileResult:
-        """Read, mask, label and store one file; a bad file is reported, never raised."""
+        self.options = options
+        self.reader = PassageReader(actor_paths=tuple(options.actor_files))
+        self.pii = PiiDetector()
+
+    def read(self, path: Path, sha256: str) -> ReadResult:
         from ingest import read_document
         from ingest.errors import IngestError
         from ingest.metadata import load_sidecar, resolve
 
-        key = str(path)
+        kwargs = {}
+        if self.options.max_pages:
+            kwargs["max_pages"] = self.options.max_pages
+        if self.options.max_bytes:
+            kwargs["max_bytes"] = self.options.max_bytes
         try:
-            sha = file_sha256(path)
-        except OSError as exc:
-            return FileResult(key, "failed", f"Kan inte läsa filen: {exc.strerror or exc}")
-        state = self.store.document_state(key)
-        if state and state[0] == sha and state[1] == "ok":
-            return FileResult(key, "unchanged", STATUS_SV["unchanged"])
-        twin = self.store.path_with_sha(sha, key)
-        if twin:
-            return FileResult(key, "duplicate", f"Samma innehåll som {Path(twin).name}, som redan finns i databasen.")
-        try:
-            kwargs = {}
-            if self.options.max_pages:
-                kwargs["max_pages"] = self.options.max_pages
-            if self.options.max_bytes:
-                kwargs["max_bytes"] = self.options.max_bytes
             parsed = read_document(path, **kwargs)
             meta = resolve(load_sidecar(path), parsed.pdf_meta, path, self.options.meta_overrides)
         except IngestError as exc:
-            self.store.record_failure(path=key, sha256=sha, message=exc.message)
-            return FileResult(key, "failed", exc.message)
+            return ReadResult(str(path), sha256, error=exc.message)
         if not parsed.passages:
-            message = "Ingen brödtext hittades i filen (bara rubriker eller tomma sidor)."
-            self.store.record_failure(path=key, sha256=sha, message=message)
-            return FileResult(key, "failed", message, pages=parsed.pages)
-
+            return ReadResult(
+                str(path), sha256, pages=parsed.pages,
+                error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
+            )  # fmt: skip
         passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks)
-        labels = self.reader.label(passages)
-        figures = self.reader.figures(passages, year=meta.year)
-        self.store.replace_document(
-            path=key,
-            sha256=sha,
-            meta=meta,
+        return ReadResult(
+            path=str(path),
+            sha256=sha256,
             pages=parsed.pages,
+            meta=meta,
             blocks=blocks,
             passages=passages,
             passage_pii=pii_counts,
-            labels=labels,
-            figures=figures,
+            labels=self.reader.label(passages),
+            figures=self.reader.figures(passages, year=meta.year),
         )
-        status = "replaced" if state else "new"
-        return FileResult(key, status, STATUS_SV[status], pages=parsed.pages, passages=len(passages))
 
     def _mask(self, passages: list[Passage], blocks):
         """Mask personal data before anything is stored, unless the user asked to keep it."""
@@ -185,6 +174,146 @@ class Builder:
         if not self.options.keep_pii:
             blocks = [replace(b, text=self.pii.mask(b.text)[0]) for b in blocks]
         return masked_passages, blocks, counts
+
+
+# One FileReader per worker process: loading spaCy once per worker, not once per file.
+_worker_reader: FileReader | None = None
+
+
+def _init_worker(options: BuildOptions) -> None:
+    global _worker_reader
+    logging.basicConfig(level=logging.WARNING)
+    _worker_reader = FileReader(options)
+
+
+def _read_in_worker(path: Path, sha256: str) -> ReadResult:
+    assert _worker_reader is not None
+    return _worker_reader.read(path, sha256)
+
+
+class Builder:
+    """Runs one build against one store; holds the stage objects it needs."""
+
+    def __init__(self, store: Store, options: BuildOptions | None = None, progress: Progress | None = None):
+        self.store = store
+        self.options = options or BuildOptions()
+        self.progress = progress or _noop
+        self._reader = None
+
+    @property
+    def reader(self):
+        if self._reader is None:
+            from nlp.reader import PassageReader
+
+            self._reader = PassageReader(actor_paths=tuple(self.options.actor_files))
+        return self._reader
+
+    # --------------------------------------------------------------- files
+    def _triage(self, path: Path) -> tuple[FileResult | None, str]:
+        """Decide cheaply whether a file needs reading: (result if not, sha256)."""
+        key = str(path)
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            return FileResult(key, "failed", f"Kan inte läsa filen: {exc.strerror or exc}"), ""
+        state = self.store.document_state(key)
+        if state and state[0] == sha and state[1] == "ok":
+            return FileResult(key, "unchanged", STATUS_SV["unchanged"]), sha
+        twin = self.store.path_with_sha(sha, key)
+        if twin:
+            return FileResult(key, "duplicate", f"Samma innehåll som {Path(twin).name}, som redan finns i databasen."), sha
+        return None, sha
+
+    def _store_result(self, result: ReadResult) -> FileResult:
+        if result.error:
+            self.store.record_failure(path=result.path, sha256=result.sha256, message=result.error)
+            return FileResult(result.path, "failed", result.error, pages=result.pages)
+        existed = self.store.document_state(result.path) is not None
+        self.store.replace_document(
+            path=result.path,
+            sha256=result.sha256,
+            meta=result.meta or DocumentMeta(),
+            pages=result.pages,
+            blocks=result.blocks,
+            passages=result.passages,
+            passage_pii=result.passage_pii,
+            labels=result.labels,
+            figures=result.figures,
+        )
+        status = "replaced" if existed else "new"
+        return FileResult(result.path, status, STATUS_SV[status], pages=result.pages, passages=len(result.passages))
+
+    def ingest_files(self, files: list[Path]) -> list[FileResult]:
+        """Read new or changed files in worker processes, store each one as it arrives."""
+        results: dict[Path, FileResult] = {}
+        todo: list[tuple[Path, str]] = []
+        first_with_sha: dict[str, Path] = {}
+        for path in files:
+            skipped, sha = self._triage(path)
+            if not skipped and sha in first_with_sha:
+                twin = first_with_sha[sha].name
+                skipped = FileResult(str(path), "duplicate", f"Samma innehåll som {twin} i samma körning.")
+            if skipped:
+                results[path] = skipped
+            else:
+                first_with_sha[sha] = path
+                todo.append((path, sha))
+        done = len(results)
+        self.progress("Läser in PDF", done, len(files))
+        if todo and self.options.workers <= 0:
+            local = FileReader(self.options)
+            for path, sha in todo:
+                results[path] = self._store_result(local.read(path, sha))
+                done += 1
+                self.progress("Läser in PDF", done, len(files))
+        elif todo:
+            for path, outcome in self._read_in_pool(todo):
+                results[path] = outcome if isinstance(outcome, FileResult) else self._store_result(outcome)
+                done += 1
+                self.progress("Läser in PDF", done, len(files))
+        return [results[p] for p in files]
+
+    def _read_in_pool(self, todo: list[tuple[Path, str]]):
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        from pebble import ProcessPool
+        from pebble.common import ProcessExpired
+
+        workers = min(self.options.workers, len(todo))
+        # spawn, not fork: the parent may hold torch and thread pools that do not survive a fork
+        pool = ProcessPool(
+            max_workers=workers,
+            initializer=_init_worker,
+            initargs=(self.options,),
+            context=multiprocessing.get_context("spawn"),
+        )
+        try:
+            futures = [
+                (path, sha, pool.schedule(_read_in_worker, args=(path, sha), timeout=self.options.file_timeout))
+                for path, sha in todo
+            ]
+            for path, sha, future in futures:
+                try:
+                    yield path, future.result()
+                except FutureTimeout:
+                    message = (
+                        f"Inläsningen tog mer än {self.options.file_timeout:.0f} sekunder och avbröts. "
+                        "Filen kan vara trasig eller mycket stor."
+                    )
+                    self.store.record_failure(path=str(path), sha256=sha, message=message)
+                    yield path, FileResult(str(path), "failed", message)
+                except ProcessExpired as exc:
+                    message = f"Inläsningen kraschade (kod {exc.exitcode}); filen kan vara trasig."
+                    self.store.record_failure(path=str(path), sha256=sha, message=message)
+                    yield path, FileResult(str(path), "failed", message)
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    log.error("unexpected error while reading %s: %s", path, exc, exc_info=exc)
+                    message = f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}"
+                    self.store.record_failure(path=str(path), sha256=sha, message=message)
+                    yield path, FileResult(str(path), "failed", message)
+        finally:
+            pool.stop()
+            pool.join()
 
     def relabel_all(self) -> None:
         """Read every stored passage again (after the actor list or cue words changed)."""
@@ -264,17 +393,7 @@ class Builder:
     def run(self, paths: list[Path]) -> BuildSummary:
         files, missing = discover(paths)
         summary = BuildSummary(files=list(missing))
-        for i, path in enumerate(files):
-            self.progress("Läser in PDF", i, len(files))
-            try:
-                result = self.ingest_file(path)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                log.exception("unexpected error while ingesting %s", path)
-                result = FileResult(str(path), "failed", f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}")
-            summary.files.append(result)
-        self.progress("Läser in PDF", len(files), len(files))
+        summary.files += self.ingest_files(files)
         if self.options.relabel:
             self.relabel_all()
         summary.stages.append("inläsning")

@@ -1,0 +1,166 @@
+"""The CLI contract: build, documents, export, search, trends, eval; Swedish errors, honest exit codes."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from systemfel.cli import main
+from systemfel.store import Store
+from tests.conftest import CORPUS, DATA, ROOT
+
+REQUIRED_FIELDS = {"id", "doc_id", "file", "org", "year", "title", "page", "heading", "text"}
+
+
+def run_cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "systemfel.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+
+
+def test_export_passages_jsonl_has_the_contract_fields(demo_db, capsys):
+    assert main(["export", "passages", "--db", str(demo_db), "--format", "jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) > 100
+    assert all(REQUIRED_FIELDS <= record.keys() for record in records)
+    orgs = {r["org"] for r in records}
+    assert {"PO Skåne", "PO Värmland", "Socialstyrelsen"} <= orgs
+    assert {r["year"] for r in records} == {2017, 2021, 2024, 2025}
+    assert all(r["kind"] in ("deficiency", "good_example", "background") for r in records)
+    deficiencies = [r for r in records if r["kind"] == "deficiency"]
+    assert deficiencies and all(r["theme"] for r in deficiencies)
+
+
+def test_export_passages_csv_round_trips(demo_db, capsys):
+    assert main(["export", "passages", "--db", str(demo_db), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows and REQUIRED_FIELDS <= rows[0].keys()
+    assert any("Försäkringskassan" in json.loads(r["actors"]) for r in rows)
+
+
+def test_export_figures_finds_reported_counts(demo_db, capsys):
+    assert main(["export", "figures", "--db", str(demo_db)]) == 0
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert any(f["value"] == 147 and "systemfel" in f["subject"] for f in figures)
+    assert all({"org", "year", "subject", "value", "page"} <= f.keys() for f in figures)
+
+
+def test_documents_lists_every_report(demo_db, capsys):
+    assert main(["documents", "--db", str(demo_db), "--json"]) == 0
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(d["file"] for d in docs) == sorted(p.name for p in CORPUS.glob("*.pdf"))
+    assert all(d["status"] == "ok" and d["pages"] > 0 and d["passages"] > 0 for d in docs)
+
+
+def test_search_returns_cited_hits(demo_db, capsys):
+    assert main(["search", "lång kö i telefon till Arbetsförmedlingen", "--db", str(demo_db), "--json"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(hits) == 10
+    assert all(h["file"].endswith(".pdf") and h["page"] >= 1 and h["text"] for h in hits)
+    assert any("kö" in h["text"].lower() for h in hits[:3])
+    like = hits[0]["passage_id"]
+    assert main(["search", "--like", str(like), "--db", str(demo_db), "--json", "--k", "5"]) == 0
+    similar = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(similar) == 5 and like not in {h["passage_id"] for h in similar}
+
+
+def test_search_filters_apply(demo_db, capsys):
+    assert main(["search", "väntetid", "--db", str(demo_db), "--json", "--org", "PO Värmland", "--kind", "deficiency"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hits and all(h["org"] == "PO Värmland" and h["kind"] == "deficiency" for h in hits)
+
+
+def test_trends_prints_per_year(demo_db, capsys):
+    assert main(["trends", "--db", str(demo_db), "--format", "jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["year"] for r in rows} >= {2021, 2024, 2025}
+    for year in {r["year"] for r in rows}:
+        shares = [r["share"] for r in rows if r["year"] == year]
+        assert 0.99 <= sum(shares) <= 1.01
+
+
+def test_eval_prints_the_figures(demo_db, capsys):
+    code = main(["eval", str(DATA / "dev.jsonl"), "--db", str(demo_db), "--queries", str(DATA / "dev-queries.jsonl")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "TOTALT" in out and "recall@10" in out and "hybrid" in out
+
+
+def test_build_is_idempotent_and_replaces_changed_files(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    small = sorted(CORPUS.glob("*.pdf"), key=lambda p: p.stat().st_size)[:2]
+    target = folder / "rapport.pdf"
+    shutil.copy(small[0], target)
+    db = tmp_path / "x.db"
+    first = run_cli("build", str(folder), "--db", str(db), "--no-analysis", "--org", "PO Test", "--year", "2030")
+    assert first.returncode == 0, first.stderr
+    assert "inläst" in first.stdout
+    with Store(db, readonly=True) as store:
+        before = [(p["id"], p["text"]) for p in store.passages()]
+        assert {p["org"] for p in store.passages()} == {"PO Test"}
+        assert {p["year"] for p in store.passages()} == {2030}
+    again = run_cli("build", str(folder), "--db", str(db), "--no-analysis")
+    assert again.returncode == 0 and "oförändrad" in again.stdout
+    with Store(db, readonly=True) as store:
+        assert [(p["id"], p["text"]) for p in store.passages()] == before
+    shutil.copy(small[1], target)  # the file changes
+    changed = run_cli("build", str(folder), "--db", str(db), "--no-analysis")
+    assert changed.returncode == 0 and "ersatt" in changed.stdout
+    with Store(db, readonly=True) as store:
+        after = [(p["id"], p["text"]) for p in store.passages()]
+        assert len(store.documents()) == 1
+    assert after and not set(after) & set(before)
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(sorted(CORPUS.glob("*.pdf"))[0], folder / "good.pdf")
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "text.pdf").write_text("det här är ingen pdf", encoding="utf-8")
+    (folder / "truncated.pdf").write_bytes(sorted(CORPUS.glob("*.pdf"))[1].read_bytes()[:3000])
+    db = tmp_path / "x.db"
+    result = run_cli("build", str(folder), str(tmp_path / "missing.pdf"), "--db", str(db), "--no-analysis")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for name in ["good.pdf", "empty.pdf", "text.pdf", "truncated.pdf", "missing.pdf"]:
+        assert name in result.stdout
+    assert "1 misslyckades" not in result.stdout and "4 misslyckades" in result.stdout
+    with Store(db, readonly=True) as store:
+        docs = {d.file: d for d in store.documents()}
+    assert docs["good.pdf"].status == "ok"
+    assert docs["empty.pdf"].status == "failed" and "tom" in docs["empty.pdf"].message
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["build", "--db"], "väntade ett värde"),
+        (["export", "nonsense", "--db", "x.db"], "ogiltigt val"),
+        (["search", "x", "--db", "finns-inte.db"], "finns inte"),
+        (["documents", "--db", "finns-inte.db"], "finns inte"),
+        (["eval", "finns-inte.jsonl", "--db", "x.db"], "finns inte"),
+        (["app", "--db", "finns-inte.db"], "finns inte"),
+    ],
+)
+def test_wrong_use_gives_swedish_message_and_nonzero_exit(args, expected, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "systemfel.cli", *args], capture_output=True, text=True, cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,146 @@
+"""Faults: builds killed at random points, two builds at once, reading while a build writes."""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from systemfel.store import Store
+from tests.conftest import CORPUS, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _build_cmd(db: Path, *paths: Path, extra=()):
+    return [sys.executable, "-m", "systemfel.cli", "build", *map(str, paths), "--db", str(db), *extra]
+
+
+def _env():
+    return os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+
+
+def _assert_consistent(db: Path) -> None:
+    """The database opens, passes SQLite's check, and no document is half-stored."""
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    for doc_id, status in conn.execute("SELECT id, status FROM documents"):
+        n_passages = conn.execute("SELECT COUNT(*) FROM passages WHERE doc_id = ?", (doc_id,)).fetchone()[0]
+        n_labels = conn.execute(
+            "SELECT COUNT(*) FROM labels l JOIN passages p ON p.id = l.passage_id WHERE p.doc_id = ?", (doc_id,)
+        ).fetchone()[0]
+        n_blocks = conn.execute("SELECT COUNT(*) FROM blocks WHERE doc_id = ?", (doc_id,)).fetchone()[0]
+        if status == "ok":
+            assert n_passages > 0 and n_labels == n_passages and n_blocks > 0, doc_id
+        else:
+            assert n_passages == 0
+    conn.close()
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(CORPUS, folder)
+    return folder
+
+
+def test_killed_builds_leave_a_consistent_database_and_rerun_completes(tmp_path, corpus_copy):
+    db = tmp_path / "kill.db"
+    rng = random.Random(20261122)
+    for attempt in range(4):
+        proc = subprocess.Popen(_build_cmd(db, corpus_copy), env=_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 8.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        _assert_consistent(db)
+    done = subprocess.run(_build_cmd(db, corpus_copy), env=_env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _assert_consistent(db)
+    with Store(db, readonly=True) as store:
+        docs = store.documents()
+        assert sorted(d.file for d in docs) == sorted(p.name for p in corpus_copy.glob("*.pdf"))
+        assert all(d.status == "ok" for d in docs)
+        assert store.clusters(), "the rerun finished the analysis stages too"
+
+
+def test_interrupt_with_ctrl_c_reports_in_swedish(tmp_path, corpus_copy):
+    db = tmp_path / "int.db"
+    proc = subprocess.Popen(_build_cmd(db, corpus_copy), env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the interrupt arrived")
+    assert proc.returncode == 130
+    assert "Avbrutet" in err and "Traceback" not in err
+    _assert_consistent(db)
+
+
+def test_second_concurrent_build_refuses_clearly(tmp_path, corpus_copy):
+    from filelock import FileLock
+
+    db = tmp_path / "lock.db"
+    Store(db).close()
+    with FileLock(str(db) + ".lock"):  # as held by a running build
+        second = subprocess.run(_build_cmd(db, corpus_copy, extra=["--no-analysis"]), env=_env(),
+                                capture_output=True, text=True, timeout=300)
+    assert second.returncode == 3
+    assert "En annan körning bygger redan databasen" in second.stderr
+    assert "Traceback" not in second.stderr
+    with Store(db, readonly=True) as store:
+        assert store.documents() == []
+
+
+def test_two_real_builds_at_once_one_waits(tmp_path, corpus_copy):
+    db = tmp_path / "both.db"
+    cmd = _build_cmd(db, corpus_copy, extra=["--no-analysis", "--wait", "600"])
+    first = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert first.wait(timeout=900) == 0, first.stderr.read()
+    assert second.wait(timeout=900) == 0, second.stderr.read()
+    _assert_consistent(db)
+    with Store(db, readonly=True) as store:
+        assert len(store.documents()) == len(list(corpus_copy.glob("*.pdf")))
+
+
+def test_reader_keeps_reading_while_a_build_writes(tmp_path, corpus_copy):
+    db = tmp_path / "read.db"
+    Store(db).close()
+    errors: list[BaseException] = []
+    reads = 0
+    stop = threading.Event()
+
+    def read_loop():
+        nonlocal reads
+        while not stop.is_set():
+            try:
+                with Store(db, readonly=True) as store:
+                    store.documents()
+                    store.passages()
+                reads += 1
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    try:
+        result = subprocess.run(_build_cmd(db, corpus_copy, extra=["--no-analysis"]), env=_env(),
+                                capture_output=True, text=True, timeout=900)
+    finally:
+        stop.set()
+        reader.join()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert errors == []
+    assert reads > 5

@@ -1,0 +1,125 @@
+"""Hostile input: mutated PDFs and odd Unicode find no crash and no hang."""
+from __future__ import annotations
+
+import io
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest import read_document
+from ingest.errors import IngestError
+from systemfel.records import Passage
+from tests.conftest import CORPUS
+
+ODD_CHARS = [
+    "\u200b",  # zero-width space
+    "\u200f",  # right-to-left mark
+    "\u202e",  # right-to-left override
+    "\ufeff",  # byte-order mark
+    "\x00",
+    "\x07",
+    "\u00ad",  # soft hyphen
+    "\ufb01",  # fi ligature
+    "\U0001f600",
+    "\u0301",  # combining acute
+    "\ud800",  # lone surrogate
+    "ا",
+    "\n",
+    "\t",
+]
+odd_text = st.text(alphabet=st.sampled_from(ODD_CHARS) | st.characters(), max_size=400)
+
+
+@contextmanager
+def deadline(seconds: int):
+    """Fail instead of hanging: SIGALRM interrupts a stuck call."""
+
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from nlp.reader import PassageReader
+
+    return PassageReader()
+
+
+@pytest.fixture(scope="module")
+def pii():
+    from nlp.pii import PiiDetector
+
+    return PiiDetector()
+
+
+def _passages(texts):
+    return [Passage(text=t, page=1, heading_path=["Brister"], block_kind="paragraph", seq=i) for i, t in enumerate(texts)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(odd_text, min_size=1, max_size=4))
+def test_text_pipeline_survives_odd_unicode(reader, pii, texts):
+    with deadline(30):
+        labels = reader.label(_passages(texts))
+        reader.figures(_passages(texts), year=2024)
+        for text in texts:
+            masked, counts = pii.mask(text)
+            assert isinstance(masked, str) and all(n > 0 for n in counts.values())
+    assert len(labels) == len(texts)
+    assert all(label.kind in ("deficiency", "good_example", "background") for label in labels)
+
+
+def test_text_pipeline_handles_a_one_megabyte_line(reader, pii):
+    line = ("Klienten väntade länge på Försäkringskassan\u200b och fick avslag. " * 20000)[:1_000_000]
+    with deadline(240):
+        labels = reader.label(_passages([line]))
+        masked, _ = pii.mask(line)
+    assert labels[0].kind in ("deficiency", "good_example", "background")
+    assert len(masked) == len(line)
+
+
+SMALL_PDF = sorted(CORPUS.glob("*.pdf"), key=lambda p: p.stat().st_size)[0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cuts=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=0, max_size=64)), min_size=1, max_size=6),
+    truncate=st.one_of(st.none(), st.floats(0.05, 1.0)),
+)
+def test_mutated_pdfs_parse_or_fail_clearly(tmp_path_factory, cuts, truncate):
+    data = bytearray(SMALL_PDF.read_bytes())
+    for where, junk in cuts:
+        at = int(where * (len(data) - 1))
+        data[at : at + len(junk)] = junk
+    if truncate is not None:
+        data = data[: max(1, int(len(data) * truncate))]
+    path = tmp_path_factory.mktemp("fuzz") / "mutated.pdf"
+    path.write_bytes(bytes(data))
+    with deadline(120):
+        try:
+            parsed = read_document(path)
+        except IngestError as exc:
+            assert exc.message and exc.code
+            return
+    assert parsed.pages >= 0
+    assert all(isinstance(p.text, str) for p in parsed.passages)
+
+
+def test_garbage_with_pdf_header_fails_clearly(tmp_path):
+    path = tmp_path / "junk.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 50)
+    with pytest.raises(IngestError) as info:
+        read_document(path)
+    assert info.value.code in ("corrupt", "no_text", "empty")
