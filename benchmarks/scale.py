@@ -1,0 +1,223 @@
+"""Scale benchmark: a corpus 100x the demo, built and searched, each figure beside its baseline.
+
+    .venv/bin/python benchmarks/scale.py [--factor 100] [--workdir data/scale]
+
+Generates report PDFs from the demo reports' ground-truth blocks with varied text and
+metadata (organisation, region, year, paragraph order, actor names, numbers), then runs
+in one process, side by side:
+  - ingest pages/s: plain pdfplumber extract_text vs `systemfel build --no-analysis`
+  - build time and peak memory (RSS of the build process tree) for demo vs scaled corpus
+  - embedding passages/s (the demo vs the scaled corpus)
+  - search latency median / p95 on the demo store vs the scaled store
+  - incremental: adding one report to the scaled store vs building that report alone
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pdfplumber
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKS = ROOT / "tests" / "data" / "blocks"
+ORGS = [
+    ("PO Skåne", "Skåne län"), ("PO Värmland", "Värmlands län"), ("PO Göteborg", "Västra Götalands län"),
+    ("PO Stockholm", "Stockholms län"), ("PO Norrbotten", "Norrbottens län"), ("PO Uppsala", "Uppsala län"),
+    ("PO Jämtland", "Jämtlands län"), ("PO Kalmar", "Kalmar län"), ("PO Dalarna", "Dalarnas län"),
+    ("PO Halland", "Hallands län"),
+]  # fmt: skip
+SWAPS = [
+    ("Försäkringskassan", "Arbetsförmedlingen"), ("psykiatrin", "primärvården"), ("kommunen", "regionen"),
+    ("klienten", "personen"), ("veckor", "månader"), ("telefon", "e-post"),
+]  # fmt: skip
+QUERIES = [
+    "lång kö i telefon", "väntetid till psykiatrin", "avslag på sjukpenning", "ingen samordnad individuell plan",
+    "bank-id saknas", "vräkning och hemlöshet", "bemötande från handläggare", "försörjningsstöd nekas",
+]  # fmt: skip
+
+
+def _vary(text: str, rng: random.Random) -> str:
+    for a, b in SWAPS:
+        if rng.random() < 0.3:
+            text = text.replace(a, b)
+    words = text.split()
+    for i, word in enumerate(words):
+        if word.isascii() and word.isdigit() and rng.random() < 0.5:
+            words[i] = str(max(1, int(word) + rng.randint(-5, 5)))
+    return " ".join(words)
+
+
+def generate(out: Path, factor: int, seed: int = 7) -> list[Path]:
+    """factor variants of each demo report, each with a YAML sidecar of its own metadata."""
+    rng = random.Random(seed)
+    styles = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontName="Helvetica", fontSize=10, leading=13)
+    quote = ParagraphStyle("quote", parent=body, fontName="Helvetica-Oblique")
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    sources = sorted(BLOCKS.glob("*.blocks.jsonl"))
+    for variant in range(factor):
+        for source in sources:
+            org, region = ORGS[rng.randrange(len(ORGS))]
+            year = rng.randint(2012, 2026)
+            name = f"{source.name.split('.')[0]}-v{variant:03d}"
+            blocks = [json.loads(line) for line in source.open(encoding="utf-8")]
+            story = []
+            for block in blocks:
+                text = escape(_vary(block["text"], rng)) if block["kind"] != "h" else escape(block["text"])
+                if len(text) > 6000:  # keep one paragraph within a page
+                    text = text[:6000]
+                if block["kind"] == "h":
+                    story += [Spacer(1, 6), Paragraph(text, styles["Heading2"])]
+                elif block["kind"] == "quote" and len(text) < 1500:
+                    box = Table([[Paragraph(text, quote)]], colWidths=[15 * cm])
+                    box.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), "#e8eef4")]))
+                    story += [box, Spacer(1, 6)]
+                elif block["kind"] == "bullet":
+                    story.append(Paragraph(text, body, bulletText="•"))
+                else:
+                    story.append(Paragraph(text, body))
+            title = f"Brister och systemfel {year} – {org}"
+
+            def decorate(canvas, doc, title=title):
+                canvas.saveState()
+                canvas.setFont("Helvetica", 8)
+                canvas.drawString(2 * cm, A4[1] - 1.2 * cm, title)
+                canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, str(doc.page))
+                canvas.restoreState()
+
+            pdf = out / f"{name}.pdf"
+            SimpleDocTemplate(str(pdf), pagesize=A4, title=title, author=org).build(
+                story, onFirstPage=decorate, onLaterPages=decorate
+            )
+            (out / f"{name}.yaml").write_text(
+                f'org: "{org}"\nregion: "{region}"\nyear: {year}\ntitle: "{title}"\nreport_kind: "erfarenhetsrapport"\n',
+                encoding="utf-8",
+            )
+            made.append(pdf)
+    return made
+
+
+def pdfplumber_pages_per_second(files: list[Path]) -> float:
+    start, pages = time.perf_counter(), 0
+    for path in files:
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages:
+                page.extract_text()
+                pages += 1
+    return pages / (time.perf_counter() - start)
+
+
+def timed_build(db: Path, paths: list[Path], *extra: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, largest process of the tree) of one `systemfel build`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "systemfel.cli", "build", *map(str, paths), "--db", str(db), *extra],
+        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return seconds, peak
+
+
+def search_latency(db: Path) -> tuple[float, float]:
+    from systemfel.pipeline import load_search_engine
+    from systemfel.store import Store
+
+    with Store(db, readonly=True) as store:
+        engine = load_search_engine(store)
+        engine.search(QUERIES[0])  # warm up
+        times = []
+        for _ in range(5):
+            for query in QUERIES:
+                start = time.perf_counter()
+                engine.search(query, k=10)
+                times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def count(db: Path) -> tuple[int, int]:
+    from systemfel.store import Store
+
+    with Store(db, readonly=True) as store:
+        return sum(d.pages for d in store.documents()), len(store.passage_texts())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factor", type=int, default=100)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "data" / "scale")
+    args = parser.parse_args()
+    work = args.workdir
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+
+    t0 = time.perf_counter()
+    scaled_files = generate(work / "scaled", args.factor)
+    extra_file = generate(work / "extra", 1, seed=99)[0]
+    print(f"generated {len(scaled_files)} PDFs in {time.perf_counter() - t0:.0f} s")
+    demo_files = sorted((ROOT / "corpus").glob("*.pdf"))
+
+    demo_db, scaled_db = work / "demo.db", work / "scaled.db"
+    rows = []
+    plumber_demo = pdfplumber_pages_per_second(demo_files)
+    plumber_scaled = pdfplumber_pages_per_second(scaled_files)
+    demo_ingest_s, _ = timed_build(work / "demo-ingest.db", demo_files, "--no-analysis")
+    scaled_ingest_s, _ = timed_build(work / "scaled-ingest.db", scaled_files, "--no-analysis")
+    demo_pages, demo_passages = count(work / "demo-ingest.db")
+    scaled_pages, scaled_passages = count(work / "scaled-ingest.db")
+    rows.append(("ingest pages/s (ours, 2 workers)", demo_pages / demo_ingest_s, scaled_pages / scaled_ingest_s))
+    rows.append(("ingest pages/s (plain pdfplumber)", plumber_demo, plumber_scaled))
+
+    demo_build_s, demo_rss = timed_build(demo_db, demo_files)
+    scaled_build_s, scaled_rss = timed_build(scaled_db, scaled_files)
+    rows.append(("full build seconds", demo_build_s, scaled_build_s))
+    rows.append(("build seconds per 1000 passages", demo_build_s / demo_passages * 1000,
+                 scaled_build_s / scaled_passages * 1000))  # fmt: skip
+    rows.append(("peak memory MiB", demo_rss, scaled_rss))
+    rows.append(("pages", demo_pages, scaled_pages))
+    rows.append(("passages", demo_passages, scaled_passages))
+
+    from models.embed import load_embedder
+
+    embedder = load_embedder(None)
+    sample = [t for _, t, _ in __import__("systemfel.store", fromlist=["Store"]).Store(scaled_db, readonly=True)
+              .passage_texts()[:2000]]  # fmt: skip
+    start = time.perf_counter()
+    embedder.embed_passages(sample[:200])
+    small_rate = 200 / (time.perf_counter() - start)
+    start = time.perf_counter()
+    embedder.embed_passages(sample)
+    large_rate = len(sample) / (time.perf_counter() - start)
+    rows.append(("embedding passages/s (200 vs 2000 texts)", small_rate, large_rate))
+
+    rows.append(("search latency median ms", *[search_latency(db)[0] for db in (demo_db, scaled_db)]))
+    rows.append(("search latency p95 ms", *[search_latency(db)[1] for db in (demo_db, scaled_db)]))
+
+    alone_s, _ = timed_build(work / "alone.db", [extra_file])
+    incremental_s, _ = timed_build(scaled_db, [*scaled_files, extra_file])
+    rows.append(("add one report: seconds (alone vs into scaled store)", alone_s, incremental_s))
+
+    print(f"\n{'measure':<55} {'demo':>12} {'scaled x' + str(args.factor):>12} {'ratio':>8}")
+    for name, demo, scaled in rows:
+        ratio = scaled / demo if demo else float("nan")
+        print(f"{name:<55} {demo:>12.2f} {scaled:>12.2f} {ratio:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
