@@ -1,0 +1,8 @@
+"""PDF ingestion: files -> documents, blocks and passages.
+
+The pipeline calls :func:`read_document` and :func:`ingest.metadata.resolve`.
+"""
+from ingest.errors import IngestError
+from ingest.reader import DocumentReader, ParsedDocument, read_document
+
+__all__ = ["DocumentReader", "IngestError", "ParsedDocument", "read_document"]

@@ -1,0 +1,1 @@
+"""Reading Swedish: lemmas, actors, passage kinds, levels, personal data and reported figures."""

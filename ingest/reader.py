@@ -1,0 +1,217 @@
+"""The reader boundary: one PDF file in, a ParsedDocument out, or an IngestError that says why not."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.blocks import BlockBuilder, LaidBlock
+from ingest.errors import IngestError
+from ingest.furniture import FurnitureDetector
+from ingest.layout import Line, PageLayout, Word, shaded_boxes
+from ingest.metadata import from_pdf_info
+from ingest.passages import PassageSplitter
+from systemfel.records import Block, DocumentMeta, Passage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PAGES = 2000
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class ParsedDocument:
+    pages: int
+    blocks: list[Block]
+    passages: list[Passage]
+    pdf_meta: DocumentMeta = field(default_factory=DocumentMeta)
+
+
+@dataclass
+class _RawPage:
+    number: int
+    width: float
+    height: float
+    words: list[Word]
+    rects: list[dict]
+    images: int
+
+
+def _check_file(path: Path, max_bytes: int) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError("corrupt", f"Filen {path.name} går inte att läsa: {exc.strerror or exc}.") from exc
+    if size == 0:
+        raise IngestError("empty", f"Filen {path.name} är tom (0 byte).")
+    if size > max_bytes:
+        raise IngestError(
+            "too_large",
+            f"Filen {path.name} är för stor ({size / 1e6:.0f} MB; gränsen är {max_bytes / 1e6:.0f} MB).",
+        )
+    with path.open("rb") as handle:
+        head = handle.read(1024)
+    if b"%PDF-" not in head:
+        raise IngestError("not_pdf", f"Filen {path.name} är ingen PDF-fil (den saknar PDF-huvud).")
+
+
+def _is_password_error(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        name = type(exc).__name__
+        if name in ("PDFPasswordIncorrect", "PDFEncryptionError", "PDFEncryptionWarning") or "password" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+    return False
+
+
+def _corrupt(path: Path, exc: BaseException) -> IngestError:
+    if _is_password_error(exc):
+        return IngestError(
+            "encrypted",
+            f"Filen {path.name} är skyddad med lösenord och kan inte läsas. Spara en kopia utan lösenord och läs in den.",
+        )
+    return IngestError("corrupt", f"Filen {path.name} är trasig och kan inte läsas ({type(exc).__name__}).")
+
+
+def _extract_pages(path: Path, max_pages: int) -> tuple[list[_RawPage], dict]:
+    """Everything we need from pdfplumber, with its exceptions turned into IngestError."""
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(path)
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for bad files
+        raise _corrupt(path, exc) from exc
+    try:
+        try:
+            n_pages = len(pdf.pages)
+            info = dict(pdf.metadata or {})
+        except Exception as exc:  # noqa: BLE001
+            raise _corrupt(path, exc) from exc
+        if n_pages > max_pages:
+            raise IngestError(
+                "too_many_pages", f"Filen {path.name} har {n_pages} sidor; gränsen är {max_pages} sidor."
+            )
+        if n_pages == 0:
+            raise IngestError("empty", f"Filen {path.name} har inga sidor.")
+        pages: list[_RawPage] = []
+        failed = 0
+        for number, page in enumerate(pdf.pages, start=1):
+            try:
+                words = page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False)
+                rects = page.rects
+                images = len(page.images)
+                width, height = float(page.width), float(page.height)
+            except Exception as exc:  # noqa: BLE001 - one broken page must not lose the rest
+                if _is_password_error(exc):
+                    raise _corrupt(path, exc) from exc
+                log.warning("page %d of %s cannot be read: %s", number, path.name, exc)
+                failed += 1
+                continue
+            finally:
+                page.close()  # frees the page's cached objects: keeps memory flat on long files
+            pages.append(_RawPage(number, width, height, [Word.from_plumber(w) for w in words], rects, images))
+        if failed and not pages:
+            raise IngestError("corrupt", f"Filen {path.name} är trasig: ingen sida gick att läsa.")
+        return pages, info
+    finally:
+        try:
+            pdf.close()  # walks the page tree again, which raises on a broken one
+        except Exception as exc:  # noqa: BLE001 - closing must not mask the real outcome
+            log.debug("closing %s failed: %s", path.name, exc)
+
+
+def _no_text_error(path: Path, pages: list[_RawPage]) -> IngestError:
+    if any(p.images for p in pages):
+        return IngestError(
+            "no_text",
+            f"Filen {path.name} saknar textlager: sidorna är bilder (troligen inskannade). "
+            "Gör en OCR-tolkning först, till exempel med ocrmypdf (ocrmypdf -l swe in.pdf ut.pdf), och läs in resultatet.",
+        )
+    return IngestError("no_text", f"Filen {path.name} innehåller ingen text (sidorna är tomma). OCR kan behövas.")
+
+
+class DocumentReader:
+    """PDF -> blocks -> passages. Holds the stage objects, so callers can tune them."""
+
+    def __init__(
+        self,
+        layout: PageLayout | None = None,
+        furniture: FurnitureDetector | None = None,
+        builder: BlockBuilder | None = None,
+        splitter: PassageSplitter | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ):
+        self.layout = layout or PageLayout()
+        self.furniture = furniture or FurnitureDetector()
+        self.builder = builder or BlockBuilder()
+        self.splitter = splitter or PassageSplitter()
+        self.max_pages = max_pages
+        self.max_bytes = max_bytes
+
+    def read(self, path: Path) -> ParsedDocument:
+        path = Path(path)
+        _check_file(path, self.max_bytes)
+        raw_pages, info = _extract_pages(path, self.max_pages)
+        if not any(p.words for p in raw_pages):
+            raise _no_text_error(path, raw_pages)
+        try:
+            return self._analyse(raw_pages, info)
+        except IngestError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop a batch, but must be seen
+            log.exception("internal error while laying out %s", path)
+            raise IngestError(
+                "corrupt", f"Filen {path.name} kunde inte tolkas (internt fel: {type(exc).__name__}). Felet är loggat."
+            ) from exc
+
+    def _analyse(self, raw_pages: list[_RawPage], info: dict) -> ParsedDocument:
+        page_lines: list[list[Line]] = []
+        for raw in raw_pages:
+            boxes = shaded_boxes(raw.rects, raw.width, raw.height)
+            page_lines.append(self.layout.lines(raw.words, raw.number, raw.width, raw.height, boxes))
+        content = self.furniture.fit(page_lines).transform(page_lines)
+        cover = _cover_page(content)
+        lines = [line for page in content for line in page]
+        laid = self.builder.build(lines, cover_page=cover)
+        cover_title = _cover_title(laid)
+        passages = self.splitter.split(laid)
+        return ParsedDocument(
+            pages=max((p.number for p in raw_pages), default=0),
+            blocks=[b.to_block() for b in laid],
+            passages=passages,
+            pdf_meta=from_pdf_info(info, cover_title=cover_title),
+        )
+
+
+def _cover_page(pages: list[list[Line]]) -> int | None:
+    """Page 1 is a cover when it holds few words, one of them set much larger than the text after it."""
+    if len(pages) < 3 or not pages[0]:
+        return None
+    first = pages[0]
+    words = sum(len(line.text.split()) for line in first)
+    rest = [line for page in pages[1:] for line in page]
+    if not rest:
+        return None
+    from ingest.blocks import body_font_size
+
+    body = body_font_size(rest)
+    if words <= 60 and max(line.size for line in first) >= 1.5 * body:
+        return first[0].page
+    return None
+
+
+def _cover_title(blocks: list[LaidBlock]) -> str:
+    cover = [b for b in blocks if b.cover]
+    if not cover:
+        return ""
+    biggest = max(cover, key=lambda b: b.first.size)
+    return biggest.text
+
+
+def read_document(path: Path, *, max_pages: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+    """Parse one PDF into blocks and passages; raises IngestError for files that cannot be read."""
+    reader = DocumentReader(max_pages=max_pages or DEFAULT_MAX_PAGES, max_bytes=max_bytes or DEFAULT_MAX_BYTES)
+    return reader.read(Path(path))

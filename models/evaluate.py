@@ -1,0 +1,143 @@
+"""How well search and themes answer the gold, and passages built from ground-truth blocks.
+
+The gold format is described in ../shared/README.md: a passage *covers* a key when the
+normalised key is a substring of the normalised passage text.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from systemfel.store import text_hash
+from systemfel.textnorm import normalize_for_match
+
+log = logging.getLogger(__name__)
+
+RECALL_AT = 10
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def passages_from_blocks(blocks_dir: str | Path, corpus_dir: str | Path | None = None) -> list[dict]:
+    """Passages shaped like `Store.passages()` rows, from `*.blocks.jsonl` ground-truth files.
+
+    Lets the models be developed and measured without PDF extraction; a report's org and
+    year come from its `corpus/<name>.yaml` sidecar when there is one.
+    """
+    passages: list[dict] = []
+    for doc_id, path in enumerate(sorted(Path(blocks_dir).glob("*.blocks.jsonl")), 1):
+        doc = path.name.removesuffix(".blocks.jsonl")
+        meta: dict = {}
+        sidecar = Path(corpus_dir) / f"{doc}.yaml" if corpus_dir else None
+        if sidecar is not None and sidecar.is_file():
+            meta = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
+        heading = ""
+        for seq, block in enumerate(read_jsonl(path)):
+            if block["kind"] == "h":
+                heading = block["text"]
+                continue
+            passages.append(
+                {
+                    "id": len(passages) + 1,
+                    "doc_id": doc_id,
+                    "doc": doc,
+                    "file": f"{doc}.pdf",
+                    "org": meta.get("org", ""),
+                    "year": meta.get("year"),
+                    "title": meta.get("title", ""),
+                    "page": None,
+                    "heading": heading,
+                    "heading_path": [heading] if heading else [],
+                    "block_kind": {"p": "paragraph", "bullet": "bullet", "quote": "quote"}.get(block["kind"], "paragraph"),
+                    "seq": seq,
+                    "text": block["text"],
+                    "text_hash": text_hash(block["text"]),
+                    "kind": None,
+                    "actors": [],
+                    "level": None,
+                    "themes": [],
+                }
+            )
+    return passages
+
+
+def passage_covering(key: str, passages: list[dict]) -> dict | None:
+    """The first passage whose normalised text contains the normalised key."""
+    needle = normalize_for_match(key)
+    return next((p for p in passages if needle in normalize_for_match(p["text"])), None)
+
+
+def apply_gold_labels(passages: list[dict], gold: list[dict]) -> list[dict]:
+    """Copies of the passages with kind/themes/actors/level from the gold keys they cover.
+
+    For developing stages downstream of the Swedish reading (clusters, trends) before it
+    exists; passages no key covers keep kind None.
+    """
+    out = [dict(p) for p in passages]
+    by_doc: dict[str, list[dict]] = {}
+    for p in out:
+        by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
+    for row in gold:
+        passage = passage_covering(row["key"], by_doc.get(row["doc"], []))
+        if passage is None:
+            log.warning("gold key not found in %s: %s", row["doc"], row["key"])
+            continue
+        passage["kind"] = row["label"]
+        passage["themes"] = list(row.get("themes") or passage["themes"])
+        passage["actors"] = list(row.get("actors") or passage["actors"])
+        passage["level"] = row.get("level") or passage["level"]
+    return out
+
+
+def evaluate_queries(engine, queries: list[dict], mode: str = "hybrid", k: int = RECALL_AT) -> dict:
+    """Recall@k (share of a query's relevant keys among its first k hits) and MRR, averaged.
+
+    A hit is relevant when it covers one of the query's gold keys.
+    """
+    recalls, reciprocal_ranks, per_query = [], [], []
+    for row in queries:
+        keys = [normalize_for_match(key) for key in row["relevant"]]
+        hits = engine.search(row["query"], k=k, mode=mode)
+        texts = [normalize_for_match(hit.text) for hit in hits]
+        found = [any(key in text for text in texts) for key in keys]
+        first = next((rank for rank, text in enumerate(texts, 1) if any(key in text for key in keys)), None)
+        recalls.append(sum(found) / max(len(keys), 1))
+        reciprocal_ranks.append(1.0 / first if first else 0.0)
+        per_query.append({"query": row["query"], "recall": recalls[-1], "first_relevant_rank": first})
+    return {
+        f"recall@{k}": float(np.mean(recalls)) if recalls else 0.0,
+        "mrr": float(np.mean(reciprocal_ranks)) if reciprocal_ranks else 0.0,
+        "n": len(queries),
+        "per_query": per_query,
+    }
+
+
+def theme_accuracy(gold: list[dict], passages: list[dict], predicted: dict[int, list[str]]) -> dict:
+    """Main theme among a deficiency key's themes (top1) and either of the top two (top2).
+
+    `predicted` maps passage id to its ranked theme slugs; a key no passage covers counts as a miss.
+    """
+    by_doc: dict[str, list[dict]] = {}
+    for p in passages:
+        by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
+    n = top1 = top2 = 0
+    misses = []
+    for row in gold:
+        if row.get("label") != "deficiency" or not row.get("themes"):
+            continue
+        n += 1
+        passage = passage_covering(row["key"], by_doc.get(row["doc"], []))
+        slugs = predicted.get(passage["id"], []) if passage else []
+        top1 += bool(slugs) and slugs[0] in row["themes"]
+        hit2 = any(s in row["themes"] for s in slugs[:2])
+        top2 += hit2
+        if not hit2:
+            misses.append({"key": row["key"], "gold": row["themes"], "predicted": slugs[:3]})
+    return {"n": n, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "misses": misses}

@@ -1,0 +1,196 @@
+"""How well the Swedish reading agrees with a gold file.
+
+A gold key lies in a passage when its normalised text is a substring of the passage's
+normalised text (systemfel.textnorm.normalize_for_match, the gold's own rule). Inputs
+are plain dicts so the same code scores passages from the database (`systemfel eval`)
+and passages labelled in memory (`python -m nlp.evaluate`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from systemfel.textnorm import normalize_for_match
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+METRICS = ("deficiency_recall", "exclusion", "good_example_recall", "level_accuracy", "actor_recall")
+
+
+def _ratio(hit: int, n: int) -> float | None:
+    return hit / n if n else None
+
+
+def _count_doc(gold: list[dict], passages: list[dict]) -> dict[str, int]:
+    normalised = [(normalize_for_match(p.get("text", "") or ""), p) for p in passages]
+    c = dict.fromkeys(
+        ["def_n", "def_hit", "excl_n", "excl_hit", "good_n", "good_hit", "level_n", "level_hit",
+         "actor_n", "actor_hit", "keys", "uncovered"], 0)  # fmt: skip
+    for row in gold:
+        key = normalize_for_match(row["key"])
+        holders = [p for text, p in normalised if key in text]
+        c["keys"] += 1
+        c["uncovered"] += not holders
+        marked = [p for p in holders if p.get("kind") == "deficiency"]
+        label = row.get("label")
+        if label == "deficiency":
+            c["def_n"] += 1
+            c["def_hit"] += bool(marked)
+        elif label in ("background", "good_example"):
+            c["excl_n"] += 1
+            c["excl_hit"] += not marked
+            if label == "good_example":
+                c["good_n"] += 1
+                c["good_hit"] += any(p.get("kind") == "good_example" for p in holders)
+        # for level and actors, read the passage the system would show for this key
+        shown = (marked or holders or [None])[0]
+        if row.get("level"):
+            c["level_n"] += 1
+            c["level_hit"] += bool(shown and shown.get("level") == row["level"])
+        if row.get("actors"):
+            found = set(shown.get("actors") or []) if shown else set()
+            c["actor_n"] += len(row["actors"])
+            c["actor_hit"] += sum(actor in found for actor in row["actors"])
+    return c
+
+
+def _metrics(c: dict[str, int]) -> dict:
+    return {
+        "keys": c["keys"],
+        "uncovered_keys": c["uncovered"],
+        "n_deficiency": c["def_n"],
+        "deficiency_recall": _ratio(c["def_hit"], c["def_n"]),
+        "n_excluded": c["excl_n"],
+        "exclusion": _ratio(c["excl_hit"], c["excl_n"]),
+        "n_good_example": c["good_n"],
+        "good_example_recall": _ratio(c["good_hit"], c["good_n"]),
+        "n_level": c["level_n"],
+        "level_accuracy": _ratio(c["level_hit"], c["level_n"]),
+        "n_actor": c["actor_n"],
+        "actor_recall": _ratio(c["actor_hit"], c["actor_n"]),
+    }
+
+
+def evaluate_labels(gold_rows: Iterable[dict], passages_by_doc: dict[str, list[dict]]) -> dict:
+    """Per document and in total: deficiency recall, exclusion, good-example recall, level and actors.
+
+    `passages_by_doc` maps the gold's `doc` (file stem) to dicts with text, kind, actors, level.
+    """
+    by_doc: dict[str, list[dict]] = {}
+    for row in gold_rows:
+        by_doc.setdefault(row["doc"], []).append(row)
+    counts = {doc: _count_doc(rows, passages_by_doc.get(doc, [])) for doc, rows in sorted(by_doc.items())}
+    total = {k: sum(c[k] for c in counts.values()) for k in next(iter(counts.values()), {})} if counts else {}
+    return {
+        "per_doc": {doc: _metrics(c) for doc, c in counts.items()},
+        "total": _metrics(total) if total else {},
+        "missing_docs": sorted(set(by_doc) - set(passages_by_doc)),
+    }
+
+
+def format_report(report: dict) -> str:
+    """A table: one row per document and a total row."""
+
+    def cell(value) -> str:
+        return f"{value:>7.3f}" if isinstance(value, float) else f"{'-':>7}"
+
+    head = f"  {'dokument':<36} {'nycklar':>7} {'brist-R':>7} {'uteslut':>7} {'gott-R':>7} {'nivå':>7} {'aktör-R':>7}"
+    lines = [head]
+    rows = [*report.get("per_doc", {}).items()]
+    if report.get("total"):
+        rows.append(("TOTALT", report["total"]))
+    for doc, m in rows:
+        lines.append(
+            f"  {doc:<36} {m['keys']:>7} " + " ".join(cell(m[k]) for k in METRICS)
+        )
+    uncovered = report.get("total", {}).get("uncovered_keys")
+    if uncovered:
+        lines.append(f"  {uncovered} guldnycklar finns inte i någon passage (textutdragningen delade eller tappade dem).")
+    if report.get("missing_docs"):
+        lines.append(f"  Dokument utan passager: {', '.join(report['missing_docs'])}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ dev runner
+def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[dict]]:
+    """Label in memory and return the dicts evaluate_labels reads."""
+    from nlp.kind import passage_field
+
+    out: dict[str, list[dict]] = {}
+    for doc, passages in passages_by_doc.items():
+        labels = reader.label(passages)
+        out[doc] = [
+            {
+                "doc": doc,
+                "text": passage_field(p, "text", ""),
+                "heading_path": passage_field(p, "heading_path", []),
+                "block_kind": passage_field(p, "block_kind", ""),
+                "kind": lab.kind,
+                "kind_score": lab.kind_score,
+                "actors": lab.actors,
+                "level": lab.level,
+            }
+            for p, lab in zip(passages, labels)
+        ]
+    return out
+
+
+def _load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Utvärdera den svenska läsningen mot en guldfil.")
+    parser.add_argument("--gold", type=Path, default=ROOT / "tests" / "data" / "dev.jsonl")
+    parser.add_argument("--blocks", type=Path, default=ROOT / "tests" / "data" / "blocks",
+                        help="mapp med *.blocks.jsonl (facit för textutdragningen)")
+    parser.add_argument("--pdf", type=Path, default=None, help="mapp med PDF:er att läsa med ingest.read_document")
+    parser.add_argument("--split", action="store_true", help="dela mycket långa passager i meningsgrupper först")
+    parser.add_argument("--errors", action="store_true", help="visa nycklar som hamnar fel")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    from nlp.reader import PassageReader
+
+    gold = _load_jsonl(args.gold)
+    reader = PassageReader()
+    if args.pdf:
+        from ingest import read_document
+
+        corpus = {p.stem: read_document(p).passages for p in sorted(args.pdf.glob("*.pdf"))}
+        source = f"ingest.read_document på {args.pdf}"
+    else:
+        from nlp.blocks import load_block_corpus
+
+        corpus = load_block_corpus(args.blocks)
+        source = f"facitblock i {args.blocks}"
+    if args.split:
+        from nlp.segment import PassageSplitter
+
+        splitter = PassageSplitter(reader.nlp)
+        corpus = {doc: splitter.split(passages) for doc, passages in corpus.items()}
+        source += " (långa passager delade)"
+    labelled = label_corpus(reader, corpus)
+    report = evaluate_labels(gold, labelled)
+    print(f"Källa: {source}")
+    print(format_report(report))
+    if args.errors:
+        for row in gold:
+            key = normalize_for_match(row["key"])
+            holders = [p for p in labelled.get(row["doc"], []) if key in normalize_for_match(p["text"])]
+            kinds = {p["kind"] for p in holders}
+            wrong = (row["label"] == "deficiency") != ("deficiency" in kinds)
+            if wrong or (row["label"] == "good_example" and "good_example" not in kinds):
+                p = holders[0] if holders else None
+                print(f"- {row['doc']} [{row['label']}] {row['key']!r} -> {sorted(kinds) or 'saknas'}"
+                      + (f" | {p['heading_path']} {p['block_kind']} {p['kind_score']} | {p['text'][:160]!r}" if p else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Figures a report states about itself: "Under 2025 rapporterade ombuden totalt 147
+systemfel", "handläggarnivå: 47 st.", "218 klienter", "1338 uppdrag".
+
+Numbers are spaCy tokens (like_num), with digit groups written with spaces joined
+("9 130 klienter", "302 400 kronor"). The counted thing is the word after the number;
+a small spaCy Matcher finds the other two shapes reports use: "<nivå>: 47 st." (the
+qualifier of the figure before it) and "antalet <uppdrag> ... är 1338". Years, dates,
+ranges, law and page references are not figures.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span, Token
+
+from nlp.kind import passage_field
+from nlp.swedish import SwedishNLP
+from systemfel.records import Figure
+
+log = logging.getLogger(__name__)
+
+_YEAR = re.compile(r"^(19[5-9]\d|20\d\d)$")
+_PLAIN_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_GROUP = re.compile(r"^\d{3}$")
+# words that may stand between a number and what it counts ("10 ordinarie ombud")
+_BETWEEN = {"ordinarie", "nya", "aktiva", "olika", "unika", "enskilda", "registrerade", "rapporterade", "st", "st.",
+            "stycken", "pågående", "avslutade", "dokumenterade", "anställda", "heltidsanställda", "personliga",
+            "särskilt", "allvarliga", "olika"}
+_MULTIPLIERS = {"tusen": 1e3, "miljon": 1e6, "miljoner": 1e6, "miljard": 1e9, "miljarder": 1e9}
+_NOT_COUNTED = {"år", "månader", "månad", "veckor", "vecka", "dagar", "dag", "timmar", "timme", "minuter", "gånger",
+                "gång", "tillfällen", "st", "st.", "stycken", "januari", "februari", "mars", "april", "maj", "juni",
+                "juli", "augusti", "september", "oktober", "november", "december", "kap", "kap.", "sid", "s",
+                "års", "månaders", "veckors", "dagars", "timmars", "mil", "km", "kilometer", "meter", "del"}
+_REFERENCE_BEFORE = {"§", "s.", "s", "sid", "sid.", "sidan", "kap", "kap.", "nr", "dnr", "bilaga", "tabell", "figur",
+                     "mål", "punkt", "sfs", "sou", "prop", "prop.", "del", "version", "steg", "nivå"}
+_PERCENT = {"%", "procent"}
+
+
+def _looks_like_verb(token: Token) -> bool:
+    """A finite verb after a number ("52 bedömdes", "98 är") means nothing was named as counted."""
+    if token.lower_ in ("är", "var", "har", "hade", "blev", "fick", "kan", "ska", "som"):
+        return True
+    lemma, word = token.lemma_, token.lower_
+    return lemma != word and lemma.endswith("a") and word.endswith(
+        ("de", "des", "te", "tes", "ade", "ades", "ar", "er", "it", "at", "ts", "tt")
+    )
+
+
+def _indefinite(word: str) -> str:
+    """klienterna -> klienter, kommunerna -> kommuner: one subject name for both forms."""
+    for suffix in ("erna", "arna", "orna"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            return word[:-2]
+    return word
+
+
+class FigureExtractor:
+    """Extracts Figure records from the passages of one document."""
+
+    def __init__(self, nlp: SwedishNLP | None = None, *, max_sentence_chars: int = 400):
+        self.nlp = nlp or SwedishNLP()
+        self.max_sentence_chars = max_sentence_chars
+        self._shapes = Matcher(self.nlp.vocab)
+        # "handläggarnivå: 47 st." / "lokal nivå: 75 st."
+        self._shapes.add("QUALIFIED", [[{"IS_ALPHA": True}, {"ORTH": ":"}, {"IS_SPACE": True, "OP": "*"},
+                                        {"LIKE_NUM": True}]])
+        # "antalet uppdrag som är fördelat på dessa klienter är 1338"
+        self._shapes.add("ANTAL", [[{"LOWER": {"IN": ["antalet", "antal"]}}, {"IS_ALPHA": True},
+                                    {"IS_PUNCT": False, "LIKE_NUM": False, "OP": "*"},
+                                    {"LOWER": {"IN": ["är", "var", "blev", "uppgick", "uppgår"]}},
+                                    {"LOWER": "till", "OP": "?"}, {"LIKE_NUM": True}]])
+
+    # ------------------------------------------------------------ numbers
+    @staticmethod
+    def _number_at(doc: Doc | Span, i: int) -> tuple[float, int] | None:
+        """(value, index after the number) for a plain or space-grouped number starting at token i."""
+        token = doc[i]
+        if not _PLAIN_NUMBER.match(token.text):
+            return None
+        text, j = token.text, i + 1
+        while j < len(doc) and _GROUP.match(doc[j].text) and doc[j - 1].whitespace_ == " " and len(text) <= 3 + 4 * 3:
+            if "," in text or "." in text:
+                break
+            text += doc[j].text
+            j += 1
+        try:
+            return float(text.replace(",", ".")), j
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _is_reference(doc: Doc | Span, i: int, end: int) -> bool:
+        before = doc[i - 1].lower_ if i > 0 else ""
+        after = doc[end].text if end < len(doc) else ""
+        if before in _REFERENCE_BEFORE or after in ("§", ":", "/", "-", "–", "—") or before in ("-", "–", "—", "/"):
+            return True
+        if i > 0 and doc[i - 1].text in ("(",) and after == ")":
+            return True
+        return False
+
+    def _subject_after(self, sent: Span, end: int) -> tuple[str, str] | None:
+        """(subject, unit qualifier) of the word(s) after a number."""
+        qualifier = ""
+        j = end
+        if j < len(sent) and sent[j].lower_ in _PERCENT:
+            qualifier = "procent"
+            j += 1
+            if j < len(sent) and sent[j].lower_ == "av":
+                j += 1
+                if j < len(sent) and sent[j].lower_ in ("de", "dessa", "alla", "samtliga", "hela", "våra"):
+                    j += 1
+            else:
+                return None  # "49 procent" of something the sentence does not name
+        steps = 0
+        while j < len(sent) and sent[j].lower_ in _BETWEEN and steps < 2:
+            j += 1
+            steps += 1
+        if j >= len(sent):
+            return None
+        word = sent[j]
+        if not (word.is_alpha or "/" in word.text) or word.lower_ in self.nlp.stop_words or word.lower_ in _NOT_COUNTED:
+            return None
+        if word.text.isupper() and word.lower_ != "po":
+            return None  # "1 SOU 1992:73": a footnote mark before an abbreviation
+        if word.is_title and word.i > sent.start and word.lower_ not in ("po",):
+            # a capitalised name after a number is a place or a label, not what was counted
+            return None
+        return _indefinite(word.lower_.split("/")[0]), qualifier
+
+    def _year_in(self, sent: Span, default: int | None) -> int | None:
+        for token in sent:
+            if _YEAR.match(token.text) and not (token.i > 0 and token.doc[token.i - 1].text in ("(",)):
+                return int(token.text)
+        return default
+
+    # ------------------------------------------------------------ extract
+    def extract_sentence(self, sent: Span, page: int, default_year: int | None, last_subject: str | None) -> list[Figure]:
+        figures: list[Figure] = []
+        text = sent.text.strip()
+        year = self._year_in(sent, default_year)
+        used: set[int] = set()
+        local = sent.as_doc()
+        for match_id, start, end in self._shapes(local):
+            label = self.nlp.vocab.strings[match_id]
+            number_token = next(t for t in reversed(local[start:end]) if t.like_num)
+            parsed = self._number_at(local, number_token.i)
+            if not parsed or sent.start + number_token.i in used:
+                continue
+            if label == "QUALIFIED" and last_subject:
+                qualifier = local[start].lower_
+                if qualifier in ("nivå", "nivån") and start > 0 and local[start - 1].is_alpha:
+                    qualifier = f"{local[start - 1].lower_} {qualifier}"
+                figures.append(Figure(last_subject, parsed[0], page, text, year, qualifier))
+            elif label == "ANTAL":
+                figures.append(Figure(_indefinite(local[start + 1].lower_), parsed[0], page, text, year))
+            used.add(sent.start + number_token.i)
+        i = 0
+        while i < len(sent):
+            token: Token = sent[i]
+            parsed = self._number_at(sent, i) if token.like_num else None
+            if not parsed or sent.start + i in used:
+                i += 1
+                continue
+            value, end = parsed
+            if end < len(sent) and sent[end].lower_ in _MULTIPLIERS:
+                value *= _MULTIPLIERS[sent[end].lower_]
+                end += 1
+            if _YEAR.match(token.text) and end == i + 1 or self._is_reference(sent, i, end):
+                i = end
+                continue
+            varav = i > 0 and sent[i - 1].lower_ in ("varav", "därav")
+            subject = self._subject_after(sent, end)
+            if varav and (subject is None or _looks_like_verb(sent[end])) and last_subject:
+                subject = ("", "")  # "varav 52 bedömdes ...": a part of what was just counted
+            elif subject and _looks_like_verb(sent[end]):
+                subject = None
+            if subject:
+                name, unit = subject
+                name = name or last_subject or ""
+                if name:
+                    figures.append(Figure(name, value, page, text, year, "varav" if varav else unit))
+                    last_subject = name if not varav else last_subject
+            i = end
+        return figures
+
+    def extract(self, passages: Sequence, year: int | None = None) -> list[Figure]:
+        """Figures of one document in reading order; `year` is the report year when a sentence names none."""
+        figures: list[Figure] = []
+        last_subject: str | None = None
+        for passage in passages:
+            text = passage_field(passage, "text", "") or ""
+            if not any(ch.isdigit() for ch in text):
+                continue
+            page = int(passage_field(passage, "page", 0) or 0)
+            doc = self.nlp(text)
+            for sent in doc.sents:
+                if len(sent.text) > self.max_sentence_chars * 3:
+                    continue
+                found = self.extract_sentence(sent, page, year, last_subject)
+                for figure in found:
+                    if figure.qualifier not in ("varav",) and not figure.qualifier.endswith("nivå"):
+                        last_subject = figure.subject
+                figures.extend(found)
+        return figures

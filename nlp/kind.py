@@ -1,0 +1,208 @@
+"""Deficiency, good example or background: what kind of passage a reader is looking at.
+
+Transparent evidence, weighed the way a careful reader does: what the section heading
+says the section is, problem words in the passage (saknas, nekas, avslag, svårt att,
+lång väntetid, negation), the client in the picture, a quoted case box, words of good
+practice, words about the organisation, statistics and suggestions, and what the
+neighbouring passages of the same section look like. Cue words live in
+nlp/data/cues.yaml; the weights are the parameters below. Nothing is learned from gold.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
+from nlp.swedish import SwedishNLP
+
+log = logging.getLogger(__name__)
+
+KINDS = ("deficiency", "good_example", "background")
+_HEADING_END = re.compile(r"[.:;,]$")
+
+
+def passage_field(passage, name: str, default=None):
+    """Read a field from a Passage record or a plain dict alike."""
+    if isinstance(passage, dict):
+        return passage.get(name, default)
+    return getattr(passage, name, default)
+
+
+@dataclass
+class KindEvidence:
+    """What one passage shows, before the section context is added."""
+
+    heading: str | None  # section kind named by the heading: deficiency/good_example/background/None
+    quote: bool
+    problem: int = 0
+    negation: int = 0
+    client: int = 0
+    good: int = 0
+    background: int = 0
+    suggestion: int = 0
+    sentences: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def own_lean(self) -> float:
+        """How much the passage's own words lean to deficiency (+) or away from it (-)."""
+        return math.tanh((min(self.problem, 4) - min(self.background, 4) - 1.5 * min(self.good, 3)) / 2)
+
+
+def looks_like_heading(text: str, block_kind: str) -> bool:
+    """A short title-like line that the layout did not mark as a heading."""
+    text = text.strip()
+    if block_kind not in ("paragraph", "p") or not text or len(text) > 60 or len(text.split()) > 8:
+        return False
+    return text[0].isupper() and not _HEADING_END.search(text) and not any(ch.isdigit() for ch in text[:3])
+
+
+class KindClassifier:
+    """Labels the passages of one document, in order, with a kind and a confidence."""
+
+    def __init__(
+        self,
+        nlp: SwedishNLP | None = None,
+        cue_paths: Sequence[str | Path] = (),
+        *,
+        bias: float = -0.6,
+        heading_weight: float = 1.4,
+        quote_weight: float = 1.0,
+        problem_weight: float = 0.9,
+        negation_weight: float = 0.25,
+        client_weight: float = 0.3,
+        good_weight: float = 1.0,
+        background_weight: float = 0.6,
+        suggestion_weight: float = 0.8,
+        context_weight: float = 0.8,
+        threshold: float = 0.5,
+    ):
+        self.nlp = nlp or SwedishNLP()
+        self.bias = bias
+        self.heading_weight = heading_weight
+        self.quote_weight = quote_weight
+        self.problem_weight = problem_weight
+        self.negation_weight = negation_weight
+        self.client_weight = client_weight
+        self.good_weight = good_weight
+        self.background_weight = background_weight
+        self.suggestion_weight = suggestion_weight
+        self.context_weight = context_weight
+        self.threshold = threshold
+        cues = load_cue_file([DEFAULT_CUES, *cue_paths])
+        self._text = CueMatcher(self.nlp, cues["text"])
+        self._headings = CueMatcher(self.nlp, cues["headings"])
+        self._inline = {
+            kind: [re.compile(r"(?:^|[.!?”\"]\s+|\d\s+)(" + re.escape(name) + r")\s+(?=[A-ZÅÄÖ])") for name in names]
+            for kind, names in cues.get("inline_sections", {}).items()
+        }
+        self._heading_cache: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------ headings
+    def heading_kind(self, heading: str) -> str | None:
+        """The section kind a heading names; a good-practice or background word beats 'brist'."""
+        if heading not in self._heading_cache:
+            counts = self._headings.counts(self.nlp(heading.lower()))
+            kind = None
+            for candidate in ("good_example", "background", "deficiency"):
+                if counts.get(candidate):
+                    kind = candidate
+                    break
+            self._heading_cache[heading] = kind
+        return self._heading_cache[heading]
+
+    def path_kind(self, heading_path: Iterable[str]) -> str | None:
+        for heading in reversed(list(heading_path)):
+            kind = self.heading_kind(heading)
+            if kind:
+                return kind
+        return None
+
+    def inline_section(self, text: str) -> tuple[str, float] | None:
+        """A section name run into the text: (kind, share of the text that follows it)."""
+        best = None
+        for kind, patterns in self._inline.items():
+            for pattern in patterns:
+                for m in pattern.finditer(text):
+                    share = (len(text) - m.start(1)) / max(len(text), 1)
+                    if best is None or m.start(1) > best[2]:
+                        best = (kind, share, m.start(1))
+        return (best[0], best[1]) if best else None
+
+    # ------------------------------------------------------------ evidence
+    def evidence(self, text: str, heading: str | None, block_kind: str) -> KindEvidence:
+        doc = self.nlp(text)
+        counts = self._text.counts(doc)
+        return KindEvidence(
+            heading=heading,
+            quote=block_kind == "quote",
+            problem=counts.get("problem", 0),
+            negation=counts.get("negation", 0),
+            client=counts.get("client", 0),
+            good=counts.get("good", 0),
+            background=counts.get("background", 0),
+            suggestion=counts.get("suggestion", 0),
+            sentences=max(1, sum(1 for _ in doc.sents)),
+        )
+
+    def logit(self, ev: KindEvidence, context: float) -> float:
+        z = self.bias
+        z += {"deficiency": self.heading_weight, "background": -1.4 * self.heading_weight,
+              "good_example": -1.8 * self.heading_weight}.get(ev.heading or "", 0.0)
+        z += self.quote_weight * ev.quote
+        z += self.problem_weight * min(ev.problem, 4)
+        z += self.negation_weight * min(ev.negation, 4)
+        z += self.client_weight * min(ev.client, 3)
+        z -= self.good_weight * min(ev.good, 4)
+        z -= self.background_weight * min(ev.background, 5)
+        z -= self.suggestion_weight * min(ev.suggestion, 3)
+        z += self.context_weight * context
+        return z
+
+    # ----------------------------------------------------------- predict
+    def predict(self, passages: Sequence) -> list[tuple[str, float]]:
+        """(kind, confidence in that kind) for each passage of one document, in reading order."""
+        evidence: list[KindEvidence] = []
+        sections: list[tuple] = []
+        current_path: tuple = ()
+        pseudo: list[str] = []
+        carried: str | None = None  # section kind from a heading run into an earlier passage
+        for passage in passages:
+            text = passage_field(passage, "text", "") or ""
+            block_kind = passage_field(passage, "block_kind", "paragraph") or "paragraph"
+            path = tuple(passage_field(passage, "heading_path", []) or [])
+            if path != current_path:
+                current_path, pseudo, carried = path, [], None
+            if looks_like_heading(text, block_kind):
+                pseudo = [text]
+                carried = None
+            heading = self.path_kind([*path, *pseudo])
+            inline = self.inline_section(text)
+            if carried:
+                heading = carried
+            if inline:
+                kind, share = inline
+                carried = kind
+                if share >= 0.4:
+                    heading = kind
+            evidence.append(self.evidence(text, heading, block_kind))
+            sections.append((path, tuple(pseudo), carried))
+        # the section's other passages: a case box among complaints is a complaint
+        context: list[float] = []
+        for i, section in enumerate(sections):
+            peers = [evidence[j].own_lean for j, s in enumerate(sections) if s == section and j != i]
+            context.append(sum(peers) / len(peers) if peers else 0.0)
+        out = []
+        for ev, ctx in zip(evidence, context):
+            p = 1 / (1 + math.exp(-self.logit(ev, ctx)))
+            if p >= self.threshold:
+                out.append(("deficiency", p))
+            elif ev.heading == "good_example" or (ev.good and ev.good >= ev.background):
+                out.append(("good_example", 1 - p))
+            else:
+                out.append(("background", 1 - p))
+        return out

@@ -1,0 +1,56 @@
+"""PassageReader: everything the Swedish reading adds to the passages of one document.
+
+One object holds the spaCy pipeline and every matcher, so a build (or a worker process)
+loads them once. `label` needs all passages of a document in reading order because a
+passage is read in the context of its section and its neighbours.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from nlp.actors import ActorMatcher
+from nlp.figures import FigureExtractor
+from nlp.kind import KindClassifier, passage_field
+from nlp.level import LevelClassifier
+from nlp.swedish import SwedishNLP
+from systemfel.records import Figure, PassageLabels
+
+log = logging.getLogger(__name__)
+
+
+class PassageReader:
+    """Kind, actors and level for each passage; reported figures for a document."""
+
+    def __init__(
+        self,
+        actor_paths: Sequence[str | Path] = (),
+        cue_paths: Sequence[str | Path] = (),
+        *,
+        nlp: SwedishNLP | None = None,
+        kind_classifier: KindClassifier | None = None,
+    ):
+        self.nlp = nlp or SwedishNLP()
+        self.actors = ActorMatcher(actor_paths, nlp=self.nlp)
+        self.kinds = kind_classifier or KindClassifier(self.nlp, cue_paths)
+        self.levels = LevelClassifier(self.nlp, cue_paths)
+        self.figure_extractor = FigureExtractor(self.nlp)
+
+    def label(self, passages: Sequence) -> list[PassageLabels]:
+        """One PassageLabels per passage (Passage records or dicts with text/heading_path/block_kind)."""
+        if not passages:
+            return []
+        kinds = self.kinds.predict(passages)
+        levels = self.levels.predict(passages, [k for k, _ in kinds])
+        labels = []
+        for passage, (kind, score), level in zip(passages, kinds, levels):
+            text = passage_field(passage, "text", "") or ""
+            labels.append(
+                PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=self.actors.find(text), level=level)
+            )
+        return labels
+
+    def figures(self, passages: Sequence, year: int | None = None) -> list[Figure]:
+        """Numbers the report states about itself ('147 systemfel', '218 klienter')."""
+        return self.figure_extractor.extract(passages, year=year)
