@@ -122,22 +122,26 @@ def evaluate_queries(engine, queries: list[dict], mode: str = "hybrid", k: int =
 def theme_accuracy(gold: list[dict], passages: list[dict], predicted: dict[int, list[str]]) -> dict:
     """Main theme among a deficiency key's themes (top1) and either of the top two (top2).
 
-    `predicted` maps passage id to its ranked theme slugs; a key no passage covers counts as a miss.
+    `predicted` maps passage id to its ranked theme slugs. Keys no passage covers (an
+    extraction problem, not a theme problem) are left out and counted in `uncovered`.
     """
     by_doc: dict[str, list[dict]] = {}
     for p in passages:
         by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
-    n = top1 = top2 = 0
+    n = top1 = top2 = uncovered = 0
     misses = []
     for row in gold:
         if row.get("label") != "deficiency" or not row.get("themes"):
             continue
-        n += 1
         passage = passage_covering(row["key"], by_doc.get(row["doc"], []))
-        slugs = predicted.get(passage["id"], []) if passage else []
+        if passage is None:
+            uncovered += 1
+            continue
+        n += 1
+        slugs = predicted.get(passage["id"], [])
         top1 += bool(slugs) and slugs[0] in row["themes"]
         hit2 = any(s in row["themes"] for s in slugs[:2])
         top2 += hit2
         if not hit2:
             misses.append({"key": row["key"], "gold": row["themes"], "predicted": slugs[:3]})
-    return {"n": n, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "misses": misses}
+    return {"n": n, "uncovered": uncovered, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "misses": misses}

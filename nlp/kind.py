@@ -163,6 +163,16 @@ class KindClassifier:
         z += self.context_weight * context
         return z
 
+    @staticmethod
+    def _is_good(ev: KindEvidence) -> bool:
+        """Not a deficiency: a good example when the section says so or its own words clearly do."""
+        if ev.heading == "good_example":
+            return True
+        against = ev.background + ev.suggestion
+        if ev.heading == "background":  # closing words and statistics praise too; that is not an example
+            return ev.good >= 2 and ev.good > against + 1
+        return ev.good >= 1 and ev.good >= against
+
     # ----------------------------------------------------------- predict
     def predict(self, passages: Sequence) -> list[tuple[str, float]]:
         """(kind, confidence in that kind) for each passage of one document, in reading order."""
@@ -201,7 +211,7 @@ class KindClassifier:
             p = 1 / (1 + math.exp(-self.logit(ev, ctx)))
             if p >= self.threshold:
                 out.append(("deficiency", p))
-            elif ev.heading == "good_example" or (ev.good and ev.good >= ev.background):
+            elif self._is_good(ev):
                 out.append(("good_example", 1 - p))
             else:
                 out.append(("background", 1 - p))

@@ -46,7 +46,8 @@ class SentenceTransformerEmbedder(Embedder):
                 "Ange en mapp som innehåller en sentence-transformers-modell, eller ett modellnamn från "
                 "Hugging Face som redan finns nedladdat på datorn (programmet hämtar inget från internet)."
             ) from exc
-        self._dim = int(self._model.get_sentence_embedding_dimension() or self._model.encode(["x"]).shape[1])
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self._dim = int(dimension() or self._model.encode(["x"]).shape[1])
 
     @property
     def dim(self) -> int:

@@ -1,0 +1,74 @@
+"""Swedish words for the lexical side of the models: tokens, stop words, snowball stems.
+
+Search (BM25), theme cues and cluster names all compare texts word by word; they share this
+one analyser so "väntetiden", "väntetider" and "väntetid" count as the same word everywhere.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import snowballstemmer
+from spacy.lang.sv.stop_words import STOP_WORDS
+
+# Words and numbers; a hyphen inside a word splits it ("bank-id" -> "bank", "id"), which is
+# how both queries and passages write it either way.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+# Words so common in these reports that they carry no meaning for search or naming; added
+# to spaCy's general Swedish list. Kept short on purpose: actors and problems are not here.
+DOMAIN_STOP_WORDS = frozenset(
+    {
+        "klient", "klienten", "klienter", "klienterna", "klientens", "klienternas",
+        "ombud", "ombudet", "ombuden", "ombudets", "personligt", "personliga", "po",
+        "t", "ex", "bl", "a", "m", "fl", "s", "k", "e", "d", "st", "ca",
+    }
+)  # fmt: skip
+
+
+class SwedishAnalyzer:
+    """Lower-cased word tokens without stop words, reduced to Swedish snowball stems.
+
+    Holds its own stemmer (snowball stemmers keep a cache and are not shared between callers).
+    """
+
+    def __init__(self, extra_stop_words: frozenset[str] | set[str] = DOMAIN_STOP_WORDS, min_length: int = 1):
+        self.stop_words = frozenset(w.lower() for w in STOP_WORDS) | frozenset(extra_stop_words)
+        self.min_length = min_length
+        self._stemmer = snowballstemmer.stemmer("swedish")
+
+    def words(self, text: str) -> list[str]:
+        """The content words of a text, lower-cased, in order (surface forms)."""
+        return [
+            w for w in (m.group().lower() for m in _TOKEN.finditer(text))
+            if w not in self.stop_words and len(w) >= self.min_length
+        ]  # fmt: skip
+
+    def stem(self, word: str) -> str:
+        return self._stemmer.stemWord(word.lower())
+
+    def stems(self, text: str) -> list[str]:
+        """The stems of the content words of a text, in order, with repeats."""
+        words = self.words(text)
+        return self._stemmer.stemWords(words) if words else []
+
+    def __call__(self, text: str) -> list[str]:
+        return self.stems(text)
+
+    def matched_words(self, text: str, stems: set[str]) -> list[str]:
+        """Surface words of `text` whose stem is one of `stems` (for highlighting), first seen first."""
+        seen: dict[str, None] = {}
+        for match in _TOKEN.finditer(text):
+            word = match.group()
+            lower = word.lower()
+            if lower not in self.stop_words and self.stem(lower) in stems:
+                seen.setdefault(word, None)
+        return list(seen)
+
+    def surface_forms(self, texts: list[str]) -> dict[str, str]:
+        """The most frequent surface word for each stem in the texts (readable names for stems)."""
+        counts: dict[str, Counter] = {}
+        for text in texts:
+            for word in self.words(text):
+                counts.setdefault(self.stem(word), Counter())[word] += 1
+        return {stem: c.most_common(1)[0][0] for stem, c in counts.items()}
