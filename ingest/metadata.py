@@ -71,9 +71,13 @@ def _valid_year(value) -> int | None:
     return year if 1950 <= year <= date.today().year + 1 else None
 
 
-def load_sidecar(pdf_path: Path) -> DocumentMeta | None:
-    """Read ``<name>.yaml`` next to the PDF; None when there is none (or it cannot be read, which is logged)."""
+def load_sidecar(pdf_path: Path, warnings: list[str] | None = None) -> DocumentMeta | None:
+    """Read ``<name>.yaml`` next to the PDF; None when there is none or it cannot be read.
+
+    Problems are logged and, when `warnings` is given, added to it in Swedish for the user.
+    """
     pdf_path = Path(pdf_path)
+    warnings = warnings if warnings is not None else []
     for suffix in SIDECAR_SUFFIXES:
         sidecar = pdf_path.with_suffix(suffix)
         if not sidecar.is_file():
@@ -82,16 +86,20 @@ def load_sidecar(pdf_path: Path) -> DocumentMeta | None:
             data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             log.warning("cannot read metadata file %s: %s", sidecar, exc)
+            warnings.append(f"Metadatafilen {sidecar.name} kunde inte läsas ({type(exc).__name__}) och användes inte.")
             return None
         if not isinstance(data, dict):
             log.warning("metadata file %s is not a mapping; ignored", sidecar)
+            warnings.append(f"Metadatafilen {sidecar.name} har inte formen fält: värde och användes inte.")
             return None
         unknown = set(data) - set(META_FIELDS)
         if unknown:
             log.warning("metadata file %s has unknown fields %s; ignored", sidecar, sorted(unknown))
+            warnings.append(f"Metadatafilen {sidecar.name} har okända fält som inte användes: {', '.join(sorted(unknown))}.")
         year = data.get("year")
         if year is not None and _valid_year(year) is None:
             log.warning("metadata file %s has an invalid year %r; ignored", sidecar, year)
+            warnings.append(f"Metadatafilen {sidecar.name} har ett ogiltigt år ({year}) som inte användes.")
         return DocumentMeta(
             org=str(data.get("org") or "").strip(),
             region=str(data.get("region") or "").strip(),

@@ -13,7 +13,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
@@ -44,8 +44,6 @@ class KindEvidence:
     good: int = 0
     background: int = 0
     suggestion: int = 0
-    sentences: int = 1
-    extra: dict = field(default_factory=dict)
 
     @property
     def own_lean(self) -> float:
@@ -80,6 +78,7 @@ class KindClassifier:
         suggestion_weight: float = 0.8,
         context_weight: float = 0.8,
         threshold: float = 0.5,
+        max_quote_chars: int = 1500,
     ):
         self.nlp = nlp or SwedishNLP()
         self.bias = bias
@@ -93,6 +92,7 @@ class KindClassifier:
         self.suggestion_weight = suggestion_weight
         self.context_weight = context_weight
         self.threshold = threshold
+        self.max_quote_chars = max_quote_chars
         cues = load_cue_file([DEFAULT_CUES, *cue_paths])
         self._text = CueMatcher(self.nlp, cues["text"])
         self._headings = CueMatcher(self.nlp, cues["headings"])
@@ -139,14 +139,13 @@ class KindClassifier:
         counts = self._text.counts(doc)
         return KindEvidence(
             heading=heading,
-            quote=block_kind == "quote",
+            quote=block_kind == "quote" and len(text) <= self.max_quote_chars,  # a case box is short
             problem=counts.get("problem", 0),
             negation=counts.get("negation", 0),
             client=counts.get("client", 0),
             good=counts.get("good", 0),
             background=counts.get("background", 0),
             suggestion=counts.get("suggestion", 0),
-            sentences=max(1, sum(1 for _ in doc.sents)),
         )
 
     def logit(self, ev: KindEvidence, context: float) -> float:
@@ -202,9 +201,12 @@ class KindClassifier:
             evidence.append(self.evidence(text, heading, block_kind))
             sections.append((path, tuple(pseudo), carried))
         # the section's other passages: a case box among complaints is a complaint
+        members: dict[tuple, list[int]] = {}
+        for i, section in enumerate(sections):
+            members.setdefault(section, []).append(i)
         context: list[float] = []
         for i, section in enumerate(sections):
-            peers = [evidence[j].own_lean for j, s in enumerate(sections) if s == section and j != i]
+            peers = [evidence[j].own_lean for j in members[section] if j != i]
             context.append(sum(peers) / len(peers) if peers else 0.0)
         out = []
         for ev, ctx in zip(evidence, context):

@@ -28,6 +28,16 @@ _PHONE = re.compile(
 _GROUPED_NUMBER_BEFORE = re.compile(r"\d[ \u00a0]$")
 
 
+def _national_digits(written: str) -> str:
+    """+46 70 123 45 67 and 0046 70 ... -> 0701234567: the length rules apply to the national form."""
+    digits = re.sub(r"\D", "", written.replace("(0)", ""))
+    if written.startswith("+46"):
+        return "0" + digits[2:]
+    if digits.startswith("0046"):
+        return "0" + digits[4:]
+    return digits
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(digits):
@@ -101,13 +111,7 @@ class PiiDetector:
             for m in _PHONE.finditer(text):
                 if not free(m.start(), m.end()) or _GROUPED_NUMBER_BEFORE.search(text, 0, m.start()):
                     continue
-                digits = re.sub(r"\D", "", m.group(0))
-                if digits.startswith("0046"):
-                    digits = "0" + digits[4:]
-                elif digits.startswith("46") and m.group(0).startswith("+"):
-                    digits = "0" + digits[2:]
-                digits = digits.replace("00", "0", 1) if digits.startswith("00") else digits
-                if 8 <= len(digits) <= 10:
+                if 8 <= len(_national_digits(m.group(0))) <= 10:
                     add("telefon", m)
         return sorted(found, key=lambda p: p.start)
 

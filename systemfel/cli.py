@@ -228,6 +228,8 @@ def cmd_build(args) -> int:
             detail = result.message
         marker = "FEL" if result.failed else "ok "
         print(f"  {marker} {Path(result.path).name:<{width}}  {detail}")
+        for warning in result.warnings:
+            print(f"      varning: {warning}")
     n_failed = len(summary.failed)
     print(
         f"\n{len(summary.files)} filer: {len(summary.files) - n_failed} klara, {n_failed} misslyckades. "

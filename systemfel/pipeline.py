@@ -56,6 +56,7 @@ class FileResult:
     message: str = ""
     pages: int = 0
     passages: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -114,6 +115,7 @@ class ReadResult:
     labels: list = field(default_factory=list)
     figures: list = field(default_factory=list)
     error: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 class FileReader:
@@ -140,9 +142,10 @@ class FileReader:
             kwargs["max_pages"] = self.options.max_pages
         if self.options.max_bytes:
             kwargs["max_bytes"] = self.options.max_bytes
+        warnings: list[str] = []
         try:
             parsed = read_document(path, **kwargs)
-            meta = resolve(load_sidecar(path), parsed.pdf_meta, path, self.options.meta_overrides)
+            meta = resolve(load_sidecar(path, warnings), parsed.pdf_meta, path, self.options.meta_overrides)
         except IngestError as exc:
             return ReadResult(str(path), sha256, error=exc.message)
         if not parsed.passages:
@@ -161,6 +164,7 @@ class FileReader:
             passage_pii=pii_counts,
             labels=self.reader.label(passages),
             figures=self.reader.figures(passages, year=meta.year),
+            warnings=warnings,
         )
 
     def _mask(self, passages: list[Passage], blocks):
@@ -241,7 +245,10 @@ class Builder:
             figures=result.figures,
         )
         status = "replaced" if existed else "new"
-        return FileResult(result.path, status, STATUS_SV[status], pages=result.pages, passages=len(result.passages))
+        return FileResult(
+            result.path, status, STATUS_SV[status], pages=result.pages, passages=len(result.passages),
+            warnings=result.warnings,
+        )  # fmt: skip
 
     def ingest_files(self, files: list[Path]) -> list[FileResult]:
         """Read new or changed files in worker processes, store each one as it arrives."""

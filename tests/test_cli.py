@@ -164,3 +164,13 @@ def test_wrong_use_gives_swedish_message_and_nonzero_exit(args, expected, tmp_pa
     assert result.returncode != 0
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_broken_metadata_sidecar_is_reported_not_fatal(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(sorted(CORPUS.glob("*.pdf"), key=lambda p: p.stat().st_size)[0], folder / "rapport.pdf")
+    (folder / "rapport.yaml").write_text("org: [oavslutad\nyear: :::\n", encoding="utf-8")
+    result = run_cli("build", str(folder), "--db", str(tmp_path / "x.db"), "--no-analysis")
+    assert result.returncode == 0, result.stderr
+    assert "varning: Metadatafilen rapport.yaml kunde inte läsas" in result.stdout

@@ -1,0 +1,67 @@
+"""Marks the words of a search that occur in a snippet, safely (HTML escaped first)."""
+from __future__ import annotations
+
+import html
+import re
+
+import snowballstemmer
+
+WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
+MIN_TERM_LENGTH = 3
+# Markdown punctuation that Streamlit would otherwise render (emphasis, links, LaTeX, emoji codes).
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$~:=^])")
+
+
+def markdown_safe(text: str) -> str:
+    """Text that st.markdown shows literally: markdown punctuation backslashed, HTML escaped."""
+    return html.escape(MARKDOWN_SPECIAL.sub(r"\\\1", text))
+
+
+class TermHighlighter:
+    """Wraps words matching any term in <mark>; everything else is escaped (HTML and markdown).
+
+    Terms may be whole words or Swedish stems (the lexical search matches stems), so a
+    word is marked when its lower-case form or its stem equals a term or a term's stem.
+    """
+
+    def __init__(self, language: str = "swedish"):
+        self.stemmer = snowballstemmer.stemmer(language)
+
+    def _keys(self, word: str) -> set[str]:
+        lower = word.lower()
+        return {lower, self.stemmer.stemWord(lower)}
+
+    def term_keys(self, terms: list[str]) -> set[str]:
+        keys: set[str] = set()
+        for term in terms:
+            for word in WORD.findall(term):
+                if len(word) >= MIN_TERM_LENGTH:
+                    keys |= self._keys(word)
+        return keys
+
+    def highlight(self, text: str, terms: list[str]) -> str:
+        keys = self.term_keys(terms)
+        pieces: list[str] = []
+        last = 0
+        for match in WORD.finditer(text):
+            word = match.group(0)
+            if len(word) >= MIN_TERM_LENGTH and self._keys(word) & keys:
+                pieces.append(markdown_safe(text[last : match.start()]))
+                pieces.append(f"<mark>{markdown_safe(word)}</mark>")
+                last = match.end()
+        pieces.append(markdown_safe(text[last:]))
+        return "".join(pieces)
+
+
+def snippet(text: str, terms: list[str], width: int = 400) -> str:
+    """A window of `text` around the first term, so long passages show the part that matched."""
+    if len(text) <= width:
+        return text
+    lower = text.lower()
+    positions = [lower.find(t.lower()[:5]) for t in terms if len(t) >= MIN_TERM_LENGTH]
+    positions = [p for p in positions if p >= 0]
+    start = max(0, min(positions) - width // 4) if positions else 0
+    start = text.rfind(" ", 0, start) + 1 if start else 0
+    end = min(len(text), start + width)
+    window = text[start:end]
+    return ("… " if start else "") + window + (" …" if end < len(text) else "")

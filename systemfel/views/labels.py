@@ -1,0 +1,64 @@
+"""Swedish display names for the codes stored in the database."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+KIND_SV = {"deficiency": "Brist", "good_example": "Gott exempel", "background": "Bakgrund"}
+LEVEL_SV = {"handlaggare": "Handläggarnivå", "lokal": "Lokal nivå", "central": "Central nivå"}
+NO_VALUE = "–"
+
+
+def kind_sv(kind: str | None) -> str:
+    return KIND_SV.get(kind or "", kind or NO_VALUE)
+
+
+def level_sv(level: str | None) -> str:
+    return LEVEL_SV.get(level or "", level or NO_VALUE)
+
+
+def load_theme_names() -> dict[str, str]:
+    """slug -> Swedish theme name from the codebook; empty when the codebook cannot be read.
+
+    Callers fall back to the slug, so the explorer still works on a database whose
+    themes came from another codebook.
+    """
+    try:
+        from models.themes import Codebook
+
+        codebook = Codebook.load()
+    except Exception as exc:  # noqa: BLE001 - names are a nicety, never a reason to fail a page
+        log.warning("could not load the theme codebook: %s", exc)
+        return {}
+    themes = getattr(codebook, "themes", codebook)
+    names = {}
+    for theme in themes:
+        slug = getattr(theme, "slug", None)
+        if slug:
+            names[slug] = getattr(theme, "name", None) or slug
+    return names
+
+
+class ThemeNamer:
+    """Turns theme slugs and cluster ids into the names users read."""
+
+    def __init__(self, theme_names: dict[str, str], clusters: list[dict] | None = None):
+        self.theme_names = dict(theme_names)
+        self.clusters = {c["id"]: c for c in clusters or []}
+
+    def theme(self, slug: str | None) -> str:
+        if not slug:
+            return NO_VALUE
+        return self.theme_names.get(slug, slug)
+
+    def themes(self, slugs: list[str] | None) -> str:
+        return ", ".join(self.theme(s) for s in slugs or []) or NO_VALUE
+
+    def cluster(self, cluster_id: int | None) -> str:
+        if cluster_id is None:
+            return NO_VALUE
+        cluster = self.clusters.get(cluster_id)
+        if cluster is None:
+            return f"Kluster {cluster_id}"
+        return f"Kluster {cluster_id}: {cluster['label']}"

@@ -1,0 +1,179 @@
+"""The explorer's tables as DataFrames with Swedish column names (shown and exported alike)."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+from systemfel.records import Document
+from systemfel.views.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv
+
+
+def documents_table(documents: list[Document], passages: list[dict]) -> pd.DataFrame:
+    """One row per readable report: who, when, how long, how many deficiencies."""
+    deficiencies = Counter(p["doc_id"] for p in passages if p["kind"] == "deficiency")
+    rows = [
+        {
+            "Organisation": d.meta.org or NO_VALUE,
+            "År": d.meta.year,
+            "Titel": d.meta.title,
+            "Fil": d.file,
+            "Sidor": d.pages,
+            "Stycken": d.n_passages,
+            "Brister": deficiencies.get(d.id, 0),
+        }
+        for d in documents
+        if d.status == "ok"
+    ]
+    frame = pd.DataFrame(rows, columns=["Organisation", "År", "Titel", "Fil", "Sidor", "Stycken", "Brister"])
+    return frame.astype({"År": "Int64"})
+
+
+def failed_documents_table(documents: list[Document]) -> pd.DataFrame:
+    rows = [{"Fil": d.file, "Status": d.status, "Meddelande": d.message} for d in documents if d.status != "ok"]
+    return pd.DataFrame(rows, columns=["Fil", "Status", "Meddelande"])
+
+
+def theme_sizes(passages: list[dict], namer: ThemeNamer, kind: str = "deficiency") -> pd.DataFrame:
+    """Themes by how many passages of `kind` have them as their main theme, largest first."""
+    rows: dict[str, dict] = {}
+    for p in passages:
+        if p["kind"] != kind or not p["theme"]:
+            continue
+        row = rows.setdefault(p["theme"], {"Tema": namer.theme(p["theme"]), "Slug": p["theme"], "Brister": 0,
+                                           "docs": set(), "orgs": set(), "years": set()})  # fmt: skip
+        row["Brister"] += 1
+        row["docs"].add(p["doc_id"])
+        row["orgs"].add(p["org"])
+        row["years"].add(p["year"])
+    out = [
+        {"Tema": r["Tema"], "Slug": r["Slug"], "Brister": r["Brister"], "Rapporter": len(r["docs"]),
+         "Organisationer": len(r["orgs"]), "År": len({y for y in r["years"] if y is not None})}
+        for r in rows.values()
+    ]  # fmt: skip
+    frame = pd.DataFrame(out, columns=["Tema", "Slug", "Brister", "Rapporter", "Organisationer", "År"])
+    return frame.sort_values(["Brister", "Tema"], ascending=[False, True], ignore_index=True)
+
+
+def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer) -> pd.DataFrame:
+    """Discovered clusters with keywords, nearest codebook theme and spread over reports."""
+    members: dict[int, list[dict]] = {}
+    for p in passages:
+        if p["cluster"] is not None:
+            members.setdefault(p["cluster"], []).append(p)
+    rows = []
+    for c in clusters:
+        group = members.get(c["id"], [])
+        rows.append(
+            {
+                "Kluster": c["id"],
+                "Namn": c["label"],
+                "Nyckelord": ", ".join(c["keywords"]),
+                "Närmaste tema": namer.theme(c.get("theme_slug")),
+                "Nytt": "ja" if c.get("is_new") else "nej",
+                "Stycken": len(group) or c["size"],
+                "Rapporter": len({p["doc_id"] for p in group}),
+                "Organisationer": len({p["org"] for p in group}),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["Kluster", "Namn", "Nyckelord", "Närmaste tema", "Nytt", "Stycken", "Rapporter", "Organisationer"]
+    )
+
+
+def counts_per_report(members: list[dict]) -> pd.DataFrame:
+    """How many of a theme's passages each report holds, in year order."""
+    counts = Counter((p["org"], p["year"], p["file"]) for p in members)
+    rows = [{"Organisation": o, "År": y, "Fil": f, "Stycken": n} for (o, y, f), n in counts.items()]
+    frame = pd.DataFrame(rows, columns=["Organisation", "År", "Fil", "Stycken"]).astype({"År": "Int64"})
+    return frame.sort_values(["År", "Organisation"], ignore_index=True)
+
+
+def counts_per_year(members: list[dict]) -> pd.DataFrame:
+    counts = Counter(p["year"] for p in members if p["year"] is not None)
+    frame = pd.DataFrame(sorted(counts.items()), columns=["År", "Stycken"])
+    return frame
+
+
+def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | None = None) -> pd.DataFrame:
+    """Passages as citable rows: quote, report, page, and what the system read in them."""
+    corrected = {h for h, _ in (corrections or {})}
+    rows = [
+        {
+            "Id": p["id"],
+            "Citat": p["text"],
+            "Organisation": p["org"],
+            "År": p["year"],
+            "Fil": p["file"],
+            "Sida": p["page"],
+            "Rubrik": p["heading"],
+            "Typ": kind_sv(p["kind"]),
+            "Huvudtema": namer.theme(p["theme"]),
+            "Teman": namer.themes(p["themes"]),
+            "Aktörer": ", ".join(p["actors"]) or NO_VALUE,
+            "Nivå": level_sv(p["level"]),
+            "Kluster": namer.cluster(p["cluster"]) if p["cluster"] is not None else NO_VALUE,
+            "Rättad": "ja" if p["text_hash"] in corrected else "",
+        }
+        for p in passages
+    ]
+    columns = ["Id", "Citat", "Organisation", "År", "Fil", "Sida", "Rubrik", "Typ", "Huvudtema", "Teman", "Aktörer",
+               "Nivå", "Kluster", "Rättad"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns).astype({"År": "Int64"})
+
+
+def figures_table(figures: list[dict]) -> pd.DataFrame:
+    rows = [
+        {"Organisation": f["org"], "År": f["year"], "Vad": f["subject"], "Precisering": f["qualifier"],
+         "Antal": f["value"], "Fil": f["file"], "Sida": f["page"], "Mening": f["sentence"]}
+        for f in figures
+    ]  # fmt: skip
+    columns = ["Organisation", "År", "Vad", "Precisering", "Antal", "Fil", "Sida", "Mening"]
+    return pd.DataFrame(rows, columns=columns).astype({"År": "Int64"})
+
+
+def search_hits_table(hits: list, namer: ThemeNamer) -> pd.DataFrame:
+    rows = [
+        {"Rang": h.rank, "Poäng": round(float(h.score), 4), "Citat": h.text, "Organisation": h.org, "År": h.year,
+         "Fil": h.file, "Sida": h.page, "Rubrik": h.heading, "Typ": kind_sv(h.kind), "Teman": namer.themes(h.themes),
+         "Id": h.passage_id}
+        for h in hits
+    ]  # fmt: skip
+    columns = ["Rang", "Poäng", "Citat", "Organisation", "År", "Fil", "Sida", "Rubrik", "Typ", "Teman", "Id"]
+    return pd.DataFrame(rows, columns=columns).astype({"År": "Int64"})
+
+
+def theme_map_frame(passages: list[dict], namer: ThemeNamer) -> pd.DataFrame:
+    """Deficiency passages that have map coordinates, ready for a scatter plot."""
+    rows = [
+        {"id": p["id"], "x": p["x"], "y": p["y"], "Tema": namer.theme(p["theme"]), "Organisation": p["org"],
+         "År": p["year"], "Sida": p["page"], "Utdrag": _short(p["text"])}
+        for p in passages
+        if p["kind"] == "deficiency" and p["x"] is not None and p["y"] is not None
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["id", "x", "y", "Tema", "Organisation", "År", "Sida", "Utdrag"])
+
+
+def _short(text: str, width: int = 120) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"
+
+
+def selected_point_ids(event) -> list[int]:
+    """Passage ids of the points a user clicked or lassoed in a plotly chart (customdata[0])."""
+    if not event:
+        return []
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    if not selection:
+        return []
+    points = selection.get("points") if isinstance(selection, dict) else getattr(selection, "points", None)
+    ids = []
+    for point in points or []:
+        custom = point.get("customdata")
+        if custom is None:
+            continue
+        value = custom[0] if isinstance(custom, (list, tuple)) else custom
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids
