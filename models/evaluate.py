@@ -68,6 +68,47 @@ def passages_from_blocks(blocks_dir: str | Path, corpus_dir: str | Path | None =
     return passages
 
 
+def passages_from_pdfs(corpus_dir: str | Path) -> list[dict]:
+    """Passages shaped like `Store.passages()` rows, read from the PDFs by the real extraction.
+
+    For measuring the models on what the pipeline really produces, without a database or the
+    Swedish reading (kind, actors, level stay empty). Org and year come from the yaml sidecars.
+    """
+    from ingest import read_document
+
+    passages: list[dict] = []
+    for doc_id, path in enumerate(sorted(Path(corpus_dir).glob("*.pdf")), 1):
+        meta: dict = {}
+        sidecar = path.with_suffix(".yaml")
+        if sidecar.is_file():
+            meta = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
+        parsed = read_document(path)
+        for passage in parsed.passages:
+            passages.append(
+                {
+                    "id": len(passages) + 1,
+                    "doc_id": doc_id,
+                    "doc": path.stem,
+                    "file": path.name,
+                    "org": meta.get("org", ""),
+                    "year": meta.get("year"),
+                    "title": meta.get("title", ""),
+                    "page": passage.page,
+                    "heading": passage.heading,
+                    "heading_path": list(passage.heading_path),
+                    "block_kind": passage.block_kind,
+                    "seq": passage.seq,
+                    "text": passage.text,
+                    "text_hash": text_hash(passage.text),
+                    "kind": None,
+                    "actors": [],
+                    "level": None,
+                    "themes": [],
+                }
+            )
+    return passages
+
+
 def passage_covering(key: str, passages: list[dict]) -> dict | None:
     """The first passage whose normalised text contains the normalised key."""
     needle = normalize_for_match(key)

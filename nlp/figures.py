@@ -139,7 +139,7 @@ class FigureExtractor:
     # ------------------------------------------------------------ extract
     def extract_sentence(self, sent: Span, page: int, default_year: int | None, last_subject: str | None) -> list[Figure]:
         figures: list[Figure] = []
-        text = sent.text.strip()
+        text = sent.text.strip().strip("•·▪").strip()  # run-in bullet marks are layout, not words
         year = self._year_in(sent, default_year)
         used: set[int] = set()
         local = sent.as_doc()

@@ -1,7 +1,6 @@
 """Hostile input: mutated PDFs and odd Unicode find no crash and no hang."""
 from __future__ import annotations
 
-import io
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,3 +122,21 @@ def test_garbage_with_pdf_header_fails_clearly(tmp_path):
     with pytest.raises(IngestError) as info:
         read_document(path)
     assert info.value.code in ("corrupt", "no_text", "empty")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, runs", [("text", 5000), ("pdf", 60)])
+def test_atheris_finds_no_crash(tmp_path, target, runs):
+    """A short coverage-guided run; tests/fuzz_atheris.py runs longer by hand."""
+    pytest.importorskip("atheris")
+    import subprocess
+    import sys
+
+    harness = Path(__file__).resolve().parent / "fuzz_atheris.py"
+    result = subprocess.run(
+        [sys.executable, str(harness), target, f"-runs={runs}", "-max_total_time=120", f"-artifact_prefix={tmp_path}/"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Done" in result.stderr
+    assert not list(tmp_path.glob("crash-*"))

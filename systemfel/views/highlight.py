@@ -5,9 +5,10 @@ import html
 import re
 
 import snowballstemmer
+from spacy.lang.sv.stop_words import STOP_WORDS
 
 WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
-MIN_TERM_LENGTH = 3
+MIN_TERM_LENGTH = 2  # Swedish has short content words: kö, FK
 # Markdown punctuation that Streamlit would otherwise render (emphasis, links, LaTeX, emoji codes).
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$~:=^])")
 
@@ -35,7 +36,7 @@ class TermHighlighter:
         keys: set[str] = set()
         for term in terms:
             for word in WORD.findall(term):
-                if len(word) >= MIN_TERM_LENGTH:
+                if len(word) >= MIN_TERM_LENGTH and word.lower() not in STOP_WORDS:
                     keys |= self._keys(word)
         return keys
 
