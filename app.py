@@ -354,7 +354,8 @@ def search_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> No
     highlighter = TermHighlighter()
     for hit in hits:
         p = by_id.get(hit.passage_id)
-        hit_terms = list(hit.matched_terms or []) + terms
+        # a whole passage shares many everyday words with its neighbours: mark words of typed queries only
+        hit_terms = list(hit.matched_terms or []) + terms if terms else []
         body = highlighter.highlight(snippet(hit.text, hit_terms, width=600), hit_terms)
         if p is None:
             st.markdown(body, unsafe_allow_html=True)

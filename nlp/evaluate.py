@@ -110,7 +110,9 @@ def format_report(report: dict) -> str:
         )
     uncovered = report.get("total", {}).get("uncovered_keys")
     if uncovered:
-        lines.append(f"  {uncovered} guldnycklar finns inte i någon passage (textutdragningen delade eller tappade dem).")
+        lines.append(
+            f"  {uncovered} guldnycklar finns inte i någon passage (textutdragningen delade eller tappade dem)."
+        )
     if report.get("missing_docs"):
         lines.append(f"  Dokument utan passager: {', '.join(report['missing_docs'])}")
     return "\n".join(lines)
@@ -230,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             wrong = (row["label"] == "deficiency") != ("deficiency" in kinds)
             if wrong or (row["label"] == "good_example" and "good_example" not in kinds):
                 p = holders[0] if holders else None
-                print(f"- {row['doc']} [{row['label']}] {row['key']!r} -> {sorted(kinds) or 'saknas'}"
-                      + (f" | {p['heading_path']} {p['block_kind']} {p['kind_score']} | {p['text'][:160]!r}" if p else ""))
+                where = f" | {p['heading_path']} {p['block_kind']} {p['kind_score']} | {p['text'][:160]!r}" if p else ""
+                print(f"- {row['doc']} [{row['label']}] {row['key']!r} -> {sorted(kinds) or 'saknas'}{where}")
     return 0
 
 

@@ -37,6 +37,7 @@ _NOT_COUNTED = {"år", "månader", "månad", "veckor", "vecka", "dagar", "dag", 
 _REFERENCE_BEFORE = {"§", "s.", "s", "sid", "sid.", "sidan", "kap", "kap.", "nr", "dnr", "bilaga", "tabell", "figur",
                      "mål", "punkt", "sfs", "sou", "prop", "prop.", "del", "version", "steg", "nivå"}
 _PERCENT = {"%", "procent"}
+_JOINERS = {"§", ":", "/", "-", "–", "—"}  # 2013:522, 1993/94, 9–12, 3 §: references and ranges
 
 
 def _looks_like_verb(token: Token) -> bool:
@@ -95,7 +96,7 @@ class FigureExtractor:
     def _is_reference(doc: Doc | Span, i: int, end: int) -> bool:
         before = doc[i - 1].lower_ if i > 0 else ""
         after = doc[end].text if end < len(doc) else ""
-        if before in _REFERENCE_BEFORE or after in ("§", ":", "/", "-", "–", "—") or before in ("-", "–", "—", "/"):
+        if before in _REFERENCE_BEFORE or after in _JOINERS or before in _JOINERS:
             return True
         if i > 0 and doc[i - 1].text in ("(",) and after == ")":
             return True
@@ -137,7 +138,9 @@ class FigureExtractor:
         return default
 
     # ------------------------------------------------------------ extract
-    def extract_sentence(self, sent: Span, page: int, default_year: int | None, last_subject: str | None) -> list[Figure]:
+    def extract_sentence(
+        self, sent: Span, page: int, default_year: int | None, last_subject: str | None
+    ) -> list[Figure]:
         figures: list[Figure] = []
         text = sent.text.strip().strip("•·▪").strip()  # run-in bullet marks are layout, not words
         year = self._year_in(sent, default_year)

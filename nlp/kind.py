@@ -96,8 +96,9 @@ class KindClassifier:
         cues = load_cue_file([DEFAULT_CUES, *cue_paths])
         self._text = CueMatcher(self.nlp, cues["text"])
         self._headings = CueMatcher(self.nlp, cues["headings"])
+        # a section name after a sentence end (or a page number) and before a capitalised word
         self._inline = {
-            kind: [re.compile(r"(?:^|[.!?”\"]\s+|\d\s+)(" + re.escape(name) + r")\s+(?=[A-ZÅÄÖ])") for name in names]
+            kind: [re.compile(r"(?:^|[.!?”\"]\s+|\d\s+)(" + re.escape(n) + r")\s+(?=[A-ZÅÄÖ])") for n in names]
             for kind, names in cues.get("inline_sections", {}).items()
         }
         self._heading_cache: dict[str, str | None] = {}

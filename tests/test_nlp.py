@@ -102,7 +102,8 @@ def test_quoted_case_under_a_theme_heading_is_a_deficiency_and_intro_is_not(read
     passages = [
         Passage("Personligt ombud är en verksamhet för personer med psykisk funktionsnedsättning. "
                 "Verksamheten styrs av en ledningsgrupp enligt förordningen.", 1, ["Inledning"], "paragraph"),
-        Passage("Under året har vi sett att tillgängligheten har blivit sämre.", 2, ["Tillgänglighet"], "paragraph"),
+        Passage("Under året har vi sett att tillgängligheten har blivit sämre.", 2, ["Tillgänglighet"],
+                "paragraph"),
         Passage("”Ringer till kundtjänst tillsammans med klient. Hamnar i telefonkö i två timmar och "
                 "samtalet bryts. Ingen återkoppling.”", 2, ["Tillgänglighet"], "quote"),
         Passage("Handläggaren ringde upp samma dag och ordnade ett möte. Ett gott exempel på flexibilitet.",
@@ -116,11 +117,13 @@ def test_quoted_case_under_a_theme_heading_is_a_deficiency_and_intro_is_not(read
 
 def test_a_section_name_run_into_a_box_changes_the_section(reader):
     passages = [
-        Passage("”Klient nekas tid hos vårdcentralen och får inget svar på sina samtal.”", 1, ["Samverkan"], "quote"),
+        Passage("”Klient nekas tid hos vårdcentralen och får inget svar på sina samtal.”", 1, ["Samverkan"],
+                "quote"),
         Passage("”Klient väntar på besked. 19 Systemrätt Vi har i vårt arbete fokus även på det som upplevs "
                 "positivt för den enskilde och det är viktigt att identifiera vad som gör skillnad.”",
                 1, ["Samverkan"], "quote"),
-        Passage("”På eget initiativ ringer enhetschefen upp och frågar vad det gäller.”", 1, ["Samverkan"], "quote"),
+        Passage("”På eget initiativ ringer enhetschefen upp och frågar vad det gäller.”", 1, ["Samverkan"],
+                "quote"),
     ]
     kinds = [lab.kind for lab in reader.label(passages)]
     assert kinds == ["deficiency", "good_example", "good_example"]
@@ -160,7 +163,7 @@ def test_swedish_lemmas_are_lower_case_lookups(reader):
     "text, expected",
     [
         ("FK:s beslut kom sent och F-kassan svarade inte.", ["Försäkringskassan"]),
-        ("Försäkringskassans och Arbetsförmedlingens olika bedömningar", ["Försäkringskassan", "Arbetsförmedlingen"]),
+        ("Försäkringskassans och Arbetsförmedlingens bedömningar", ["Försäkringskassan", "Arbetsförmedlingen"]),
         ("psykiatrins väntetider och kommunens rutiner", ["psykiatrin", "kommunen"]),
         ("Försöker kontakta öppenvårdspsykiatrin och akutpsykiatrin", ["psykiatrin"]),
         ("Klient på allmänpsykiatriska mottagningen", ["psykiatrin"]),
@@ -387,3 +390,52 @@ def test_blocks_become_passages_with_heading_paths():
     assert quotes and all(p.heading_path for p in quotes)
     assert passages[0].heading_path == ["Sammanfattning"]
     assert [p.seq for p in passages] == list(range(len(passages)))
+
+
+# ------------------------------------------------------------------ a report made in the test
+def test_a_generated_report_is_read_end_to_end(reader, tmp_path):
+    """A new report (text written for this test) through ingest, masking, labels and figures."""
+    ingest = pytest.importorskip("ingest")
+    if not hasattr(ingest, "read_document"):
+        pytest.skip("ingest.read_document finns inte ännu")
+    from tests.pdfgen import ReportPdf
+
+    pdf = ReportPdf(tmp_path / "po-exempel-2024.pdf", header="PO Exempelstad – Årsrapport 2024")
+    pdf.heading("Inledning")
+    pdf.paragraph(["Personligt ombud Exempelstad är en kommunal verksamhet med fyra ombud. Verksamheten",
+                   "styrs av en ledningsgrupp enligt förordningen och rapporterar årligen till länsstyrelsen."])
+    pdf.heading("Statistik")
+    pdf.paragraph(["Under 2024 arbetade ombuden med totalt 312 klienter och 950 uppdrag."])
+    pdf.heading("Brister på lokal nivå")
+    pdf.paragraph(["Klienter som söker försörjningsstöd får vänta i månader på ett första besök hos",
+                   "socialförvaltningen. Flera har nekats nödbistånd trots att de saknar pengar till mat."])
+    pdf.quote_box(["”Klient ringer FK:s kundtjänst, hamnar i kö i två timmar och samtalet bryts. Ingen",
+                   "återkoppling trots tre meddelanden. Klientens nummer 070-123 45 67 noterades.”"])
+    pdf.heading("Goda exempel")
+    pdf.paragraph(["En handläggare på Arbetsförmedlingen ringde upp samma dag och ordnade ett möte. Det",
+                   "var ett gott exempel på flexibilitet och ett respektfullt bemötande."])
+    path = pdf.save()
+
+    from nlp.pii import PiiDetector
+
+    passages = ingest.read_document(path).passages
+    pii = PiiDetector()
+    masked = [pii.mask(p.text) for p in passages]
+    assert sum(counts.get("telefon", 0) for _, counts in masked) == 1
+    labels = reader.label(passages)
+    by_text = {p.text[:25]: lab for p, lab in zip(passages, labels)}
+
+    def label_of(start: str) -> PassageLabels:
+        return next(lab for text, lab in by_text.items() if text.startswith(start))
+
+    assert label_of("Personligt ombud").kind == "background"
+    assert label_of("Under 2024").kind == "background"
+    shortage = label_of("Klienter som söker")
+    assert shortage.kind == "deficiency" and shortage.level == "lokal"
+    assert shortage.actors == ["socialtjänsten"]
+    queue = next(lab for p, lab in zip(passages, labels) if "kundtjänst" in p.text)
+    assert queue.kind == "deficiency" and queue.actors == ["Försäkringskassan"]
+    good = label_of("En handläggare")
+    assert good.kind == "good_example" and good.actors == ["Arbetsförmedlingen"]
+    figures = {(f.subject, f.value, f.year) for f in reader.figures(passages, year=2024)}
+    assert {("klienter", 312, 2024), ("uppdrag", 950, 2024)} <= figures
