@@ -125,16 +125,16 @@ def cached_theme_trends(db: str, marker: tuple, by_org: bool) -> pd.DataFrame:
 # ------------------------------------------------------------------- helpers
 def export_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel of exactly the table shown; the Excel file is made only when asked for."""
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button(
-        "Ladda ner CSV", data=to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv",
-        key=f"csv_{key}", on_click="ignore", icon=":material/download:",
-    )  # fmt: skip
-    right.download_button(
-        "Ladda ner Excel", data=lambda: to_excel_bytes(frame, sheet=name), file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx_{key}", on_click="ignore", icon=":material/download:",
-    )  # fmt: skip
+    with st.container(horizontal=True):
+        st.download_button(
+            "CSV", data=to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv",
+            key=f"csv_{key}", on_click="ignore", icon=":material/download:", help="Ladda ner tabellen som CSV",
+        )  # fmt: skip
+        st.download_button(
+            "Excel", data=lambda: to_excel_bytes(frame, sheet=name), file_name=f"{name}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"xlsx_{key}", on_click="ignore", icon=":material/download:", help="Ladda ner tabellen som Excel",
+        )  # fmt: skip
 
 
 def show_table(frame: pd.DataFrame, name: str, key: str, **kwargs) -> None:
@@ -217,22 +217,21 @@ def overview_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> 
 
 
 def recurrence_table(db: str, marker: tuple, by: str, namer: ThemeNamer) -> pd.DataFrame:
-    """The recurrence frame from models.trends with display names and Swedish column names."""
-    frame = cached_recurrence(db, marker, by).copy()
-    if by == "theme" and "theme" in frame:
-        frame.insert(0, "Tema", frame.pop("theme").map(namer.theme))
-    if by == "cluster" and "cluster" in frame:
-        frame.insert(0, "Kluster", frame.pop("cluster").map(namer.cluster))
-    return frame.rename(columns=RECURRENCE_SV)
-
-
-RECURRENCE_SV = {
-    "label": "Namn", "keywords": "Nyckelord", "passages": "Stycken", "n_passages": "Stycken",
-    "reports": "Rapporter", "n_reports": "Rapporter", "docs": "Rapporter", "n_docs": "Rapporter",
-    "orgs": "Organisationer", "n_orgs": "Organisationer", "years": "År", "n_years": "År",
-    "first_year": "Första år", "last_year": "Senaste år", "score": "Poäng", "year_list": "Åren",
-    "org_list": "Organisationerna",
-}  # fmt: skip
+    """Themes or clusters found in at least two reports, with display names and Swedish columns."""
+    frame = cached_recurrence(db, marker, by)
+    frame = frame[frame["n_reports"] >= 2].copy() if not frame.empty else frame.copy()
+    name = namer.theme if by == "theme" else namer.cluster
+    return pd.DataFrame(
+        {
+            "Tema" if by == "theme" else "Kluster": frame["key"].map(name),
+            "Rapporter": frame["n_reports"],
+            "Organisationer": frame["n_orgs"],
+            "Antal år": frame["n_years"],
+            "Brister": frame["n_passages"],
+            "År": frame["years"].map(lambda years: ", ".join(str(y) for y in years)),
+            "Organisationerna": frame["orgs"].map(", ".join),
+        }
+    ).reset_index(drop=True)
 
 
 def themes_view(snap: Snapshot, namer: ThemeNamer) -> None:
@@ -302,11 +301,14 @@ def theme_map(snap: Snapshot, namer: ThemeNamer) -> None:
         return
     st.caption("Varje punkt är en brist; närliggande punkter handlar om liknande saker. Klicka på en punkt för att läsa den.")
     chart = px.scatter(
-        frame, x="x", y="y", color="Tema", custom_data=["id"],
-        hover_data={"x": False, "y": False, "Organisation": True, "År": True, "Sida": True, "Utdrag": True},
+        frame, x="x", y="y", color="Tema", custom_data=["id", "Tema", "Organisation", "År", "Sida", "Hover"],
         color_discrete_sequence=px.colors.qualitative.Dark24,
     )  # fmt: skip
-    chart.update_traces(marker={"size": 9, "opacity": 0.8})
+    chart.update_traces(
+        marker={"size": 9, "opacity": 0.85},
+        hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]} %{customdata[3]}, s. %{customdata[4]}"
+        "<br>%{customdata[5]}<extra></extra>",
+    )
     chart.update_layout(height=520, xaxis={"visible": False}, yaxis={"visible": False}, margin={"l": 0, "r": 0, "t": 10, "b": 0})
     event = st.plotly_chart(chart, key="temakarta", on_select="rerun", selection_mode=("points",))
     chosen = tables.selected_point_ids(event)
@@ -413,25 +415,29 @@ def trends_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> No
 
 
 def trend_charts(frame: pd.DataFrame, namer: ThemeNamer, by_org: bool) -> None:
-    """Counts and shares of deficiencies per theme and year, one line per theme."""
-    if "theme" in frame:
-        frame["Tema"] = frame["theme"].map(namer.theme)
-    frame = frame.rename(columns={"year": "År", "org": "Organisation", "count": "Antal", "share": "Andel"})
-    facet = "Organisation" if by_org and "Organisation" in frame else None
-    for value, title in (("Antal", "Antal brister per tema och år"), ("Andel", "Andel av årets brister per tema")):
-        if value not in frame:
-            continue
+    """Counts and shares of deficiencies per theme and year as heat maps: fourteen lines would be a tangle."""
+    frame = frame.assign(Tema=frame["theme"].map(namer.theme)).rename(
+        columns={"year": "År", "org": "Organisation", "count": "Antal", "share": "Andel"}
+    )
+    column = "Rapport" if by_org else "År"
+    if by_org:
+        frame = frame.sort_values(["Organisation", "År"])
+        frame["Rapport"] = frame["Organisation"] + " " + frame["År"].astype(str)
+    order = list(dict.fromkeys(frame.sort_values(["Organisation", "År"] if by_org else ["År"])[column].astype(str)))
+    for value, title, fmt in (("Antal", "Antal brister per tema och år", "d"),
+                              ("Andel", "Andel av årets brister per tema", ".0%")):  # fmt: skip
         st.subheader(title)
-        chart = px.line(
-            frame.sort_values("År"), x="År", y=value, color="Tema", markers=True, facet_row=facet,
-            color_discrete_sequence=px.colors.qualitative.Dark24,
-        )  # fmt: skip
-        if value == "Andel":
-            chart.update_yaxes(tickformat=".0%")
-        chart.update_xaxes(type="category")
-        chart.update_layout(height=420 if not facet else 260 * frame[facet].nunique(), margin={"l": 0, "r": 0, "t": 30, "b": 0})
+        grid = frame.pivot_table(index="Tema", columns=column, values=value, aggfunc="sum", fill_value=0)
+        grid.columns = grid.columns.astype(str)
+        grid = grid[order]
+        grid = grid.loc[grid.sum(axis=1).sort_values(ascending=True).index]
+        chart = px.imshow(grid, text_auto=fmt, aspect="auto", color_continuous_scale="Reds",
+                          labels={"x": "Rapport" if by_org else "År", "y": "", "color": value})  # fmt: skip
+        chart.update_xaxes(type="category", side="top")
+        chart.update_layout(height=max(320, 32 * len(grid) + 80), margin={"l": 0, "r": 0, "t": 30, "b": 0},
+                            coloraxis_showscale=False)  # fmt: skip
         st.plotly_chart(chart, key=f"trend_{value}")
-    shown = frame.drop(columns=[c for c in ("theme",) if c in frame])
+    shown = frame[[c for c in ("År", "Organisation", "Tema", "Antal", "Andel") if c in frame and (by_org or c != "Organisation")]]
     show_table(shown, "trender_per_org" if by_org else "trender", "trends")
 
 
@@ -440,9 +446,10 @@ def document_view(snap: Snapshot, namer: ThemeNamer, db: Path) -> None:
     show_flash()
     docs = [d for d in snap.documents if d.status == "ok"]
     if docs:
-        doc = st.selectbox("Rapport", docs, format_func=lambda d: f"{d.meta.org} {d.meta.year or ''} – {d.file}",
-                           key="dokument_val")  # fmt: skip
-        document_passages(snap, namer, db, doc)
+        by_id = {d.id: d for d in docs}
+        doc_id = st.selectbox("Rapport", list(by_id), key="dokument_val",
+                              format_func=lambda i: f"{by_id[i].meta.org} {by_id[i].meta.year or ''} – {by_id[i].file}")  # fmt: skip
+        document_passages(snap, namer, db, by_id[doc_id])
     else:
         st.info("Databasen har inga inlästa rapporter ännu. Ladda upp en PDF nedan.")
     upload_section(db)

@@ -40,10 +40,12 @@ class Cluster:
 class PassageClusterer:
     """K-means on L2-normalised vectors, k chosen by cosine silhouette in [min_k, max_k].
 
-    Deterministic: fixed `random_state`, and clusters are numbered by size (largest = 1).
+    Silhouette on text embeddings tends to favour two or three broad groups, which say
+    nothing new; so the smallest k tried grows with the corpus (sqrt(n / 2), at least
+    `min_k`). Deterministic: fixed `random_state`, clusters numbered by size (largest = 1).
     """
 
-    def __init__(self, min_k: int = 2, max_k: int = 15, min_cluster_size: int = 3, random_state: int = 0):
+    def __init__(self, min_k: int = 2, max_k: int = 20, min_cluster_size: int = 3, random_state: int = 0):
         self.min_k = min_k
         self.max_k = max_k
         self.min_cluster_size = min_cluster_size
@@ -55,10 +57,11 @@ class PassageClusterer:
         n = len(vectors)
         # at least `min_cluster_size` passages per cluster on average, and k < n for silhouette
         upper = min(self.max_k, max(n // self.min_cluster_size, 1), n - 1)
-        if upper < max(self.min_k, 2):
+        lower = min(max(self.min_k, 2, int(np.sqrt(n / 2))), upper)
+        if upper < 2:
             return np.ones(n, dtype=int)
         best_labels, best_score = None, -np.inf
-        for k in range(max(self.min_k, 2), upper + 1):
+        for k in range(lower, upper + 1):
             labels = KMeans(n_clusters=k, n_init=10, random_state=self.random_state).fit_predict(vectors)
             if len(set(labels)) < 2:
                 continue
@@ -145,8 +148,9 @@ def discover_clusters(
     codebook=None,
     *,
     embedder: Embedder | None = None,
+    assigner=None,
     theme_vectors: np.ndarray | None = None,
-    new_theme_threshold: float = 0.8,
+    min_theme_share: float = 0.5,
     clusterer: PassageClusterer | None = None,
     namer: ClusterNamer | None = None,
     layout: str = "auto",
@@ -154,10 +158,13 @@ def discover_clusters(
 ) -> tuple[list[dict], dict[int, tuple[int, float, float]]]:
     """Clusters of passages and each passage's (cluster id, x, y), in `Store.save_clusters` form.
 
-    A cluster is linked to the codebook theme whose vector is nearest its centroid. Theme
-    vectors come from `theme_vectors`, else from the codebook embedded with `embedder`
-    (description and examples, as the ThemeAssigner sees them), else from the centroids of
-    passages by main theme. Below `new_theme_threshold` cosine the cluster is marked `is_new`.
+    A cluster is linked to the codebook theme whose vector is nearest its centroid
+    (`theme_similarity` is that cosine). Theme vectors come from `theme_vectors`, else from a
+    fitted ThemeAssigner (`assigner`, or one fitted here with `embedder`), else from the
+    centroids of passages by main theme (no embedder needed). Raw cosines are not comparable across models, so
+    `is_new` is decided by agreement instead: a cluster is new when fewer than
+    `min_theme_share` of its passages have the linked theme as their own nearest theme,
+    i.e. no codebook theme describes the group as a whole.
     """
     if len(passages) != len(vectors):
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
@@ -171,10 +178,12 @@ def discover_clusters(
 
     slugs: list[str] = codebook.slugs if codebook is not None else []
     if slugs and theme_vectors is None:
-        if embedder is not None:
+        if assigner is None and embedder is not None:
             from models.themes import ThemeAssigner
 
-            theme_vectors = ThemeAssigner(codebook, embedder).fit().theme_vectors_
+            assigner = ThemeAssigner(codebook, embedder).fit()
+        if assigner is not None:
+            theme_vectors = assigner.theme_vectors_
         else:
             theme_vectors = theme_vectors_from_passages(passages, vectors, slugs)
 
@@ -182,11 +191,12 @@ def discover_clusters(
     for cluster in sorted(set(int(c) for c in labels)):
         members = labels == cluster
         centroid = l2_normalise(vectors[members].mean(axis=0))[0]
-        theme_slug, similarity = None, None
+        theme_slug, similarity, share = None, None, 0.0
         if slugs and theme_vectors is not None:
             sims = theme_vectors @ centroid
             best = int(np.argmax(sims))
             theme_slug, similarity = slugs[best], round(float(sims[best]), 4)
+            share = float(np.mean(np.argmax(vectors[members] @ theme_vectors.T, axis=1) == best))
         clusters.append(
             Cluster(
                 id=cluster,
@@ -194,7 +204,7 @@ def discover_clusters(
                 keywords=keywords[cluster],
                 theme_slug=theme_slug,
                 theme_similarity=similarity,
-                is_new=similarity is None or similarity < new_theme_threshold,
+                is_new=share < min_theme_share,
                 size=int(members.sum()),
             ).as_row()
         )

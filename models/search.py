@@ -1,9 +1,11 @@
 """Hybrid search over passages: BM25 on Swedish stems fused with dense cosine, plus filters.
 
 Lexical search finds the exact words a researcher types ("bank-id", "SIP"); dense search
-finds the same problem told in other words ("kunde inte legitimera sig"). Reciprocal rank
-fusion combines the two rankings without having to calibrate their scores against each
-other (measured against normalised score fusion on the dev queries: see benchmarks/).
+finds the same problem told in other words ("kunde inte legitimera sig"). Reports often pack
+several problems into one paragraph, so when sentence vectors are given a passage's dense
+score is that of its best-matching sentence. Reciprocal rank fusion combines the lexical
+and dense rankings without calibrating their scores against each other; it measured better
+than min-max score fusion on the dev queries (benchmarks/embed_search.py prints both).
 """
 from __future__ import annotations
 
@@ -58,8 +60,10 @@ class SearchEngine:
     """Holds the passages, their vectors and a BM25 index built once at construction.
 
     `vectors` row i belongs to `passages[i]` and must come from `embedder` (L2-normalised).
-    Fusion is "rrf" (reciprocal rank fusion, default) or "score" (min-max normalised scores
-    mixed with `dense_weight`).
+    Optional `sentence_vectors` with `sentence_owner` (passage index of each row, see
+    models.vectors.sentence_rows) make a multi-sentence passage score as its best sentence.
+    Fusion is "rrf" (reciprocal rank fusion, default) or "score" (min-max normalised scores),
+    both weighting the dense side by `dense_weight`.
     """
 
     def __init__(
@@ -68,9 +72,11 @@ class SearchEngine:
         vectors: np.ndarray,
         embedder: Embedder,
         *,
+        sentence_vectors: np.ndarray | None = None,
+        sentence_owner: np.ndarray | None = None,
         fusion: str = "rrf",
         rrf_k: int = 60,
-        dense_weight: float = 0.5,
+        dense_weight: float = 0.6,
         k1: float = 1.2,
         b: float = 0.75,
         analyzer: SwedishAnalyzer | None = None,
@@ -82,6 +88,12 @@ class SearchEngine:
         self.passages = passages
         self.vectors = l2_normalise(vectors) if len(vectors) else np.zeros((0, embedder.dim), np.float32)
         self.embedder = embedder
+        if (sentence_vectors is None) != (sentence_owner is None):
+            raise ValueError("sentence_vectors and sentence_owner go together")
+        if sentence_vectors is not None and len(sentence_vectors) != len(sentence_owner):
+            raise ValueError(f"{len(sentence_vectors)} sentence vectors but {len(sentence_owner)} owners")
+        self.sentence_vectors = l2_normalise(sentence_vectors) if sentence_vectors is not None and len(sentence_vectors) else None
+        self.sentence_owner = np.asarray(sentence_owner, dtype=np.int64) if self.sentence_vectors is not None else None
         self.fusion = fusion
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
@@ -134,7 +146,14 @@ class SearchEngine:
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        return self.vectors @ np.asarray(query_vector, dtype=np.float32).ravel()
+        """Cosine of every passage to the query: its best sentence's where sentence vectors exist."""
+        query_vector = np.asarray(query_vector, dtype=np.float32).ravel()
+        scores = self.vectors @ query_vector
+        if self.sentence_vectors is None:
+            return scores
+        best = np.full(len(scores), -np.inf, dtype=np.float32)
+        np.maximum.at(best, self.sentence_owner, self.sentence_vectors @ query_vector)
+        return np.where(np.isfinite(best), best, scores)
 
     def _rank(self, lexical: np.ndarray | None, dense: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
         """Scores where higher is better, -inf outside the mask (and for lexical-only non-matches)."""

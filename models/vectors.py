@@ -50,3 +50,41 @@ def embed_passages_cached(
         if progress is not None:
             progress(start + len(chunk), total)
     return vectors
+
+
+def sentence_rows(texts: list[str], min_chars: int = 40) -> tuple[list[str], np.ndarray]:
+    """Sentences of every passage that has more than one, and the passage index of each.
+
+    A one-sentence passage gets no rows: its passage vector already is its sentence vector.
+    """
+    from models.text import split_sentences
+
+    sentences: list[str] = []
+    owner: list[int] = []
+    for index, text in enumerate(texts):
+        parts = split_sentences(text, min_chars=min_chars)
+        if len(parts) > 1:
+            sentences.extend(parts)
+            owner.extend([index] * len(parts))
+    return sentences, np.asarray(owner, dtype=np.int64)
+
+
+def embed_sentences(embedder: Embedder, texts: list[str], progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """(sentence vectors, owner passage index) for passages, without a store (tests, notebooks)."""
+    sentences, owner = sentence_rows(texts)
+    return embedder.embed_passages(sentences, progress=progress), owner
+
+
+def sentence_vectors_cached(
+    store, embedder: Embedder, texts: list[str], progress: Callable[[int, int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like `embed_sentences`, but cached in the store by sentence text hash (same table and
+    model rules as passage vectors), so search can start without embedding anything."""
+    from systemfel.store import text_hash
+
+    sentences, owner = sentence_rows(texts)
+    items = [(text_hash(s), s) for s in sentences]
+    vectors = embed_passages_cached(store, embedder, items, progress=progress)
+    if not sentences:
+        return np.zeros((0, embedder.dim), dtype=np.float32), owner
+    return np.vstack([vectors[h] for h, _ in items]), owner

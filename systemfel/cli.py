@@ -407,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:  # libraries that talk too much for a user's terminal
+        for noisy in ("bm25s", "pdfminer", "sentence_transformers", "transformers"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except StoreError as exc:

@@ -1,6 +1,8 @@
 """The explorer's tables as DataFrames with Swedish column names (shown and exported alike)."""
 from __future__ import annotations
 
+import html
+import textwrap
 from collections import Counter
 
 import pandas as pd
@@ -147,11 +149,17 @@ def theme_map_frame(passages: list[dict], namer: ThemeNamer) -> pd.DataFrame:
     """Deficiency passages that have map coordinates, ready for a scatter plot."""
     rows = [
         {"id": p["id"], "x": p["x"], "y": p["y"], "Tema": namer.theme(p["theme"]), "Organisation": p["org"],
-         "År": p["year"], "Sida": p["page"], "Utdrag": _short(p["text"])}
+         "År": p["year"], "Sida": p["page"], "Hover": _hover_text(p["text"])}
         for p in passages
         if p["kind"] == "deficiency" and p["x"] is not None and p["y"] is not None
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["id", "x", "y", "Tema", "Organisation", "År", "Sida", "Utdrag"])
+    return pd.DataFrame(rows, columns=["id", "x", "y", "Tema", "Organisation", "År", "Sida", "Hover"])
+
+
+def _hover_text(text: str, width: int = 70, lines: int = 3) -> str:
+    """The start of a passage for a plotly hover label: HTML escaped (plotly renders tags), wrapped."""
+    wrapped = textwrap.wrap(_short(text, width * lines), width)
+    return "<br>".join(html.escape(line) for line in wrapped)
 
 
 def _short(text: str, width: int = 120) -> str:

@@ -1,0 +1,359 @@
+"""The explorer driven through Streamlit's AppTest on the demo database built by the real pipeline."""
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import sqlite3
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_h
+from openpyxl import load_workbook
+from streamlit.testing.v1 import AppTest
+
+from systemfel.store import Store
+from systemfel.textnorm import normalize_for_match
+from systemfel.views import tables
+from systemfel.views.export import to_csv_bytes, to_excel_bytes
+from systemfel.views.highlight import TermHighlighter, markdown_safe
+from systemfel.views.labels import ThemeNamer, load_theme_names
+from systemfel.views.uploads import safe_filename, save_upload, upload_folder
+from tests.pdfgen import ReportPdf
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+DATA = ROOT / "tests" / "data"
+TIMEOUT = 300
+DEMO_ORGS = ("PO Skåne", "PO Värmland", "Socialstyrelsen")
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """A consistent copy of a WAL database (the file alone may miss committed pages)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+@pytest.fixture(scope="session")
+def app_db(demo_db, tmp_path_factory) -> Path:
+    """The demo database, read-only for these tests (writers get their own copy)."""
+    return demo_db
+
+
+@pytest.fixture
+def writable_db(demo_db, tmp_path) -> Path:
+    """A private copy for tests that store corrections or uploads."""
+    return copy_db(demo_db, tmp_path / "db" / "demo.db")
+
+
+def start(db: Path, monkeypatch, view: str | None = None) -> AppTest:
+    monkeypatch.setenv("SYSTEMFEL_DB", str(db))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if view:
+        at.sidebar.radio(key="vy").set_value(view)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def visible(markdown: str) -> str:
+    """Markdown source as the reader sees it: escapes and entities resolved."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", markdown))
+
+
+def page_text(at: AppTest) -> str:
+    """Everything visible on the page as text, for content checks."""
+    parts = [visible(e.value) for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.info, *at.error,
+                               *at.warning, *at.success)]  # fmt: skip
+    for frame in at.dataframe:
+        parts.append(frame.value.to_string())
+    return "\n".join(str(p) for p in parts)
+
+
+def demo_passages(db: Path) -> list[dict]:
+    with Store(db, readonly=True) as store:
+        return store.passages()
+
+
+# ------------------------------------------------------------ database choice
+def test_missing_database_is_explained_in_swedish(tmp_path, monkeypatch):
+    at = start(tmp_path / "saknas.db", monkeypatch)
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "finns inte" in message and "systemfel build --db" in message
+    assert not at.sidebar.radio  # nothing else is drawn
+
+
+def test_a_file_that_is_not_a_database_is_explained(tmp_path, monkeypatch):
+    junk = tmp_path / "inte-en-databas.db"
+    junk.write_bytes(b"%PDF-1.4 detta \xff\xfe \x00 ar ingen sqlite-fil" * 100)
+    at = start(junk, monkeypatch)
+    assert len(at.error) == 1
+    assert "kan inte läsas" in at.error[0].value and "systemfel build" in at.error[0].value
+
+
+def test_db_on_the_command_line_wins_over_the_environment(app_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("SYSTEMFEL_DB", str(tmp_path / "fel.db"))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--db", str(app_db)])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Översikt"
+
+
+def test_an_empty_database_points_to_the_build_command(tmp_path, monkeypatch):
+    db = tmp_path / "tom.db"
+    Store(db).close()
+    at = start(db, monkeypatch)
+    assert not at.error
+    assert any("systemfel build" in i.value for i in at.info)
+
+
+# --------------------------------------------------------------------- views
+def test_overview_lists_the_reports_and_the_largest_themes(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "oversikt")
+    reports = at.dataframe[0].value
+    for org in DEMO_ORGS:
+        assert reports["Organisation"].str.contains(org).any(), org
+    assert set(reports["År"].dropna().astype(int)) >= {2017, 2021, 2024, 2025}
+    assert (reports["Brister"] > 0).all(), "every demo report describes deficiencies"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rapporter"] == "4"
+    names = set(load_theme_names().values())
+    text = page_text(at)
+    assert any(name in text for name in names), "codebook theme names are shown, not slugs"
+    assert "Återkommande systemfel" in text
+
+
+def test_recurring_systemfel_span_several_reports(app_db, monkeypatch):
+    pytest.importorskip("models.trends")
+    at = start(app_db, monkeypatch, "oversikt")
+    recurring = [f.value for f in at.dataframe if "Rapporter" in f.value and "Tema" in f.value]
+    assert recurring, "a recurrence table per theme is shown"
+    assert (recurring[-1]["Rapporter"] >= 2).any()
+
+
+def test_themes_view_shows_evidence_with_report_and_page(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "teman")
+    chosen = at.selectbox(key="teman_val")
+    assert chosen.value, "a theme is selected by default"
+    text = page_text(at)
+    assert "brister" in text and "Belägg" in text
+    assert ", s. " in text, "evidence cites report and page"
+    per_report = [f.value for f in at.dataframe if list(f.value.columns) == ["Organisation", "År", "Fil", "Stycken"]]
+    assert per_report and per_report[0]["Stycken"].sum() > 0
+    assert any(chart.proto.spec for chart in at.get("plotly_chart")), "theme map and per-year chart are drawn"
+
+    at.radio(key="teman_grupp").set_value("Upptäckta kluster")
+    at.run()
+    assert not at.exception
+    clusters = at.dataframe[0].value
+    assert {"Kluster", "Nyckelord", "Rapporter"} <= set(clusters.columns)
+    assert len(clusters) >= 2
+
+
+def test_search_highlights_the_query_words_and_cites_source(app_db, monkeypatch):
+    query = json.loads((DATA / "dev-queries.jsonl").read_text(encoding="utf-8").splitlines()[0])["query"]
+    at = start(app_db, monkeypatch, "sok")
+    at.text_input(key="sok_fraga").set_value(query)
+    at.run()
+    assert not at.exception
+    hits = [m.value for m in at.markdown if m.value.startswith("**1.**") or "<mark>" in m.value]
+    assert hits, "results are shown"
+    marked = [w for h in hits for w in h.split("<mark>")[1:]]
+    query_words = {normalize_for_match(w) for w in query.replace(",", " ").split() if len(w) > 2}
+    assert marked, "matching words are highlighted"
+    assert any(any(normalize_for_match(m.split("</mark>")[0])[:4] == q[:4] for q in query_words) for m in marked)
+    assert any(", s. " in visible(c.value) for c in at.caption), "every result names report and page"
+
+
+def test_search_filters_restrict_the_results(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "sok")
+    at.multiselect(key="filter_org").set_value(["PO Värmland"])
+    at.text_input(key="sok_fraga").set_value("väntetider i psykiatrin")
+    at.run()
+    sources = [visible(c.value) for c in at.caption if ", s. " in visible(c.value)]
+    assert sources
+    assert all(s.startswith("PO Värmland") for s in sources), sources
+
+
+def test_similar_cases_button_runs_more_like_this(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "sok")
+    at.text_input(key="sok_fraga").set_value("Bank-ID och digitala tjänster")
+    at.run()
+    like_buttons = [b for b in at.button if b.key and b.key.startswith("liknande_")]
+    assert like_buttons
+    source_id = int(like_buttons[0].key.split("_")[1])
+    like_buttons[0].click()
+    at.run()
+    assert not at.exception
+    assert any("liknar detta stycke" in i.value for i in at.info)
+    result_ids = [int(b.key.split("_")[1]) for b in at.button if b.key and b.key.startswith("liknande_")]
+    assert result_ids and source_id not in result_ids
+    at.button(key="tillbaka").click()
+    at.run()
+    assert not any("liknar detta stycke" in i.value for i in at.info)
+
+
+def test_trends_show_charts_and_the_reports_own_figures(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "trender")
+    text = page_text(at)
+    assert "Siffror som rapporterna själva anger" in text
+    figures = [f.value for f in at.dataframe if "Mening" in f.value]
+    assert figures and figures[0]["Antal"].gt(0).all()
+    if "models.trends" in sys.modules or _importable("models.trends"):
+        assert len(at.get("plotly_chart")) >= 2
+        at.radio(key="trend_delning").set_value("Per organisation")
+        at.run()
+        assert not at.exception
+        assert any("Organisation" in f.value for f in at.dataframe if "Mening" not in f.value)
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def test_document_view_shows_passages_in_reading_order(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "dokument")
+    doc_id = at.selectbox(key="dokument_val").value
+    passages = [p for p in demo_passages(app_db) if p["doc_id"] == doc_id]
+    assert passages
+    texts = [m.value for m in at.markdown]
+    first, last = (markdown_safe(passages[i]["text"]) for i in (0, -1))
+    assert first in texts and last in texts
+    assert texts.index(first) < texts.index(last)
+    assert any("badge[Brist]" in t for t in texts) and any("badge[Bakgrund]" in t for t in texts)
+
+
+def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
+    at = start(writable_db, monkeypatch, "dokument")
+    doc_id = at.selectbox(key="dokument_val").value
+    target = next(p for p in demo_passages(writable_db) if p["doc_id"] == doc_id and p["kind"] == "deficiency")
+    at.selectbox(key="ratta_stycke").set_value(target["id"])
+    at.run()
+    at.selectbox(key=f"ratta_typ_{target['id']}").set_value("background")
+    at.button(key="ratta_spara").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Rättelsen är sparad" in s.value for s in at.success)
+    with Store(writable_db, readonly=True) as store:
+        assert store.corrections()[(target["text_hash"], "kind")] == "background"
+        stored = next(p for p in store.passages() if p["id"] == target["id"])
+    assert stored["kind"] == "background"
+    texts = [m.value for m in at.markdown]
+    card_header = texts[texts.index(markdown_safe(target["text"])) - 1]
+    assert "badge[Bakgrund]" in card_header and "badge[Rättad]" in card_header
+
+
+def test_upload_stores_good_pdfs_and_explains_bad_ones(writable_db, tmp_path, monkeypatch):
+    good = ReportPdf(tmp_path / "rapport.pdf", title="Brister och systemfel 2023", author="PO Testkommun")
+    good.heading("Försäkringskassan")
+    good.paragraph([
+        "Klienten fick vänta i över fyra månader på ett beslut om sjukersättning från",
+        "Försäkringskassan och saknade under tiden all inkomst. Handläggaren gick inte att nå.",
+    ])  # fmt: skip
+    good.heading("Bostad")
+    good.paragraph([
+        "Flera klienter har blivit vräkta trots att socialtjänsten kände till skulderna.",
+        "Ingen samordnad individuell plan hölls innan avhysningen genomfördes.",
+    ])  # fmt: skip
+    good_bytes = good.save().read_bytes()
+    at = start(writable_db, monkeypatch, "dokument")
+    at.file_uploader(key="uppladdning").set_value([
+        ("../../utanför/rapport 2023.pdf", good_bytes, "application/pdf"),
+        ("trasig.pdf", b"detta ar ingen pdf alls", "application/pdf"),
+    ])  # fmt: skip
+    at.run()
+    at.button(key="las_in").click()
+    at.run(timeout=TIMEOUT)
+    assert not at.exception, [e.value for e in at.exception]
+    folder = upload_folder(writable_db)
+    assert sorted(p.name for p in folder.iterdir()) == ["rapport 2023.pdf", "trasig.pdf"]
+    assert not (writable_db.parent.parent / "utanför").exists()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("trasig.pdf: ")
+    assert any("1 fil(er) klara" in s.value for s in at.success)
+    results = next(f.value for f in at.dataframe if "Meddelande" in f.value)
+    assert set(results["Fil"]) == {"rapport 2023.pdf", "trasig.pdf"}
+    with Store(writable_db, readonly=True) as store:
+        stored = {d.file: d for d in store.documents()}
+    assert stored["rapport 2023.pdf"].status == "ok" and stored["rapport 2023.pdf"].n_passages >= 2
+    at.run()  # the next interaction sees the new report
+    at.selectbox(key="dokument_val").set_value(stored["rapport 2023.pdf"].id)
+    at.run()
+    assert any("sjukersättning" in m.value for m in at.markdown), "the new report can be read at once"
+
+
+# ------------------------------------------------------------ helper modules
+def test_exports_keep_swedish_text_and_never_create_formulas(app_db):
+    with Store(app_db, readonly=True) as store:
+        documents, passages = store.documents(), store.passages()
+    frame = tables.documents_table(documents, passages)
+    hostile = pd.DataFrame({"Citat": ["=HYPERLINK(\"http://x\")", "+46 70 1234567", "åäö\x07"], "Sida": [1, 2, 3]})
+    for table in (frame, hostile):
+        csv = to_csv_bytes(table)
+        assert csv.startswith(b"\xef\xbb\xbf")
+        back = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")
+        assert list(back.columns) == list(table.columns)
+        sheet = load_workbook(io.BytesIO(to_excel_bytes(table))).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert list(rows[0]) == list(table.columns) and len(rows) == len(table) + 1
+    cells = [row[0] for row in load_workbook(io.BytesIO(to_excel_bytes(hostile))).active.iter_rows(min_row=2, values_only=True)]
+    assert cells == ["=HYPERLINK(\"http://x\")", "+46 70 1234567", "åäö"]
+    sheet = load_workbook(io.BytesIO(to_excel_bytes(hostile))).active
+    assert sheet["A2"].data_type == "s", "a quote starting with '=' stays text"
+    assert "Skåne" in to_csv_bytes(frame).decode("utf-8-sig")
+
+
+def test_highlight_escapes_html_and_marks_stemmed_words():
+    highlighter = TermHighlighter()
+    marked = highlighter.highlight("<script>alert(1)</script> Klienten väntade länge på *beslut*.", ["vänta", "beslutet"])
+    assert "<script>" not in marked and "&lt;script&gt;" in marked
+    assert "<mark>väntade</mark>" in marked and "<mark>beslut</mark>" in marked
+    assert "\\*" in marked, "markdown emphasis is shown literally"
+    assert "<mark>" not in highlighter.highlight("Klienten fick ett avslag.", ["bostad"])
+
+
+@given(st_h.text(min_size=0, max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_uploaded_file_names_cannot_escape_the_folder(name):
+    cleaned = safe_filename(name)
+    assert cleaned and cleaned.lower().endswith(".pdf")
+    assert "/" not in cleaned and "\\" not in cleaned and ".." not in cleaned
+    assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned)
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "..\\..\\windows\\win.ini", "/abs/path.pdf", "..", "a\x00b.pdf",
+                                  "\u202erapport.pdf", "  .hidden.pdf", "rapport\n.pdf"])  # fmt: skip
+def test_hostile_upload_names_land_inside_the_folder(tmp_path, name):
+    folder = tmp_path / "uppladdningar"
+    saved = save_upload(folder, name, b"%PDF-1.4")
+    assert saved.parent == folder.resolve() and saved.read_bytes() == b"%PDF-1.4"
+
+
+def test_clicked_map_point_maps_back_to_its_passage(app_db):
+    import plotly.express as px
+
+    passages = demo_passages(app_db)
+    frame = tables.theme_map_frame(passages, ThemeNamer(load_theme_names()))
+    assert not frame.empty and frame["id"].isin([p["id"] for p in passages]).all()
+    figure = px.scatter(frame, x="x", y="y", color="Tema", custom_data=["id"])
+    trace = figure.data[0]
+    # the shape Streamlit returns for a click on the third point of the first trace
+    event = {"selection": {"points": [{"curve_number": 0, "point_index": 2, "x": trace.x[2], "y": trace.y[2],
+                                       "customdata": list(trace.customdata[2])}], "point_indices": [2]}}  # fmt: skip
+    assert tables.selected_point_ids(event) == [int(trace.customdata[2][0])]
+    assert tables.selected_point_ids({"selection": {"points": []}}) == []

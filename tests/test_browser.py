@@ -1,0 +1,187 @@
+"""End to end: `streamlit run app.py` on the demo database, driven in headless Chromium.
+
+Screenshots of every view are saved in the pytest tmp dir (the path is printed), so a
+person can look at what users see.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+START_TIMEOUT = 90
+VIEW_TIMEOUT = 120
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip(
+        f"Chromium eller ChromeDriver saknas ({CHROMIUM}, {CHROMEDRIVER}); installera med `make browser-deps`.",
+        allow_module_level=True,
+    )
+
+from selenium import webdriver  # noqa: E402 - only when a browser exists
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_db, tmp_path_factory):
+    """The explorer as users start it, on a free localhost port."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.maxUploadSize", "50",
+        "--", "--db", str(demo_db),
+    ]  # fmt: skip
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("SYSTEMFEL_DB", None)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"streamlit startade inte: {log_path.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.5)
+        yield base
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+        "--no-first-run", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+        "--window-size=1440,1100", "--disable-dev-shm-usage", "--lang=sv-SE",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(VIEW_TIMEOUT)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"\nskärmbilder: {folder}")
+    return folder
+
+
+def body_text(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def wait_until_idle(driver, *expected: str) -> str:
+    """Wait for the texts, then until the script has finished and the page stops changing."""
+    WebDriverWait(driver, VIEW_TIMEOUT, poll_frequency=0.5).until(lambda d: all(t in body_text(d) for t in expected))
+    previous = None
+    deadline = time.monotonic() + VIEW_TIMEOUT
+    while time.monotonic() < deadline:
+        running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"] button')
+        text = body_text(driver)
+        if not running and text == previous:
+            return text
+        previous = text
+        time.sleep(0.7)
+    return body_text(driver)
+
+
+def open_view(driver, base: str, slug: str, *expected: str) -> str:
+    driver.get(f"{base}/?vy={slug}")
+    text = wait_until_idle(driver, *expected)
+    assert "Traceback" not in text
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), text[:2000]
+    return text
+
+
+def test_overview(server, browser, screenshots):
+    text = open_view(browser, server, "oversikt", "Översikt", "Rapporter", "Största teman", "Återkommande systemfel")
+    assert "Excel" in text and "CSV" in text
+    assert "Deploy" not in text, "the local tool shows no deploy button"
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    assert browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+    browser.save_screenshot(str(screenshots / "1-oversikt.png"))
+
+
+def test_themes_map_click_shows_the_passage(server, browser, screenshots):
+    text = open_view(browser, server, "teman", "Teman", "Belägg", "Karta över bristerna")
+    assert ", s. " in text
+    points = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .scatterlayer .points path")
+    assert len(points) > 20, "the map shows the deficiency passages"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", points[0])
+    cards_before = text.count(", s. ")
+    map_plot = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")[-1]
+    hover = map_plot.find_element(By.CSS_SELECTOR, ".nsewdrag")
+    # plotly listens on its drag layer: click exactly where the first point is drawn
+    box = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2];", points[0])
+    origin = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2];", hover)
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).move_to_element_with_offset(hover, int(box[0] - origin[0]), int(box[1] - origin[1])).click().perform()
+    WebDriverWait(browser, VIEW_TIMEOUT).until(lambda d: body_text(d).count(", s. ") > cards_before)
+    wait_until_idle(browser)
+    browser.save_screenshot(str(screenshots / "2-teman.png"))
+
+
+def test_search_marks_the_words_and_offers_similar_cases(server, browser, screenshots):
+    open_view(browser, server, "sok", "Sök liknande fall", "Beskriv fallet")
+    field = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Beskriv fallet"]')
+    field.send_keys("lång väntan på utredning i psykiatrin", Keys.ENTER)
+    text = wait_until_idle(browser, "Liknande fall", ", s. ")
+    marks = [m.text.lower() for m in browser.find_elements(By.TAG_NAME, "mark")]
+    assert marks and any(m.startswith(("vänt", "utredning", "psykiatri")) for m in marks), marks
+    assert "<mark>" not in text, "highlighting is rendered, not shown as code"
+    browser.save_screenshot(str(screenshots / "3-sok.png"))
+    browser.find_element(By.XPATH, "//button[.//p[text()='Liknande fall']]").click()
+    wait_until_idle(browser, "Visar fall som liknar detta stycke", "Tillbaka till sökningen")
+    browser.save_screenshot(str(screenshots / "3b-liknande.png"))
+
+
+def test_trends(server, browser, screenshots):
+    open_view(browser, server, "trender", "Trender", "Antal brister per tema och år", "Siffror som rapporterna själva anger")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= 2
+    browser.save_screenshot(str(screenshots / "4-trender.png"))
+
+
+def test_document(server, browser, screenshots):
+    text = open_view(browser, server, "dokument", "Dokument", "Stycken i läsordning", "Lägg till rapporter")
+    assert "Brist" in text and "Bakgrund" in text and "Rätta ett stycke" in text
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')
+    browser.save_screenshot(str(screenshots / "5-dokument.png"))
