@@ -23,7 +23,14 @@ from systemfel.store import Store, StoreError
 from systemfel.views import tables
 from systemfel.views.export import to_csv_bytes, to_excel_bytes
 from systemfel.views.highlight import TermHighlighter, markdown_safe, snippet
-from systemfel.views.labels import LEVEL_SV, ThemeNamer, kind_sv, level_sv, load_theme_names
+from systemfel.views.labels import (
+    LEVEL_SV,
+    ThemeNamer,
+    kind_sv,
+    level_sv,
+    load_theme_descriptions,
+    load_theme_names,
+)
 from systemfel.views.uploads import save_upload, upload_folder
 
 log = logging.getLogger("systemfel.app")
@@ -39,6 +46,7 @@ HOW_TO_START = "Starta utforskaren med `systemfel app --db FIL` eller `streamlit
 KIND_BADGE = {"deficiency": "red", "good_example": "green", "background": "gray"}
 EVIDENCE_SHOWN = 15
 RESULTS_K = 10
+TIGHT_MARGIN = {"l": 0, "r": 0, "t": 10, "b": 0}
 
 
 # ------------------------------------------------------------------ data access
@@ -91,6 +99,11 @@ def load_snapshot(db: str, marker: tuple) -> Snapshot:
 @st.cache_data(show_spinner=False)
 def cached_theme_names() -> dict[str, str]:
     return load_theme_names()
+
+
+@st.cache_data(show_spinner=False)
+def cached_theme_descriptions() -> dict[str, str]:
+    return load_theme_descriptions()
 
 
 @st.cache_resource(show_spinner="Laddar språkmodellen …")
@@ -196,7 +209,7 @@ def overview_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> 
         st.info("Inga brister med tema ännu. Har analysen körts? (`systemfel build --db FIL`)")
     else:
         chart = px.bar(sizes.head(10), x="Brister", y="Tema", orientation="h", text="Brister")
-        chart.update_layout(yaxis={"categoryorder": "total ascending"}, height=360, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+        chart.update_layout(yaxis={"categoryorder": "total ascending"}, height=360, margin=TIGHT_MARGIN)
         st.plotly_chart(chart, key="overview_themes")
         show_table(sizes.drop(columns=["Slug"]), "storsta_teman", "sizes")
 
@@ -240,22 +253,26 @@ def themes_view(snap: Snapshot, namer: ThemeNamer) -> None:
     deficiencies = [p for p in snap.passages if p["kind"] == "deficiency"]
     if grouping == "Teman i kodboken":
         overview = tables.theme_sizes(snap.passages, namer)
-        keywords = {}
+        keywords: dict[str, dict[str, None]] = {}  # slug -> keywords of its clusters, in order, once each
         for c in snap.clusters:
             if c.get("theme_slug"):
-                keywords.setdefault(c["theme_slug"], []).extend(k for k in c["keywords"] if k not in keywords.get(c["theme_slug"], []))
-        overview.insert(1, "Nyckelord", overview["Slug"].map(lambda s: ", ".join(keywords.get(s, [])[:8])))
+                keywords.setdefault(c["theme_slug"], {}).update(dict.fromkeys(c["keywords"]))
+        overview.insert(1, "Nyckelord", overview["Slug"].map(lambda s: ", ".join(list(keywords.get(s, {}))[:8])))
         show_table(overview.drop(columns=["Slug"]), "teman", "themes_all")
         options = overview["Slug"].tolist()
         chosen = st.selectbox("Välj tema", options, format_func=namer.theme, key="teman_val") if options else None
         members = sorted((p for p in deficiencies if chosen in p["themes"]),
                          key=lambda p: (p["theme"] != chosen, -_theme_score(p, chosen)))  # fmt: skip
         title = namer.theme(chosen) if chosen else ""
+        if chosen and cached_theme_descriptions().get(chosen):
+            st.caption("Kodboken: " + markdown_safe(cached_theme_descriptions()[chosen]))
     else:
         overview = tables.cluster_table(snap.clusters, snap.passages, namer)
         show_table(overview, "kluster", "clusters_all")
         options = [c["id"] for c in snap.clusters]
-        chosen = st.selectbox("Välj kluster", options, format_func=namer.cluster, key="kluster_val") if options else None
+        chosen = (
+            st.selectbox("Välj kluster", options, format_func=namer.cluster, key="kluster_val") if options else None
+        )
         members = [p for p in deficiencies if p["cluster"] == chosen]
         cluster = next((c for c in snap.clusters if c["id"] == chosen), None)
         title = namer.cluster(chosen) if chosen is not None else ""
@@ -285,7 +302,7 @@ def theme_details(title: str, members: list[dict], namer: ThemeNamer, correction
         st.markdown("**Per år**")
         per_year = tables.counts_per_year(members)
         chart = px.bar(per_year, x="År", y="Stycken")
-        chart.update_layout(height=260, margin={"l": 0, "r": 0, "t": 10, "b": 0}, xaxis={"type": "category"})
+        chart.update_layout(height=260, margin=TIGHT_MARGIN, xaxis={"type": "category"})
         st.plotly_chart(chart, key="theme_per_year")
     st.markdown(f"**Belägg** (de {min(EVIDENCE_SHOWN, len(members))} tydligaste; alla finns i exporten)")
     for p in members[:EVIDENCE_SHOWN]:
@@ -299,7 +316,8 @@ def theme_map(snap: Snapshot, namer: ThemeNamer) -> None:
     if frame.empty:
         st.info("Kartan saknas: inga brister har koordinater ännu (kör analysen med `systemfel build`).")
         return
-    st.caption("Varje punkt är en brist; närliggande punkter handlar om liknande saker. Klicka på en punkt för att läsa den.")
+    st.caption("Varje punkt är en brist; närliggande punkter handlar om liknande saker. "
+               "Klicka på en punkt för att läsa den.")  # fmt: skip
     chart = px.scatter(
         frame, x="x", y="y", color="Tema", custom_data=["id", "Tema", "Organisation", "År", "Sida", "Hover"],
         color_discrete_sequence=px.colors.qualitative.Dark24,
@@ -309,7 +327,8 @@ def theme_map(snap: Snapshot, namer: ThemeNamer) -> None:
         hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]} %{customdata[3]}, s. %{customdata[4]}"
         "<br>%{customdata[5]}<extra></extra>",
     )
-    chart.update_layout(height=520, xaxis={"visible": False}, yaxis={"visible": False}, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    chart.update_layout(height=520, xaxis={"visible": False}, yaxis={"visible": False}, margin=TIGHT_MARGIN,
+                        legend_title_text="")  # fmt: skip
     event = st.plotly_chart(chart, key="temakarta", on_select="rerun", selection_mode=("points",))
     chosen = tables.selected_point_ids(event)
     by_id = {p["id"]: p for p in snap.passages}
@@ -328,7 +347,9 @@ def search_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> No
     if not snap.passages:
         st.info("Databasen har inga stycken att söka i.")
         return
-    query = st.text_input("Beskriv fallet", key="sok_fraga", placeholder="t.ex. svårt att nå Försäkringskassan på telefon")
+    query = st.text_input(
+        "Beskriv fallet", key="sok_fraga", placeholder="t.ex. svårt att nå Försäkringskassan på telefon"
+    )
     filters = search_filters(snap, namer, SearchFilters)
     try:
         engine = cached_search_engine(db, marker, snap.embedding_model)
@@ -392,7 +413,9 @@ def search_filters(snap: Snapshot, namer: ThemeNamer, filters_class):
 
 def trends_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> None:
     st.title("Trender")
-    split = st.radio("Visa", ["Alla organisationer tillsammans", "Per organisation"], horizontal=True, key="trend_delning")
+    split = st.radio(
+        "Visa", ["Alla organisationer tillsammans", "Per organisation"], horizontal=True, key="trend_delning"
+    )
     by_org = split == "Per organisation"
     left, right = st.columns([3, 2])
     with left:
@@ -430,14 +453,14 @@ def trend_charts(frame: pd.DataFrame, namer: ThemeNamer, by_org: bool) -> None:
         grid = frame.pivot_table(index="Tema", columns=column, values=value, aggfunc="sum", fill_value=0)
         grid.columns = grid.columns.astype(str)
         grid = grid[order]
-        grid = grid.loc[grid.sum(axis=1).sort_values(ascending=True).index]
+        grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False).index]  # largest theme on top
         chart = px.imshow(grid, text_auto=fmt, aspect="auto", color_continuous_scale="Reds",
-                          labels={"x": "Rapport" if by_org else "År", "y": "", "color": value})  # fmt: skip
+                          labels={"x": "", "y": "", "color": value})  # fmt: skip
         chart.update_xaxes(type="category", side="top")
         chart.update_layout(height=max(320, 32 * len(grid) + 80), margin={"l": 0, "r": 0, "t": 30, "b": 0},
                             coloraxis_showscale=False)  # fmt: skip
         st.plotly_chart(chart, key=f"trend_{value}")
-    shown = frame[[c for c in ("År", "Organisation", "Tema", "Antal", "Andel") if c in frame and (by_org or c != "Organisation")]]
+    shown = frame[["År", "Organisation", "Tema", "Antal", "Andel"] if by_org else ["År", "Tema", "Antal", "Andel"]]
     show_table(shown, "trender_per_org" if by_org else "trender", "trends")
 
 
@@ -445,14 +468,17 @@ def document_view(snap: Snapshot, namer: ThemeNamer, db: Path) -> None:
     st.title("Dokument")
     show_flash()
     docs = [d for d in snap.documents if d.status == "ok"]
+    with st.expander("Lägg till rapporter (PDF)", expanded=not docs or bool(st.session_state.get("uppladdning"))):
+        upload_section(db)
     if docs:
         by_id = {d.id: d for d in docs}
-        doc_id = st.selectbox("Rapport", list(by_id), key="dokument_val",
-                              format_func=lambda i: f"{by_id[i].meta.org} {by_id[i].meta.year or ''} – {by_id[i].file}")  # fmt: skip
+        doc_id = st.selectbox(
+            "Rapport", list(by_id), key="dokument_val",
+            format_func=lambda i: f"{by_id[i].meta.org} {by_id[i].meta.year or ''} – {by_id[i].file}",
+        )  # fmt: skip
         document_passages(snap, namer, db, by_id[doc_id])
     else:
-        st.info("Databasen har inga inlästa rapporter ännu. Ladda upp en PDF nedan.")
-    upload_section(db)
+        st.info("Databasen har inga inlästa rapporter ännu. Ladda upp en PDF ovan.")
 
 
 def document_passages(snap: Snapshot, namer: ThemeNamer, db: Path, doc: Document) -> None:
@@ -465,7 +491,8 @@ def document_passages(snap: Snapshot, namer: ThemeNamer, db: Path, doc: Document
     st.subheader(f"Stycken i läsordning ({len(shown)})")
     for p in shown:
         passage_card(p, namer, snap.corrections, show_source=False)
-    export_buttons(tables.passages_table(shown, namer, snap.corrections), f"stycken_{Path(doc.file).stem}", "doc_passages")
+    table = tables.passages_table(shown, namer, snap.corrections)
+    export_buttons(table, f"stycken_{Path(doc.file).stem}", "doc_passages")
 
 
 def correction_form(passages: list[dict], namer: ThemeNamer, db: Path) -> None:
@@ -482,7 +509,8 @@ def correction_form(passages: list[dict], namer: ThemeNamer, db: Path) -> None:
         kinds = list(PASSAGE_KINDS)
         kind = st.selectbox("Typ", kinds, index=kinds.index(p["kind"]) if p["kind"] in kinds else 0,
                             format_func=kind_sv, key=f"ratta_typ_{passage_id}")  # fmt: skip
-        theme_options = [""] + sorted(set(namer.theme_names) | {t for q in passages for t in q["themes"]}, key=namer.theme)
+        known = set(namer.theme_names) | {t for q in passages for t in q["themes"]}
+        theme_options = [""] + sorted(known, key=namer.theme)
         theme = st.selectbox(
             "Huvudtema", theme_options, index=theme_options.index(p["theme"]) if p["theme"] in theme_options else 0,
             format_func=lambda s: namer.theme(s) if s else "(oförändrat)", key=f"ratta_tema_{passage_id}",
@@ -512,7 +540,7 @@ def save_correction(db: Path, passage: dict, kind: str, theme: str) -> None:
 
 
 def upload_section(db: Path) -> None:
-    st.subheader("Lägg till rapporter")
+    st.caption("Filerna sparas bredvid databasen och läses in, analyseras och visas i alla vyer.")
     uploads = st.file_uploader("PDF-filer", type=["pdf"], accept_multiple_files=True, key="uppladdning")
     if not uploads or not st.button("Läs in filerna", key="las_in", type="primary"):
         return
@@ -584,7 +612,10 @@ def main() -> None:
         st.caption(markdown_safe(f"Databas: {db.name} · {sum(d.status == 'ok' for d in snap.documents)} rapporter"))
     st.query_params["vy"] = view
     if not snap.passages and view != "dokument":
-        st.info(f"Databasen {db.name} har inga stycken ännu. Kör `systemfel build --db {db}` eller ladda upp PDF:er under Dokument.")
+        st.info(
+            f"Databasen {db.name} har inga stycken ännu. Kör `systemfel build --db {db}` "
+            "eller ladda upp PDF:er under Dokument."
+        )
     if view == "oversikt":
         overview_view(snap, namer, str(db), marker)
     elif view == "teman":

@@ -46,7 +46,7 @@ ABBREVIATIONS = {
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"”“'(A-ZÅÄÖÉ0-9])")
 
 
-def split_sentences(text: str, min_chars: int = 40) -> list[str]:
+def split_sentences(text: str, min_chars: int = 30) -> list[str]:
     """Sentences of a passage; fragments shorter than `min_chars` are joined to a neighbour
     so that a heading-like scrap ("Kalmar.") never stands alone."""
     sentences: list[str] = []

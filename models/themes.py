@@ -2,8 +2,10 @@
 
 Each theme is represented by its description and a handful of example phrases. A passage is
 scored against a theme by dense similarity to those texts, plus lexical cue evidence (the
-word stems that are typical of one theme rather than of all themes). The main theme comes
-first; further themes follow when they score close to it.
+word stems that are typical of one theme rather than of all themes), plus its heading:
+reports often file deficiencies under a heading that names the theme ("Bemötande",
+"Samverkan/SIP"). The main theme comes first; a second always follows (passages often
+describe two problems at once), a third when it scores close to the main one.
 """
 from __future__ import annotations
 
@@ -109,8 +111,10 @@ class ThemeAssigner:
     dense score of a theme = mean of the `top_examples` highest cosine similarities between
     the passage and the theme's texts (so one well-matching example phrase counts, but a
     single stray one does not dominate). The lexical score adds `lexical_weight` times the
-    share of a theme's distinctive cue stems found in the passage (idf-weighted across themes).
-    A further theme is kept when its score is at least `secondary_ratio` of the main theme's.
+    share of a theme's distinctive cue stems found in the passage (idf-weighted across themes),
+    and `heading_weight` times the share of the theme name's stems found in the heading.
+    `min_themes` themes are always returned; more, up to `max_themes`, when their score is at
+    least `secondary_ratio` of the main theme's.
     """
 
     def __init__(
@@ -118,9 +122,11 @@ class ThemeAssigner:
         codebook: Codebook,
         embedder: Embedder,
         *,
-        top_examples: int = 2,
-        lexical_weight: float = 0.3,
-        secondary_ratio: float = 0.9,
+        top_examples: int = 3,
+        lexical_weight: float = 0.1,
+        heading_weight: float = 0.1,
+        secondary_ratio: float = 0.95,
+        min_themes: int = 2,
         max_themes: int = 3,
         analyzer: SwedishAnalyzer | None = None,
     ):
@@ -128,7 +134,9 @@ class ThemeAssigner:
         self.embedder = embedder
         self.top_examples = top_examples
         self.lexical_weight = lexical_weight
+        self.heading_weight = heading_weight
         self.secondary_ratio = secondary_ratio
+        self.min_themes = min_themes
         self.max_themes = max_themes
         self.analyzer = analyzer or SwedishAnalyzer()
 
@@ -159,6 +167,7 @@ class ThemeAssigner:
         for stems in stems_per_theme:
             weights = {s: math.log(1 + n_themes / document_frequency[s]) for s in stems if not s.isdigit()}
             self.cue_weights_.append(weights)
+        self.name_stems_ = [set(self.analyzer.stems(t.name)) for t in self.codebook.themes]
 
     # -------------------------------------------------------------- predict
     def dense_scores(self, vectors: np.ndarray) -> np.ndarray:
@@ -182,20 +191,38 @@ class ThemeAssigner:
                     out[row, col] = math.sqrt(found / sum(weights.values()))
         return out
 
-    def score_matrix(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+    def heading_scores(self, headings: list[str]) -> np.ndarray:
+        """(n_passages, n_themes) share of each theme name's stems present in the heading, 0..1."""
+        out = np.zeros((len(headings), len(self.codebook.themes)), dtype=np.float32)
+        cache: dict[str, np.ndarray] = {}
+        for row, heading in enumerate(headings):
+            if heading not in cache:
+                stems = set(self.analyzer.stems(heading or ""))
+                cache[heading] = np.asarray(
+                    [len(stems & names) / len(names) if names else 0.0 for names in self.name_stems_], dtype=np.float32
+                )
+            out[row] = cache[heading]
+        return out
+
+    def score_matrix(self, texts: list[str], vectors: np.ndarray, headings: list[str] | None = None) -> np.ndarray:
         """(n_passages, n_themes) combined score; columns follow `codebook.slugs`."""
         scores = self.dense_scores(vectors)
         if self.lexical_weight:
             scores = scores + self.lexical_weight * self.lexical_scores(texts)
+        if self.heading_weight and headings is not None:
+            scores = scores + self.heading_weight * self.heading_scores(headings)
         return scores
 
-    def predict(self, texts: list[str], vectors: np.ndarray) -> list[list[ThemeScore]]:
-        """Ranked themes per passage: the main theme first, then any within `secondary_ratio` of it."""
-        if len(texts) != len(vectors):
-            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors")
+    def predict(
+        self, texts: list[str], vectors: np.ndarray, headings: list[str] | None = None
+    ) -> list[list[ThemeScore]]:
+        """Ranked themes per passage, main theme first. `headings` (the passages' heading paths
+        as text) are optional but help: reports often file deficiencies under a theme heading."""
+        if len(texts) != len(vectors) or (headings is not None and len(headings) != len(texts)):
+            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors / headings")
         if not len(texts):
             return []
-        scores = self.score_matrix(texts, vectors)
+        scores = self.score_matrix(texts, vectors, headings)
         slugs = self.codebook.slugs
         ranked: list[list[ThemeScore]] = []
         for row in scores:
@@ -203,6 +230,6 @@ class ThemeAssigner:
             best = float(row[order[0]])
             ranked.append(
                 [ThemeScore(slugs[i], round(float(row[i]), 4)) for n, i in enumerate(order)
-                 if n == 0 or float(row[i]) >= self.secondary_ratio * best]
+                 if n < self.min_themes or float(row[i]) >= self.secondary_ratio * best]
             )  # fmt: skip
         return ranked

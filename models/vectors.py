@@ -52,7 +52,7 @@ def embed_passages_cached(
     return vectors
 
 
-def sentence_rows(texts: list[str], min_chars: int = 40) -> tuple[list[str], np.ndarray]:
+def sentence_rows(texts: list[str], min_chars: int = 30) -> tuple[list[str], np.ndarray]:
     """Sentences of every passage that has more than one, and the passage index of each.
 
     A one-sentence passage gets no rows: its passage vector already is its sentence vector.

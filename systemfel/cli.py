@@ -380,6 +380,7 @@ def cmd_app(args) -> int:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--server.maxUploadSize", "50",
+        "--client.toolbarMode", "viewer",
         "--", "--db", str(db.resolve()),
     ]  # fmt: skip
     print(f"Startar utforskaren på http://{args.host}:{args.port} (avsluta med Ctrl-C)")

@@ -110,12 +110,13 @@ def test_db_on_the_command_line_wins_over_the_environment(app_db, tmp_path, monk
     assert at.title[0].value == "Översikt"
 
 
-def test_an_empty_database_points_to_the_build_command(tmp_path, monkeypatch):
+@pytest.mark.parametrize("view", ["oversikt", "teman", "sok", "trender", "dokument"])
+def test_an_empty_database_points_to_the_build_command(tmp_path, monkeypatch, view):
     db = tmp_path / "tom.db"
     Store(db).close()
-    at = start(db, monkeypatch)
+    at = start(db, monkeypatch, view)
     assert not at.error
-    assert any("systemfel build" in i.value for i in at.info)
+    assert any("systemfel build" in i.value or "Ladda upp" in i.value for i in at.info)
 
 
 # --------------------------------------------------------------------- views
@@ -295,6 +296,11 @@ def test_upload_stores_good_pdfs_and_explains_bad_ones(writable_db, tmp_path, mo
     at.selectbox(key="dokument_val").set_value(stored["rapport 2023.pdf"].id)
     at.run()
     assert any("sjukersättning" in m.value for m in at.markdown), "the new report can be read at once"
+    at.sidebar.radio(key="vy").set_value("oversikt")
+    at.run()
+    assert any("kunde inte läsas in" in w.value for w in at.warning)
+    failed = next(f.value for f in at.dataframe if "Meddelande" in f.value)
+    assert list(failed["Fil"]) == ["trasig.pdf"] and failed["Meddelande"].str.len().gt(10).all()
 
 
 # ------------------------------------------------------------ helper modules

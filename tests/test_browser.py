@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -45,9 +46,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(demo_db, tmp_path_factory):
-    """The explorer as users start it, on a free localhost port."""
+    """The explorer as users start it, on a free localhost port, on its own copy of the demo database."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    folder = tmp_path_factory.mktemp("streamlit")
+    log_path = folder / "server.log"
+    with sqlite3.connect(demo_db) as source, sqlite3.connect(folder / "demo.db") as target:
+        source.backup(target)
+    demo_db = folder / "demo.db"
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
@@ -181,7 +186,28 @@ def test_trends(server, browser, screenshots):
 
 
 def test_document(server, browser, screenshots):
-    text = open_view(browser, server, "dokument", "Dokument", "Stycken i läsordning", "Lägg till rapporter")
+    text = open_view(browser, server, "dokument", "Dokument", "Stycken i läsordning", "Lägg till rapporter (PDF)")
     assert "Brist" in text and "Bakgrund" in text and "Rätta ett stycke" in text
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')
     browser.save_screenshot(str(screenshots / "5-dokument.png"))
+
+
+def test_upload_through_the_browser(server, browser, screenshots, tmp_path):
+    from tests.pdfgen import simple_pdf
+
+    pdf = simple_pdf(
+        tmp_path / "ny rapport.pdf",
+        ["Klienten nekades ekonomiskt bistånd trots att Försäkringskassan ännu inte fattat beslut om sjukpenning, "
+         "och fick ingen vägledning om hur ett överklagande går till."],
+        title="Brister och systemfel 2023", author="PO Provkommun",
+    )  # fmt: skip
+    open_view(browser, server, "dokument", "Lägg till rapporter (PDF)")
+    browser.find_element(By.XPATH, "//summary[.//p[text()='Lägg till rapporter (PDF)']]").click()
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploader"] input[type="file"]').send_keys(str(pdf))
+    WebDriverWait(browser, VIEW_TIMEOUT).until(lambda d: "Läs in filerna" in body_text(d))
+    browser.find_element(By.XPATH, "//button[.//p[text()='Läs in filerna']]").click()
+    text = wait_until_idle(browser, "fil(er) klara")
+    assert "ny rapport.pdf" in text
+    success = browser.find_element(By.CSS_SELECTOR, '[data-testid="stAlertContentSuccess"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", success)
+    browser.save_screenshot(str(screenshots / "6-uppladdning.png"))

@@ -28,7 +28,13 @@ from models.embed import (  # noqa: E402
 from models.evaluate import apply_gold_labels, passages_from_pdfs, read_jsonl  # noqa: E402
 from models.themes import Codebook  # noqa: E402
 from models.trends import recurrence, theme_trends  # noqa: E402
-from models.vectors import MODEL_META_KEY, embed_passages_cached  # noqa: E402
+from models.vectors import (  # noqa: E402
+    MODEL_META_KEY,
+    embed_passages_cached,
+    embed_sentences,
+    sentence_rows,
+    sentence_vectors_cached,
+)
 from systemfel.store import Store, text_hash  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +64,17 @@ def dev_corpus(config: pytest.Config) -> DevCorpus:
         vectors = embedder.embed_passages([p["text"] for p in passages])
         config.stash[_STASH_KEY] = DevCorpus(embedder, passages, vectors, gold, read_jsonl(DATA / "dev-queries.jsonl"))
     return config.stash[_STASH_KEY]
+
+
+_SENTENCES_KEY = pytest.StashKey[tuple]()
+
+
+def dev_sentences(config: pytest.Config) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence vectors and owners of the dev corpus (for search), built once per session."""
+    if _SENTENCES_KEY not in config.stash:
+        corpus = dev_corpus(config)
+        config.stash[_SENTENCES_KEY] = embed_sentences(corpus.embedder, [p["text"] for p in corpus.passages])
+    return config.stash[_SENTENCES_KEY]
 
 
 @pytest.fixture(scope="session")
@@ -188,6 +205,24 @@ def test_switching_model_drops_old_vectors_and_reembeds(tmp_path, corpus, minilm
         back = CountingEmbedder(corpus.embedder)
         embed_passages_cached(store, back, items)
         assert back.embedded == 5
+
+
+def test_sentence_vectors_cached_in_store(tmp_path, corpus):
+    texts = [p["text"] for p in corpus.passages[:15]]
+    sentences, owner = sentence_rows(texts)
+    assert len(sentences) == len(owner) and set(owner) <= set(range(15))
+    # every sentence row comes from its own passage, in order
+    for sentence, index in zip(sentences, owner):
+        assert sentence in texts[index]
+    with Store(tmp_path / "s.db") as store:
+        first = CountingEmbedder(corpus.embedder)
+        matrix, got_owner = sentence_vectors_cached(store, first, texts)
+        assert first.embedded == len(set(sentences)) and matrix.shape == (len(sentences), corpus.embedder.dim)
+        np.testing.assert_array_equal(got_owner, owner)
+        again = CountingEmbedder(corpus.embedder)
+        cached, _ = sentence_vectors_cached(store, again, texts)
+        assert again.embedded == 0
+        np.testing.assert_array_equal(cached, matrix)
 
 
 # -------------------------------------------------------------------- clusters

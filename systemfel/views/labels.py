@@ -18,26 +18,29 @@ def level_sv(level: str | None) -> str:
     return LEVEL_SV.get(level or "", level or NO_VALUE)
 
 
-def load_theme_names() -> dict[str, str]:
-    """slug -> Swedish theme name from the codebook; empty when the codebook cannot be read.
-
-    Callers fall back to the slug, so the explorer still works on a database whose
-    themes came from another codebook.
-    """
+def _codebook_themes() -> list:
     try:
         from models.themes import Codebook
 
         codebook = Codebook.load()
     except Exception as exc:  # noqa: BLE001 - names are a nicety, never a reason to fail a page
         log.warning("could not load the theme codebook: %s", exc)
-        return {}
-    themes = getattr(codebook, "themes", codebook)
-    names = {}
-    for theme in themes:
-        slug = getattr(theme, "slug", None)
-        if slug:
-            names[slug] = getattr(theme, "name", None) or slug
-    return names
+        return []
+    return [t for t in getattr(codebook, "themes", codebook) if getattr(t, "slug", None)]
+
+
+def load_theme_names() -> dict[str, str]:
+    """slug -> Swedish theme name from the codebook; empty when the codebook cannot be read.
+
+    Callers fall back to the slug, so the explorer still works on a database whose
+    themes came from another codebook.
+    """
+    return {t.slug: getattr(t, "name", None) or t.slug for t in _codebook_themes()}
+
+
+def load_theme_descriptions() -> dict[str, str]:
+    """slug -> what the theme covers, as the codebook describes it (may be empty)."""
+    return {t.slug: getattr(t, "description", "") or "" for t in _codebook_themes()}
 
 
 class ThemeNamer:

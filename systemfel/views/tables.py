@@ -78,9 +78,8 @@ def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer)
                 "Organisationer": len({p["org"] for p in group}),
             }
         )
-    return pd.DataFrame(
-        rows, columns=["Kluster", "Namn", "Nyckelord", "Närmaste tema", "Nytt", "Stycken", "Rapporter", "Organisationer"]
-    )
+    columns = ["Kluster", "Namn", "Nyckelord", "Närmaste tema", "Nytt", "Stycken", "Rapporter", "Organisationer"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def counts_per_report(members: list[dict]) -> pd.DataFrame:
