@@ -92,7 +92,8 @@ class SearchEngine:
             raise ValueError("sentence_vectors and sentence_owner go together")
         if sentence_vectors is not None and len(sentence_vectors) != len(sentence_owner):
             raise ValueError(f"{len(sentence_vectors)} sentence vectors but {len(sentence_owner)} owners")
-        self.sentence_vectors = l2_normalise(sentence_vectors) if sentence_vectors is not None and len(sentence_vectors) else None
+        has_sentences = sentence_vectors is not None and len(sentence_vectors) > 0
+        self.sentence_vectors = l2_normalise(sentence_vectors) if has_sentences else None
         self.sentence_owner = np.asarray(sentence_owner, dtype=np.int64) if self.sentence_vectors is not None else None
         self.fusion = fusion
         self.rrf_k = rrf_k
@@ -173,9 +174,7 @@ class SearchEngine:
         for scores, weight, only_positive in ((lexical, 1.0 - self.dense_weight, True), (dense, self.dense_weight, False)):
             candidates = np.flatnonzero(mask & (scores > 0)) if only_positive else np.flatnonzero(mask)
             order = candidates[np.argsort(-scores[candidates], kind="stable")]
-            ranks = np.empty(len(order))
-            ranks[:] = np.arange(1, len(order) + 1)
-            fused[order] += 2 * weight / (self.rrf_k + ranks)
+            fused[order] += 2 * weight / (self.rrf_k + np.arange(1, len(order) + 1))
         return fused
 
     def _score_fusion(self, lexical: np.ndarray, dense: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -239,3 +238,43 @@ class SearchEngine:
                 )
             )
         return hits
+
+
+def engine_from_store(store, embedder: Embedder | None = None, progress=None) -> SearchEngine:
+    """A SearchEngine over every stored passage, with cached passage and sentence vectors.
+
+    The model is the one recorded in the store (meta "embedding_model") unless given. Vectors
+    a build has not cached yet are embedded now and cached when the store is writable (the
+    explorer and `systemfel search` open it read-only: then they are only kept in memory).
+    """
+    from models.embed import load_embedder
+    from models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
+
+    passages = store.passages()
+    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
+    save = _writable(store)
+    if not save:
+        log.info("read-only database: vectors not cached yet are embedded and kept in memory only")
+    items = list({p["text_hash"]: p["text"] for p in passages}.items())
+    cached = embed_passages_cached(store, embedder, items, progress=progress, save=save)
+    sentences, owner = sentence_vectors_cached(store, embedder, [p["text"] for p in passages], progress=progress, save=save)
+    matrix = (
+        np.vstack([cached[p["text_hash"]] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
+    )
+    return SearchEngine(passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner)
+
+
+def _writable(store) -> bool:
+    """Whether the store's connection may write (the explorer opens it read-only)."""
+    import sqlite3
+
+    try:
+        store.conn.execute("BEGIN IMMEDIATE")
+        # a write that changes nothing: a read-only connection refuses it, a writable one does nothing
+        store.conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        if store.conn.in_transaction:
+            store.conn.rollback()
+    return True

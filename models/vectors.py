@@ -23,12 +23,14 @@ def embed_passages_cached(
     items: list[tuple[str, str]],
     progress: Callable[[int, int], None] | None = None,
     save_every: int = 256,
+    save: bool = True,
 ) -> dict[str, np.ndarray]:
     """Vectors for (text_hash, text) items: cached ones from the store, the rest embedded and saved.
 
     New vectors are saved in chunks of `save_every`, so an interrupted build keeps what it embedded.
+    With `save=False` (a read-only store) nothing is written: missing vectors are only returned.
     """
-    if store.get_meta(MODEL_META_KEY) != embedder.name:
+    if save and store.get_meta(MODEL_META_KEY) != embedder.name:
         previous = store.get_meta(MODEL_META_KEY)
         if previous:
             log.info("embedding model changed from %s to %s; dropping old vectors", previous, embedder.name)
@@ -45,7 +47,8 @@ def embed_passages_cached(
         chunk = todo[start : start + save_every]
         fresh = embedder.embed_passages([t for _, t in chunk])
         new = {h: v for (h, _), v in zip(chunk, fresh)}
-        store.save_vectors(embedder.name, new)
+        if save:
+            store.save_vectors(embedder.name, new)
         vectors.update(new)
         if progress is not None:
             progress(start + len(chunk), total)
@@ -76,7 +79,11 @@ def embed_sentences(embedder: Embedder, texts: list[str], progress=None) -> tupl
 
 
 def sentence_vectors_cached(
-    store, embedder: Embedder, texts: list[str], progress: Callable[[int, int], None] | None = None
+    store,
+    embedder: Embedder,
+    texts: list[str],
+    progress: Callable[[int, int], None] | None = None,
+    save: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like `embed_sentences`, but cached in the store by sentence text hash (same table and
     model rules as passage vectors), so search can start without embedding anything."""
@@ -84,7 +91,7 @@ def sentence_vectors_cached(
 
     sentences, owner = sentence_rows(texts)
     items = [(text_hash(s), s) for s in sentences]
-    vectors = embed_passages_cached(store, embedder, items, progress=progress)
+    vectors = embed_passages_cached(store, embedder, items, progress=progress, save=save)
     if not sentences:
         return np.zeros((0, embedder.dim), dtype=np.float32), owner
     return np.vstack([vectors[h] for h, _ in items]), owner

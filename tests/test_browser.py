@@ -103,9 +103,10 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("screenshots")
-    print(f"\nskärmbilder: {folder}")
+def screenshots() -> Path:
+    """Kept after the run (artifacts/ is not tracked) so a person can look at what the browser saw."""
+    folder = Path(os.environ.get("SYSTEMFEL_SCREENSHOTS", Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

@@ -145,3 +145,44 @@ def test_evaluate_queries_scores_a_known_ranking(engine, corpus):
     assert result["recall@10"] == 1.0 and result["mrr"] == 1.0
     missing = evaluate_queries(engine, [{"query": "telefontider vårdcentralen", "relevant": ["ord som inte finns någonstans"]}])
     assert missing["recall@10"] == 0.0 and missing["mrr"] == 0.0
+
+
+def _small_store(path, corpus, n=12):
+    from systemfel.records import DocumentMeta, Passage
+    from systemfel.store import Store
+
+    store = Store(path)
+    chosen = corpus.passages[:n]
+    store.replace_document(
+        path=str(path.parent / "rapport.pdf"),
+        sha256="x" * 64,
+        meta=DocumentMeta(org="PO Test", year=2024),
+        pages=3,
+        blocks=[],
+        passages=[Passage(text=p["text"], page=p["page"], heading_path=p["heading_path"], block_kind="paragraph") for p in chosen],
+    )
+    return store
+
+
+def test_engine_from_store_caches_then_reads_only(tmp_path, corpus):
+    from models.search import engine_from_store
+    from systemfel.store import Store
+    from tests.test_models import CountingEmbedder
+
+    db = tmp_path / "search.db"
+    with _small_store(db, corpus) as store:
+        first = CountingEmbedder(corpus.embedder)
+        engine = engine_from_store(store, embedder=first)
+        assert first.embedded > 12  # passages and their sentences
+        assert len(engine.passages) == 12 and engine.sentence_vectors is not None
+        again = CountingEmbedder(corpus.embedder)
+        engine_from_store(store, embedder=again)
+        assert again.embedded == 0
+        store.conn.execute("DELETE FROM embeddings WHERE dim > 0 AND rowid % 2 = 0")
+        store.conn.commit()
+    with Store(db, readonly=True) as readonly:
+        partial = CountingEmbedder(corpus.embedder)
+        engine = engine_from_store(readonly, embedder=partial)
+        assert 0 < partial.embedded < first.embedded  # only what was deleted, and nothing written
+        hits = engine.search(corpus.passages[0]["text"][:60], k=1)
+        assert hits[0].text == corpus.passages[0]["text"] and hits[0].org == "PO Test"
