@@ -150,7 +150,7 @@ def discover_clusters(
     embedder: Embedder | None = None,
     assigner=None,
     theme_vectors: np.ndarray | None = None,
-    min_theme_share: float = 0.5,
+    min_theme_share: float = 1 / 3,
     clusterer: PassageClusterer | None = None,
     namer: ClusterNamer | None = None,
     layout: str = "auto",
@@ -159,12 +159,14 @@ def discover_clusters(
     """Clusters of passages and each passage's (cluster id, x, y), in `Store.save_clusters` form.
 
     A cluster is linked to the codebook theme whose vector is nearest its centroid
-    (`theme_similarity` is that cosine). Theme vectors come from `theme_vectors`, else from a
-    fitted ThemeAssigner (`assigner`, or one fitted here with `embedder`), else from the
-    centroids of passages by main theme (no embedder needed). Raw cosines are not comparable across models, so
+    (`theme_similarity` is that cosine). Theme vectors come from `theme_vectors`, else from
+    the centroids of passages by main theme when most passages have themes, else from a
+    fitted ThemeAssigner (`assigner`, or one fitted here with `embedder`). Raw cosines are not comparable across models, so
     `is_new` is decided by agreement instead: a cluster is new when fewer than
-    `min_theme_share` of its passages have the linked theme as their own nearest theme,
-    i.e. no codebook theme describes the group as a whole.
+    `min_theme_share` of its passages have the linked theme as their own main theme (the
+    assigned one, else the theme nearest their vector): no codebook theme describes the
+    group as a whole. That flags groups the codebook splits up or does not cover; a group of
+    a new kind whose passages were all forced into one old theme is not flagged.
     """
     if len(passages) != len(vectors):
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
@@ -177,16 +179,27 @@ def discover_clusters(
     coords = layout_2d(vectors, method=layout, random_state=random_state)
 
     slugs: list[str] = codebook.slugs if codebook is not None else []
+    themed = sum(bool(p.get("themes")) for p in passages)
     if slugs and theme_vectors is None:
-        if assigner is None and embedder is not None:
-            from models.themes import ThemeAssigner
-
-            assigner = ThemeAssigner(codebook, embedder).fit()
-        if assigner is not None:
-            theme_vectors = assigner.theme_vectors_
-        else:
+        if themed * 2 >= len(passages):
+            # centroids of the passages users see under each theme: measured closer to the
+            # clusters than the codebook's own texts, which pull every centroid to one theme
             theme_vectors = theme_vectors_from_passages(passages, vectors, slugs)
+        else:
+            if assigner is None and embedder is not None:
+                from models.themes import ThemeAssigner
 
+                assigner = ThemeAssigner(codebook, embedder).fit()
+            if assigner is not None:
+                theme_vectors = assigner.theme_vectors_
+
+    # each passage's own main theme (what users see), else the theme nearest its vector
+    member_themes: list[str | None] = [None] * len(passages)
+    if slugs and theme_vectors is not None:
+        nearest = np.argmax(vectors @ theme_vectors.T, axis=1)
+        member_themes = [
+            (p.get("themes") or [None])[0] or slugs[int(n)] for p, n in zip(passages, nearest)
+        ]
     clusters: list[dict] = []
     for cluster in sorted(set(int(c) for c in labels)):
         members = labels == cluster
@@ -196,7 +209,7 @@ def discover_clusters(
             sims = theme_vectors @ centroid
             best = int(np.argmax(sims))
             theme_slug, similarity = slugs[best], round(float(sims[best]), 4)
-            share = float(np.mean(np.argmax(vectors[members] @ theme_vectors.T, axis=1) == best))
+            share = float(np.mean([slug == theme_slug for slug, m in zip(member_themes, members) if m]))
         clusters.append(
             Cluster(
                 id=cluster,

@@ -95,6 +95,11 @@ class SearchEngine:
         has_sentences = sentence_vectors is not None and len(sentence_vectors) > 0
         self.sentence_vectors = l2_normalise(sentence_vectors) if has_sentences else None
         self.sentence_owner = np.asarray(sentence_owner, dtype=np.int64) if self.sentence_vectors is not None else None
+        if self.sentence_vectors is not None:
+            # rows grouped by passage, so each passage's best sentence is one reduceat per query
+            order = np.argsort(self.sentence_owner, kind="stable")
+            self.sentence_vectors, self.sentence_owner = self.sentence_vectors[order], self.sentence_owner[order]
+            self._sentence_passages, self._sentence_starts = np.unique(self.sentence_owner, return_index=True)
         self.fusion = fusion
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
@@ -152,9 +157,10 @@ class SearchEngine:
         scores = self.vectors @ query_vector
         if self.sentence_vectors is None:
             return scores
-        best = np.full(len(scores), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self.sentence_owner, self.sentence_vectors @ query_vector)
-        return np.where(np.isfinite(best), best, scores)
+        best = np.maximum.reduceat(self.sentence_vectors @ query_vector, self._sentence_starts)
+        scores = scores.copy()
+        scores[self._sentence_passages] = best
+        return scores
 
     def _rank(self, lexical: np.ndarray | None, dense: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
         """Scores where higher is better, -inf outside the mask (and for lexical-only non-matches)."""

@@ -255,6 +255,32 @@ def test_clusters_are_deterministic_named_and_linked(corpus):
         assert isinstance(c["is_new"], bool)
 
 
+def test_cluster_theme_link_and_new_flag(corpus):
+    """Linked theme = nearest theme vector; new = fewer than a third of the members have it as main theme."""
+    passages, vectors = _deficiencies(corpus)
+    clusters, assignments = discover_clusters(passages, vectors, codebook=Codebook.load())
+    members: dict[int, list[dict]] = {}
+    for p in passages:
+        members.setdefault(assignments[p["id"]][0], []).append(p)
+    for c in clusters:
+        share = sum(p["themes"][0] == c["theme_slug"] for p in members[c["id"]]) / c["size"]
+        assert c["is_new"] == (share < 1 / 3)
+        assert 0.0 < c["theme_similarity"] <= 1.0 + 1e-6
+    assert not all(c["is_new"] for c in clusters)
+
+
+def test_clusters_without_assigned_themes_use_the_codebook(corpus):
+    passages, vectors = _deficiencies(corpus)
+    bare = [dict(p, themes=[]) for p in passages]
+    codebook = Codebook.load()
+    clusters, _ = discover_clusters(bare, vectors, codebook=codebook, embedder=corpus.embedder)
+    assert clusters and all(c["theme_slug"] in codebook.slugs for c in clusters)
+    assert len({c["theme_slug"] for c in clusters}) >= 2
+    # no codebook at all: clusters are still named, just not linked
+    unlinked, _ = discover_clusters(bare, vectors)
+    assert all(c["theme_slug"] is None and c["label"] for c in unlinked)
+
+
 def test_clusters_saved_in_store_shape(tmp_path, corpus):
     passages, vectors = _deficiencies(corpus)
     clusters, assignments = discover_clusters(passages[:20], vectors[:20], codebook=Codebook.load())

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 
-import numpy as np
 import pytest
 
 from models.evaluate import evaluate_queries
