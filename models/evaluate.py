@@ -186,3 +186,60 @@ def theme_accuracy(gold: list[dict], passages: list[dict], predicted: dict[int, 
         if not hit2:
             misses.append({"key": row["key"], "gold": row["themes"], "predicted": slugs[:3]})
     return {"n": n, "uncovered": uncovered, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "misses": misses}
+
+
+# Settings the leave-one-report-out evaluation chooses between: the weights of the lexical
+# and heading evidence and how many example phrases a theme's dense score averages.
+THEME_SETTINGS_GRID = [
+    {"lexical_weight": lexical, "heading_weight": heading, "top_examples": top, "sentence_weight": sentence}
+    for lexical in (0.0, 0.05, 0.1, 0.2)
+    for heading in (0.0, 0.1, 0.2)
+    for top in (1, 3, 5)
+    for sentence in (0.0, 0.25, 0.5, 0.75)
+]
+
+
+def theme_accuracy_leave_one_report_out(
+    gold: list[dict],
+    passages: list[dict],
+    vectors: np.ndarray,
+    assigner,
+    grid: list[dict] | None = None,
+    sentences: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict:
+    """Theme accuracy with the assigner's settings chosen without the report they are scored on.
+
+    For each report, every setting in `grid` is scored on the other reports' gold keys, the
+    best one (top-2, then top-1 accuracy) predicts the held-out report, and the held-out
+    figures are pooled. `assigner` is a fitted ThemeAssigner; its settings are restored.
+    The codebook's example phrases are not learned from gold, so they stay fixed.
+    """
+    grid = grid or THEME_SETTINGS_GRID
+    texts = [p["text"] for p in passages]
+    headings = [p.get("heading") or "" for p in passages]
+    saved = {key: getattr(assigner, key) for key in grid[0]}
+    predictions: list[dict[int, list[str]]] = []
+    try:
+        for setting in grid:
+            for key, value in setting.items():
+                setattr(assigner, key, value)
+            ranked = assigner.predict(texts, vectors, headings=headings, sentences=sentences)
+            predictions.append({p["id"]: [t.slug for t in r] for p, r in zip(passages, ranked)})
+    finally:
+        for key, value in saved.items():
+            setattr(assigner, key, value)
+
+    docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
+    n = top1 = top2 = 0
+    chosen: dict[str, dict] = {}
+    for held_out in docs:
+        train = [row for row in gold if row["doc"] != held_out]
+        test = [row for row in gold if row["doc"] == held_out]
+        scores = [theme_accuracy(train, passages, predicted) for predicted in predictions]
+        best = max(range(len(grid)), key=lambda s: (scores[s]["top1"] + scores[s]["top2"], -s))
+        result = theme_accuracy(test, passages, predictions[best])
+        chosen[held_out] = grid[best] | {"top1": result["top1"], "top2": result["top2"], "n": result["n"]}
+        n += result["n"]
+        top1 += result["top1"] * result["n"]
+        top2 += result["top2"] * result["n"]
+    return {"n": n, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "per_doc": chosen}

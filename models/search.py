@@ -19,6 +19,8 @@ from models.embed.base import Embedder, l2_normalise
 from models.text import SwedishAnalyzer
 
 log = logging.getLogger(__name__)
+# bm25s pins its logger to DEBUG on import; hand the level back to the application's config
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 MODES = ("hybrid", "lexical", "dense")
 

@@ -109,12 +109,15 @@ class ThemeAssigner:
     """Ranks codebook themes for passages.
 
     dense score of a theme = mean of the `top_examples` highest cosine similarities between
-    the passage and the theme's texts (so one well-matching example phrase counts, but a
-    single stray one does not dominate). The lexical score adds `lexical_weight` times the
+    the passage and the theme's texts (1: the best-matching phrase decides). The lexical score adds `lexical_weight` times the
     share of a theme's distinctive cue stems found in the passage (idf-weighted across themes),
-    and `heading_weight` times the share of the theme name's stems found in the heading.
-    `min_themes` themes are always returned; more, up to `max_themes`, when their score is at
+    and `heading_weight` times the share of the theme name's stems found in the heading. When
+    sentence vectors are given, the dense score is blended (`sentence_weight`) with that of
+    the passage's best-matching sentence. `min_themes` themes are always returned; more, up to `max_themes`, when their score is at
     least `secondary_ratio` of the main theme's.
+
+    The default weights are those `systemfel eval` selects on the four dev reports; its
+    leave-one-report-out line shows what that selection is worth on a report it has not seen.
     """
 
     def __init__(
@@ -122,9 +125,10 @@ class ThemeAssigner:
         codebook: Codebook,
         embedder: Embedder,
         *,
-        top_examples: int = 3,
+        top_examples: int = 1,
         lexical_weight: float = 0.1,
         heading_weight: float = 0.1,
+        sentence_weight: float = 0.5,
         secondary_ratio: float = 0.95,
         min_themes: int = 2,
         max_themes: int = 3,
@@ -135,6 +139,7 @@ class ThemeAssigner:
         self.top_examples = top_examples
         self.lexical_weight = lexical_weight
         self.heading_weight = heading_weight
+        self.sentence_weight = sentence_weight
         self.secondary_ratio = secondary_ratio
         self.min_themes = min_themes
         self.max_themes = max_themes
@@ -204,9 +209,29 @@ class ThemeAssigner:
             out[row] = cache[heading]
         return out
 
-    def score_matrix(self, texts: list[str], vectors: np.ndarray, headings: list[str] | None = None) -> np.ndarray:
+    def sentence_scores(self, vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """(n_passages, n_themes) dense score of each passage's best sentence for each theme
+        (the passage's own score where it has no sentence vectors)."""
+        sentence_vectors, owner = sentences
+        passage_scores = self.dense_scores(vectors)
+        if not len(sentence_vectors):
+            return passage_scores
+        best = np.full_like(passage_scores, -np.inf)
+        np.maximum.at(best, np.asarray(owner), self.dense_scores(sentence_vectors))
+        return np.where(np.isfinite(best), best, passage_scores)
+
+    def score_matrix(
+        self,
+        texts: list[str],
+        vectors: np.ndarray,
+        headings: list[str] | None = None,
+        sentences: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """(n_passages, n_themes) combined score; columns follow `codebook.slugs`."""
         scores = self.dense_scores(vectors)
+        if self.sentence_weight and sentences is not None:
+            # a passage often packs several problems; a theme one sentence is about counts
+            scores = (1 - self.sentence_weight) * scores + self.sentence_weight * self.sentence_scores(vectors, sentences)
         if self.lexical_weight:
             scores = scores + self.lexical_weight * self.lexical_scores(texts)
         if self.heading_weight and headings is not None:
@@ -214,15 +239,21 @@ class ThemeAssigner:
         return scores
 
     def predict(
-        self, texts: list[str], vectors: np.ndarray, headings: list[str] | None = None
+        self,
+        texts: list[str],
+        vectors: np.ndarray,
+        headings: list[str] | None = None,
+        sentences: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[list[ThemeScore]]:
         """Ranked themes per passage, main theme first. `headings` (the passages' heading paths
-        as text) are optional but help: reports often file deficiencies under a theme heading."""
+        as text) are optional but help: reports often file deficiencies under a theme heading.
+        `sentences` (sentence vectors and the index of the passage each belongs to, as from
+        `models.vectors.embed_sentences`) let one sentence's theme count."""
         if len(texts) != len(vectors) or (headings is not None and len(headings) != len(texts)):
             raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors / headings")
         if not len(texts):
             return []
-        scores = self.score_matrix(texts, vectors, headings)
+        scores = self.score_matrix(texts, vectors, headings, sentences)
         slugs = self.codebook.slugs
         ranked: list[list[ThemeScore]] = []
         for row in scores:

@@ -112,6 +112,7 @@ def make_parser() -> SwedishParser:
     p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl")
     _add_db(p)
     p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
+    p.add_argument("--codebook", type=Path, help="temakodboken som bygget använde (standard: den medföljande)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("app", help="starta utforskaren i webbläsaren")
@@ -357,12 +358,12 @@ def cmd_trends(args) -> int:
 def cmd_eval(args) -> int:
     from systemfel.evaluate import run_evaluation
 
-    for path in [args.gold, args.queries]:
+    for path in [args.gold, args.queries, args.codebook]:
         if path is not None and not path.is_file():
             print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
             return EXIT_USAGE
     store = _open_store(args.db, readonly=True)
-    report, text = run_evaluation(store, args.gold, args.queries)
+    report, text = run_evaluation(store, args.gold, args.queries, args.codebook)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
     return EXIT_OK
 

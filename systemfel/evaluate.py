@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from systemfel.store import Store
-from systemfel.textnorm import normalize_for_match
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -33,29 +34,40 @@ def passages_by_doc(store: Store) -> dict[str, list[dict]]:
 
 
 def theme_accuracy(gold: list[dict], by_doc: dict[str, list[dict]]) -> dict:
-    """Main theme among the key's themes; either of the top two among them."""
-    per_doc: dict[str, dict[str, int]] = {}
-    for row in gold:
-        if row.get("label") != "deficiency" or not row.get("themes"):
-            continue
-        key = normalize_for_match(row["key"])
-        passage = next((p for p in by_doc.get(row["doc"], []) if key in normalize_for_match(p["text"])), None)
-        counts = per_doc.setdefault(row["doc"], {"n": 0, "top1": 0, "top2": 0})
-        counts["n"] += 1
-        if passage is None or not passage["themes"]:
-            continue
-        counts["top1"] += passage["themes"][0] in row["themes"]
-        counts["top2"] += any(t in row["themes"] for t in passage["themes"][:2])
-    total = {k: sum(c[k] for c in per_doc.values()) for k in ("n", "top1", "top2")}
+    """Stored main theme among the key's themes (top 1), either of the top two (top 2), per report."""
+    from models.evaluate import theme_accuracy as accuracy
 
-    def ratios(c: dict[str, int]) -> dict:
-        n = max(c["n"], 1)
-        return {"n": c["n"], "theme_top1": c["top1"] / n, "theme_top2": c["top2"] / n}
-
-    return {"per_doc": {d: ratios(c) for d, c in sorted(per_doc.items())}, "total": ratios(total)}
+    predicted = {p["id"]: p["themes"] for rows in by_doc.values() for p in rows}
+    passages = [p for rows in by_doc.values() for p in rows]
+    docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
+    per_doc = {doc: accuracy([r for r in gold if r["doc"] == doc], passages, predicted) for doc in docs}
+    total = accuracy(gold, passages, predicted)
+    return {"per_doc": per_doc, "total": total}
 
 
-def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = None) -> tuple[dict, str]:
+def theme_accuracy_held_out(store: Store, gold: list[dict], by_doc: dict[str, list[dict]], codebook_path=None) -> dict:
+    """Theme accuracy with the assigner's weights chosen leaving each gold report out."""
+    from models.embed import load_embedder
+    from models.evaluate import theme_accuracy_leave_one_report_out
+    from models.themes import Codebook, ThemeAssigner
+    from models.vectors import MODEL_META_KEY, sentence_vectors_cached
+    from systemfel.pipeline import THEMED_KINDS
+
+    passages = [p for rows in by_doc.values() for p in rows if p["kind"] in THEMED_KINDS]
+    embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+    cached = store.cached_vectors(embedder.name, [p["text_hash"] for p in passages])
+    missing = [p for p in passages if p["text_hash"] not in cached]
+    if missing:
+        cached |= dict(zip([p["text_hash"] for p in missing], embedder.embed_passages([p["text"] for p in missing])))
+    vectors = np.vstack([cached[p["text_hash"]] for p in passages])
+    sentences = sentence_vectors_cached(store, embedder, [p["text"] for p in passages], save=False)
+    assigner = ThemeAssigner(Codebook.load(codebook_path), embedder).fit()
+    return theme_accuracy_leave_one_report_out(gold, passages, vectors, assigner, sentences=sentences)
+
+
+def run_evaluation(
+    store: Store, gold_path: Path, queries_path: Path | None = None, codebook_path: Path | None = None
+) -> tuple[dict, str]:
     from nlp.evaluate import evaluate_labels, format_report
 
     gold = load_jsonl(gold_path)
@@ -63,11 +75,17 @@ def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = No
     unknown = sorted({row["doc"] for row in gold} - set(by_doc))
     labels = evaluate_labels(gold, by_doc)
     themes = theme_accuracy(gold, by_doc)
-    report = {"labels": labels, "themes": themes}
+    held_out = theme_accuracy_held_out(store, gold, by_doc, codebook_path) if themes["total"]["n"] else None
+    report = {"labels": labels, "themes": themes, "themes_leave_one_report_out": held_out}
     lines = ["Etiketter (typ, nivå, aktörer)", format_report(labels), "", "Teman (brister med guldteman)"]
     lines.append(f"  {'dokument':<38} {'n':>3} {'huvudtema':>10} {'topp 2':>8}")
     for doc, r in [*themes["per_doc"].items(), ("TOTALT", themes["total"])]:
-        lines.append(f"  {doc:<38} {r['n']:>3} {r['theme_top1']:>10.3f} {r['theme_top2']:>8.3f}")
+        lines.append(f"  {doc:<38} {r['n']:>3} {r['top1']:>10.3f} {r['top2']:>8.3f}")
+    if held_out:
+        lines.append(
+            f"  {'TOTALT, vikter valda utan rapporten':<38} {held_out['n']:>3} "
+            f"{held_out['top1']:>10.3f} {held_out['top2']:>8.3f}"
+        )
     if unknown:
         lines.append(f"\nVarning: guldfilen nämner dokument som inte finns i databasen: {', '.join(unknown)}")
     if queries_path is not None:

@@ -25,6 +25,8 @@ Progress = Callable[[str, int, int], None]
 
 # Kinds of passage that get themes: a background passage has no theme to count.
 THEMED_KINDS = ("deficiency", "good_example")
+# bump when theme assignment changes, so the next build re-assigns every theme
+THEMES_VERSION = "3"
 
 
 class BuildError(Exception):
@@ -341,7 +343,7 @@ class Builder:
     def analyse(self) -> list[str]:
         """Corpus-level stages: vectors, themes, clusters. Cached work is not redone."""
         from models.embed import load_embedder
-        from models.vectors import embed_passages_cached
+        from models.vectors import embed_passages_cached, sentence_vectors_cached
 
         passages = self.store.passages()
         if not passages:
@@ -350,6 +352,13 @@ class Builder:
         items = list({p["text_hash"]: p["text"] for p in passages}.items())
         vectors = embed_passages_cached(
             self.store, embedder, items, progress=lambda done, total: self.progress("Bäddar in", done, total)
+        )
+        # sentence vectors let search match one sentence of a long passage; cached for the explorer
+        sentence_vectors_cached(
+            self.store,
+            embedder,
+            [p["text"] for p in passages],
+            progress=lambda done, total: self.progress("Bäddar in meningar", done, total),
         )
         stages = ["vektorer"]
         stages += self._themes(passages, vectors, embedder)
@@ -360,7 +369,9 @@ class Builder:
         from models.themes import Codebook, ThemeAssigner
 
         codebook = Codebook.load(self.options.codebook)
-        signature = hashlib.sha1(f"{embedder.name}|{codebook.fingerprint()}".encode()).hexdigest()
+        signature = hashlib.sha1(
+            f"{THEMES_VERSION}|{embedder.name}|{codebook.fingerprint()}".encode()
+        ).hexdigest()
         redo_all = self.store.get_meta("themes_signature") != signature
         todo = [p for p in passages if p["kind"] in THEMED_KINDS and (redo_all or not p["themes"])]
         stale = [p for p in passages if p["kind"] not in THEMED_KINDS and p["themes"]]
@@ -370,8 +381,13 @@ class Builder:
         assigner = ThemeAssigner(codebook, embedder).fit()
         predicted: dict[int, list[ThemeScore]] = {}
         if todo:
+            from models.vectors import sentence_vectors_cached
+
             matrix = np.vstack([vectors[p["text_hash"]] for p in todo])
-            for p, scores in zip(todo, assigner.predict([p["text"] for p in todo], matrix)):
+            sentences = sentence_vectors_cached(self.store, embedder, [p["text"] for p in todo])
+            for p, scores in zip(todo, assigner.predict(
+                [p["text"] for p in todo], matrix, headings=[p["heading"] or "" for p in todo], sentences=sentences
+            )):
                 predicted[p["id"]] = scores
         for p in stale:
             predicted[p["id"]] = []
@@ -432,20 +448,8 @@ def build(
         lock.release()
 
 
-def load_search_engine(store: Store, embedder=None):
-    """Assemble the search engine from the store's passages and cached vectors."""
-    from models.embed import load_embedder
-    from models.search import SearchEngine
+def load_search_engine(store: Store, embedder=None, progress=None):
+    """Assemble the search engine from the store's passages and cached passage and sentence vectors."""
+    from models.search import engine_from_store
 
-    passages = store.passages()
-    model = store.get_meta("embedding_model")
-    embedder = embedder or load_embedder(model)
-    cached = store.cached_vectors(embedder.name, [p["text_hash"] for p in passages])
-    missing = [p for p in passages if p["text_hash"] not in cached]
-    if missing:
-        log.warning("%d passages have no cached vector for %s; embedding them now", len(missing), embedder.name)
-        fresh = embedder.embed_passages([p["text"] for p in missing])
-        cached.update({p["text_hash"]: v for p, v in zip(missing, fresh)})
-    dim = len(next(iter(cached.values()))) if cached else 0
-    matrix = np.vstack([cached[p["text_hash"]] for p in passages]) if passages else np.zeros((0, dim), np.float32)
-    return SearchEngine(passages, matrix, embedder)
+    return engine_from_store(store, embedder, progress=progress)
