@@ -42,10 +42,20 @@ class PassageClusterer:
 
     Silhouette on text embeddings tends to favour two or three broad groups, which say
     nothing new; so the smallest k tried grows with the corpus (sqrt(n / 2), at least
-    `min_k`). Deterministic: fixed `random_state`, clusters numbered by size (largest = 1).
+    `min_k`). Silhouette costs n² distances, so beyond `silhouette_sample` passages it is
+    computed on a fixed random sample. Deterministic: fixed `random_state`, clusters
+    numbered by size (largest = 1).
     """
 
-    def __init__(self, min_k: int = 2, max_k: int = 20, min_cluster_size: int = 3, random_state: int = 0):
+    def __init__(
+        self,
+        min_k: int = 2,
+        max_k: int = 20,
+        min_cluster_size: int = 3,
+        silhouette_sample: int = 3000,
+        random_state: int = 0,
+    ):
+        self.silhouette_sample = silhouette_sample
         self.min_k = min_k
         self.max_k = max_k
         self.min_cluster_size = min_cluster_size
@@ -65,7 +75,13 @@ class PassageClusterer:
             labels = KMeans(n_clusters=k, n_init=10, random_state=self.random_state).fit_predict(vectors)
             if len(set(labels)) < 2:
                 continue
-            score = silhouette_score(vectors, labels, metric="cosine")
+            score = silhouette_score(
+                vectors,
+                labels,
+                metric="cosine",
+                sample_size=self.silhouette_sample if n > self.silhouette_sample else None,
+                random_state=self.random_state,
+            )
             log.debug("k=%d silhouette=%.4f", k, score)
             if score > best_score:
                 best_labels, best_score = labels, score
