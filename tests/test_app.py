@@ -136,7 +136,6 @@ def test_overview_lists_the_reports_and_the_largest_themes(app_db, monkeypatch):
 
 
 def test_recurring_systemfel_span_several_reports(app_db, monkeypatch):
-    pytest.importorskip("models.trends")
     at = start(app_db, monkeypatch, "oversikt")
     recurring = [f.value for f in at.dataframe if "Rapporter" in f.value and "Tema" in f.value]
     assert recurring, "a recurrence table per theme is shown"
@@ -321,6 +320,8 @@ def test_exports_keep_swedish_text_and_never_create_formulas(app_db):
     assert cells == ["=HYPERLINK(\"http://x\")", "+46 70 1234567", "åäö"]
     sheet = load_workbook(io.BytesIO(to_excel_bytes(hostile))).active
     assert sheet["A2"].data_type == "s", "a quote starting with '=' stays text"
+    csv_cells = list(pd.read_csv(io.BytesIO(to_csv_bytes(hostile)), encoding="utf-8-sig")["Citat"])
+    assert csv_cells == ["'=HYPERLINK(\"http://x\")", "'+46 70 1234567", "åäö\x07"], "no CSV cell starts a formula"
     assert "Skåne" in to_csv_bytes(frame).decode("utf-8-sig")
 
 

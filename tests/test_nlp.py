@@ -74,9 +74,8 @@ def test_actor_and_level_figures_on_gold(split_report):
 
 
 def test_targets_on_ingested_pdfs(reader):
-    ingest = pytest.importorskip("ingest")
-    if not hasattr(ingest, "read_document"):
-        pytest.skip("ingest.read_document finns inte ännu")
+    import ingest
+
     corpus = {p.stem: ingest.read_document(p).passages for p in sorted(CORPUS.glob("*.pdf"))}
     report = evaluate_labels(load_gold(), label_corpus(reader, corpus))
     print(format_report(report))
@@ -395,9 +394,8 @@ def test_blocks_become_passages_with_heading_paths():
 # ------------------------------------------------------------------ a report made in the test
 def test_a_generated_report_is_read_end_to_end(reader, tmp_path):
     """A new report (text written for this test) through ingest, masking, labels and figures."""
-    ingest = pytest.importorskip("ingest")
-    if not hasattr(ingest, "read_document"):
-        pytest.skip("ingest.read_document finns inte ännu")
+    import ingest
+
     from tests.pdfgen import ReportPdf
 
     pdf = ReportPdf(tmp_path / "po-exempel-2024.pdf", header="PO Exempelstad – Årsrapport 2024")

@@ -10,6 +10,8 @@ from openpyxl.cell.cell import TYPE_STRING
 
 # Characters that XML (and so .xlsx) cannot hold.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A CSV cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _flat(value):
@@ -25,9 +27,17 @@ def flatten(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda column: column.map(_flat)) if not frame.empty else frame
 
 
+def _inert(value):
+    """A leading apostrophe keeps a quote such as "=HYPERLINK(...)" text when Excel opens the CSV."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM, so Excel opens å, ä and ö correctly."""
-    return flatten(frame).to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 with BOM, so Excel opens å, ä and ö correctly; no cell can run as a formula."""
+    safe = flatten(frame)
+    if not safe.empty:
+        safe = safe.apply(lambda column: column.map(_inert))
+    return safe.to_csv(index=False).encode("utf-8-sig")
 
 
 def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Data") -> bytes:
