@@ -535,7 +535,10 @@ def save_correction(db: Path, passage: dict, kind: str, theme: str) -> None:
     except (StoreError, sqlite3.Error) as exc:
         st.error(f"Rättelsen kunde inte sparas: {exc}")
         return
-    flash("Rättelsen är sparad och gäller även efter ombyggnad.")
+    message = "Rättelsen är sparad och gäller även efter ombyggnad."
+    if kind == "deficiency" and not theme and not passage["themes"]:
+        message += " Stycket får teman vid nästa `systemfel build`; välj ett huvudtema här om du vill sätta det nu."
+    flash(message)
     st.rerun()
 
 

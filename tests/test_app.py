@@ -258,6 +258,22 @@ def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
     assert "badge[Bakgrund]" in card_header and "badge[Rättad]" in card_header
 
 
+def test_a_passage_corrected_to_deficiency_says_when_it_gets_themes(writable_db, monkeypatch):
+    at = start(writable_db, monkeypatch, "dokument")
+    doc_id = at.selectbox(key="dokument_val").value
+    target = next(p for p in demo_passages(writable_db) if p["doc_id"] == doc_id and p["kind"] == "background")
+    assert not target["themes"]
+    at.selectbox(key="ratta_stycke").set_value(target["id"])
+    at.run()
+    at.selectbox(key=f"ratta_typ_{target['id']}").set_value("deficiency")
+    at.button(key="ratta_spara").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any("nästa `systemfel build`" in s.value for s in at.success)
+    with Store(writable_db, readonly=True) as store:
+        assert next(p for p in store.passages() if p["id"] == target["id"])["kind"] == "deficiency"
+
+
 def test_upload_stores_good_pdfs_and_explains_bad_ones(writable_db, tmp_path, monkeypatch):
     good = ReportPdf(tmp_path / "rapport.pdf", title="Brister och systemfel 2023", author="PO Testkommun")
     good.heading("Försäkringskassan")
