@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import bm25s
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from models.embed.base import Embedder, l2_normalise
 from models.text import SwedishAnalyzer
@@ -115,6 +116,7 @@ class SearchEngine:
             self._bm25.index([s or [""] for s in self._stems], show_progress=False)
             self._vocabulary = {t for s in self._stems for t in s}
         self._columns = self._filter_columns(passages)
+        self._threads = ThreadpoolController()
 
     # ------------------------------------------------------------ filtering
     @staticmethod
@@ -156,10 +158,14 @@ class SearchEngine:
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine of every passage to the query: its best sentence's where sentence vectors exist."""
         query_vector = np.asarray(query_vector, dtype=np.float32).ravel()
-        scores = self.vectors @ query_vector
-        if self.sentence_vectors is None:
-            return scores
-        best = np.maximum.reduceat(self.sentence_vectors @ query_vector, self._sentence_starts)
+        # One BLAS thread: a matrix-vector product is memory-bound, and OpenBLAS threads left
+        # spinning after it starve the embedder's own threads on the next query (p95 x5).
+        with self._threads.limit(limits=1, user_api="blas"):
+            scores = self.vectors @ query_vector
+            if self.sentence_vectors is None:
+                return scores
+            sentence_scores = self.sentence_vectors @ query_vector
+        best = np.maximum.reduceat(sentence_scores, self._sentence_starts)
         scores = scores.copy()
         scores[self._sentence_passages] = best
         return scores
