@@ -1,4 +1,4 @@
-"""Lines -> blocks: headings, paragraphs, bullets, quote boxes and footnotes in reading order.
+"""Lines -> blocks: headings, paragraphs, bullets, quote boxes, footnotes and table rows in reading order.
 
 A block that a page break, column break, quote box or footnote interrupts is put back
 together when the text says it goes on (no sentence end before, lower case after).
@@ -164,6 +164,8 @@ class BlockBuilder:
                     or has_bullet
                     or (numbered and line.x0 <= current.first.x0 + 2)
                     or (current.kind == "bullet" and line.x0 < bullet_indent - 3 and role == "body")
+                    or "table_row" in line.extra
+                    or "table_row" in prev.extra
                 )
                 if role == "heading" and current_role == "heading" and not new:
                     new = line.top - prev.bottom > 0.8 * line.size
@@ -171,6 +173,8 @@ class BlockBuilder:
                 kind = {"heading": "heading", "footnote": "footnote"}.get(role, "paragraph")
                 if role == "body" and (has_bullet or numbered):
                     kind = "bullet"
+                if "table_row" in line.extra:
+                    kind = "table"  # one block per table row, whatever its type size
                 current = LaidBlock(kind=kind, lines=[], cover=line.page == cover_page)
                 current_role = role
                 blocks.append(current)

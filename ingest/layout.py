@@ -281,3 +281,65 @@ def group_lines(words: list[Word]) -> list[list[Word]]:
         lines.append([w])
         bands.append((w.top, w.bottom))
     return lines
+
+
+# ------------------------------------------------------------------ ruled tables
+@dataclass
+class Table:
+    """A ruled table as pdfplumber's find_tables sees it: each row a list of cell boxes
+    (x0, top, x1, bottom), None where a merged cell leaves a gap."""
+
+    bbox: tuple[float, float, float, float]
+    rows: list[list[tuple[float, float, float, float] | None]]
+
+
+def _centre_in(w: Word, box: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = box
+    return x0 - 0.5 <= (w.x0 + w.x1) / 2 <= x1 + 0.5 and top - 0.5 <= (w.top + w.bottom) / 2 <= bottom + 0.5
+
+
+def table_rows(words: list[Word], tables: list[Table], page: int, width: float, height: float) -> tuple[list[Word], list[Line]]:
+    """Takes the words of ruled tables out of the text flow: (words left, one Line per table row).
+
+    A row's text is its non-empty cells joined by " | ", so a row reads as one record and
+    the cell borders survive; the row is marked in `extra["table_row"]` for the block builder.
+    """
+    if not tables:
+        return words, []
+    taken: set[int] = set()
+    rows: list[Line] = []
+    for t_index, table in enumerate(tables):
+        for r_index, cells in enumerate(table.rows):
+            texts, row_words = [], []
+            for cell in cells:
+                if cell is None:
+                    continue
+                inside = [w for w in words if id(w) not in taken and _centre_in(w, cell)]
+                taken.update(id(w) for w in inside)
+                row_words += inside
+                cell_text = " ".join(" ".join(w.text for w in sorted(g, key=lambda w: w.x0)) for g in group_lines(inside))
+                if cell_text:
+                    texts.append(cell_text)
+            if not row_words:
+                continue
+            line = Line(row_words, page=page, page_width=width, page_height=height)
+            line.text = " | ".join(texts)
+            line.extra["table_row"] = (t_index, r_index)
+            rows.append(line)
+    return [w for w in words if id(w) not in taken], rows
+
+
+def insert_rows(lines: list[Line], rows: list[Line]) -> list[Line]:
+    """Table rows into the page's reading order: before the first line below the row that
+    shares its horizontal extent (so a full-width table lands after the text above it)."""
+    out = list(lines)
+    for row in sorted(rows, key=lambda r: r.top):
+        at = next(
+            (i for i, line in enumerate(out) if line.top > row.top and line.x0 < row.x1 and line.x1 > row.x0
+             and "table_row" not in line.extra),
+            len(out),
+        )  # fmt: skip
+        neighbour = out[at] if at < len(out) else (out[-1] if out else None)
+        row.region = neighbour.region if neighbour is not None else 0
+        out.insert(at, row)
+    return out

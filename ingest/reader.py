@@ -8,7 +8,7 @@ from pathlib import Path
 from ingest.blocks import BlockBuilder, LaidBlock
 from ingest.errors import IngestError
 from ingest.furniture import FurnitureDetector
-from ingest.layout import Line, PageLayout, Word, shaded_boxes
+from ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
 from ingest.metadata import from_pdf_info
 from ingest.passages import PassageSplitter
 from systemfel.records import Block, DocumentMeta, Passage
@@ -35,6 +35,7 @@ class _RawPage:
     words: list[Word]
     rects: list[dict]
     images: int
+    tables: list[Table] = field(default_factory=list)
 
 
 def _check_file(path: Path, max_bytes: int) -> None:
@@ -103,6 +104,7 @@ def _extract_pages(path: Path, max_pages: int) -> tuple[list[_RawPage], dict]:
                 rects = page.rects
                 images = len(page.images)
                 width, height = float(page.width), float(page.height)
+                tables = _ruled_tables(page)
             except Exception as exc:  # noqa: BLE001 - one broken page must not lose the rest
                 if _is_password_error(exc):
                     raise _corrupt(path, exc) from exc
@@ -111,7 +113,7 @@ def _extract_pages(path: Path, max_pages: int) -> tuple[list[_RawPage], dict]:
                 continue
             finally:
                 page.close()  # frees the page's cached objects: keeps memory flat on long files
-            pages.append(_RawPage(number, width, height, [Word.from_plumber(w) for w in words], rects, images))
+            pages.append(_RawPage(number, width, height, [Word.from_plumber(w) for w in words], rects, images, tables))
         if failed and not pages:
             raise IngestError("corrupt", f"Filen {path.name} är trasig: ingen sida gick att läsa.")
         return pages, info
@@ -120,6 +122,19 @@ def _extract_pages(path: Path, max_pages: int) -> tuple[list[_RawPage], dict]:
             pdf.close()  # walks the page tree again, which raises on a broken one
         except Exception as exc:  # noqa: BLE001 - closing must not mask the real outcome
             log.debug("closing %s failed: %s", path.name, exc)
+
+
+def _ruled_tables(page) -> list[Table]:
+    """Tables drawn with rules, at least two rows by two columns (a shaded quote box is one
+    cell and stays text). Only pages with several rules are searched: it is the slow part."""
+    if len(page.lines) + len(page.rects) < 4:
+        return []
+    tables = []
+    for found in page.find_tables():
+        rows = [list(row.cells) for row in found.rows]
+        if len(rows) >= 2 and max((sum(c is not None for c in row) for row in rows), default=0) >= 2:
+            tables.append(Table(bbox=tuple(found.bbox), rows=rows))
+    return tables
 
 
 def _no_text_error(path: Path, pages: list[_RawPage]) -> IngestError:
@@ -171,7 +186,9 @@ class DocumentReader:
         page_lines: list[list[Line]] = []
         for raw in raw_pages:
             boxes = shaded_boxes(raw.rects, raw.width, raw.height)
-            page_lines.append(self.layout.lines(raw.words, raw.number, raw.width, raw.height, boxes))
+            words, rows = table_rows(raw.words, raw.tables, raw.number, raw.width, raw.height)
+            lines = self.layout.lines(words, raw.number, raw.width, raw.height, boxes)
+            page_lines.append(insert_rows(lines, rows))
         content = self.furniture.fit(page_lines).transform(page_lines)
         cover = _cover_page(content)
         lines = [line for page in content for line in page]

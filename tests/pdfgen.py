@@ -123,6 +123,26 @@ class ReportPdf:
             self._y -= 12
         return self.gap(16)
 
+    def table(self, rows: list[list[str]], widths: list[float]) -> ReportPdf:
+        """A ruled grid, one text line per cell, the first row bold (a header)."""
+        c, row_height = self._canvas, 18.0
+        top = self._y + 12
+        xs = [self.x]
+        for width in widths:
+            xs.append(xs[-1] + width)
+        for r, row in enumerate(rows):
+            for x, text in zip(xs, row):
+                c.setFont("Helvetica-Bold" if r == 0 else "Helvetica", self.body_size)
+                c.drawString(x + 4, top - (r + 1) * row_height + 5, text)
+        bottom = top - len(rows) * row_height
+        c.setLineWidth(0.5)
+        for r in range(len(rows) + 1):
+            c.line(xs[0], top - r * row_height, xs[-1], top - r * row_height)
+        for x in xs:
+            c.line(x, top, x, bottom)
+        self._y = bottom - 14
+        return self.gap(6)
+
     def footnote(self, text: str) -> ReportPdf:
         """Small type at the foot of the current page (does not move the cursor)."""
         self._canvas.setFont("Helvetica", 7.5)

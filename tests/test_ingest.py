@@ -114,6 +114,30 @@ def test_quote_box_stays_whole_and_the_paragraph_around_it_continues(tmp_path):
     assert quotes[0].heading_path == ["Bemötande"]
 
 
+
+def test_ruled_table_becomes_one_block_per_row_in_reading_order(tmp_path):
+    report = ReportPdf(tmp_path / "table.pdf")
+    report.heading("Rapporterade brister per län")
+    report.paragraph(["Tabellen visar de brister som ombuden rapporterade under året."])
+    rows = [
+        ["Län", "Uppgiven brist", "Antal"],
+        ["Blekinge", "Utebliven utbetalning av sjukpenning", "12"],
+        ["Dalarna", "Avslag på sjukersättning", ""],
+        ["Gävleborg", "Lång väntan på psykiatrin", "4"],
+    ]
+    report.table(rows, widths=[90, 260, 60])
+    report.paragraph(["Efter tabellen fortsätter texten om samverkan."])
+    report.quote_box(["”Jag väntade i tre månader på ett beslut.”"])
+    parsed = read_document(report.save())
+    kinds = [b.kind for b in parsed.blocks]
+    assert kinds == ["heading", "paragraph", "table", "table", "table", "table", "paragraph", "quote"]
+    table = [b for b in parsed.blocks if b.kind == "table"]
+    assert [b.text for b in table] == [" | ".join(cell for cell in row if cell) for row in rows]
+    assert all(b.heading_path == ["Rapporterade brister per län"] for b in table)
+    # the cells are not read a second time as body text
+    assert sum("Blekinge" in p.text for p in parsed.passages) == 1
+    assert [p.block_kind for p in parsed.passages if "Dalarna" in p.text] == ["table"]
+
 def test_paragraph_across_a_page_break_is_one_block(tmp_path):
     report = ReportPdf(tmp_path / "pagebreak.pdf", header=HEADER, footer=FOOTER)
     report.heading("Ekonomi")
