@@ -159,6 +159,8 @@ def _progress_bars():
 
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
+        if bar is None and not total:
+            return  # nothing to do in this stage: no empty bar
         if bar is None:
             bar = bars[stage] = tqdm(total=total, desc=stage, unit="st", leave=True, file=sys.stderr)
         bar.total = total
@@ -356,14 +358,19 @@ def cmd_trends(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from systemfel.evaluate import run_evaluation
+    from models.themes import CodebookError
+    from systemfel.evaluate import GoldFormatError, run_evaluation
 
     for path in [args.gold, args.queries, args.codebook]:
         if path is not None and not path.is_file():
             print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
             return EXIT_USAGE
     store = _open_store(args.db, readonly=True)
-    report, text = run_evaluation(store, args.gold, args.queries, args.codebook)
+    try:
+        report, text = run_evaluation(store, args.gold, args.queries, args.codebook)
+    except (GoldFormatError, CodebookError) as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
     return EXIT_OK
 

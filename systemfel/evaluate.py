@@ -13,15 +13,32 @@ import numpy as np
 from systemfel.store import Store
 
 
-def load_jsonl(path: Path) -> list[dict]:
+class GoldFormatError(ValueError):
+    """A gold or query file that is not in the expected format, explained in Swedish."""
+
+
+GOLD_FIELDS = {"doc": str, "key": str, "label": str}
+QUERY_FIELDS = {"query": str, "relevant": list}
+
+
+def load_jsonl(path: Path, required: dict[str, type] | None = None) -> list[dict]:
+    """Rows of a JSON-lines file; each must be an object with the `required` fields and types."""
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}: rad {number} är inte giltig JSON ({exc.msg})") from exc
+                    raise GoldFormatError(f"{path}: rad {number} är inte giltig JSON ({exc.msg}).") from exc
+                missing = [k for k, kind in (required or {}).items() if not isinstance(row, dict) or not isinstance(row.get(k), kind)]
+                if missing:
+                    raise GoldFormatError(f"{path}: rad {number} saknar fälten {', '.join(missing)} (eller har fel typ).")
+                rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise GoldFormatError(f"{path} är inte en UTF-8-textfil.") from exc
     return rows
 
 
@@ -70,7 +87,8 @@ def run_evaluation(
 ) -> tuple[dict, str]:
     from nlp.evaluate import evaluate_labels, format_report
 
-    gold = load_jsonl(gold_path)
+    gold = load_jsonl(gold_path, GOLD_FIELDS)
+    queries = load_jsonl(queries_path, QUERY_FIELDS) if queries_path is not None else None
     by_doc = passages_by_doc(store)
     unknown = sorted({row["doc"] for row in gold} - set(by_doc))
     labels = evaluate_labels(gold, by_doc)
@@ -92,7 +110,6 @@ def run_evaluation(
         from models.evaluate import evaluate_queries
         from systemfel.pipeline import load_search_engine
 
-        queries = load_jsonl(queries_path)
         engine = load_search_engine(store)
         report["queries"] = {mode: evaluate_queries(engine, queries, mode) for mode in ("lexical", "dense", "hybrid")}
         lines += ["", f"Sökfrågor ({len(queries)} st)", f"  {'metod':<10} {'recall@10':>10} {'MRR':>8}"]

@@ -98,6 +98,22 @@ def test_eval_prints_the_figures(demo_db, capsys):
     assert "TOTALT" in out and "recall@10" in out and "hybrid" in out
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"inte json\n", "inte giltig JSON"),
+        (b'{"doc": "po-skane-2025"}\n', "saknar fälten key, label"),
+        (b"\xff\xfe\x00", "inte en UTF-8-textfil"),
+    ],
+)
+def test_eval_rejects_a_malformed_gold_file_clearly(demo_db, tmp_path, capsys, content, message):
+    gold = tmp_path / "guld.jsonl"
+    gold.write_bytes(content)
+    assert main(["eval", str(gold), "--db", str(demo_db)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_build_is_idempotent_and_replaces_changed_files(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
