@@ -22,6 +22,7 @@ import yaml
 from models.embed.base import Embedder, l2_normalise
 from models.text import SwedishAnalyzer
 from systemfel.records import ThemeScore
+from systemfel.yamlerror import describe_yaml_error
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Codebook:
         except (OSError, UnicodeDecodeError) as exc:
             raise CodebookError(f"Kan inte läsa temafilen {path}: {exc}") from exc
         except yaml.YAMLError as exc:
-            raise CodebookError(f"Temafilen {path} är inte giltig YAML: {exc}") from exc
+            raise CodebookError(f"Temafilen {path} är inte giltig YAML: {describe_yaml_error(exc)}.") from exc
         return cls.from_dict(data, source=str(path))
 
     @classmethod

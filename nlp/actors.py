@@ -17,6 +17,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Token
 
 from nlp.swedish import SwedishNLP
+from systemfel.yamlerror import describe_yaml_error
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def load_actor_entries(paths: Iterable[str | Path]) -> dict[str, ActorEntry]:
         except OSError as exc:
             raise ActorFileError(f"Kan inte läsa aktörsfilen {path}: {exc.strerror or exc}") from exc
         except yaml.YAMLError as exc:
-            raise ActorFileError(f"Aktörsfilen {path} är inte giltig YAML: {exc}") from exc
+            raise ActorFileError(f"Aktörsfilen {path} är inte giltig YAML: {describe_yaml_error(exc)}.") from exc
         if not isinstance(data, dict):
             raise ActorFileError(f"Aktörsfilen {path} ska vara en lista av namn: varianter.")
         for canonical, spec in data.items():

@@ -197,10 +197,21 @@ def cmd_build(args) -> int:
         workers=args.workers,
         file_timeout=args.timeout,
     )
+    from models.embed.base import EmbedderError
+    from models.themes import Codebook, CodebookError
+    from nlp.actors import ActorFileError, load_actor_entries
+
     for extra in [args.codebook, *args.actors]:
         if extra is not None and not extra.is_file():
             print(f"systemfel: fel: filen {extra} finns inte.", file=sys.stderr)
             return EXIT_USAGE
+    try:  # a broken codebook or actor file is refused before anything is read
+        if args.codebook is not None:
+            Codebook.load(args.codebook)
+        load_actor_entries(args.actors)
+    except (CodebookError, ActorFileError) as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     paths = args.paths or [DEFAULT_CORPUS]
     store = _open_store(args.db, readonly=False)
     update, close = _progress_bars()
@@ -210,6 +221,14 @@ def cmd_build(args) -> int:
         close()
         print(f"systemfel: {exc}", file=sys.stderr)
         return EXIT_DB
+    except EmbedderError as exc:
+        close()
+        print(
+            f"systemfel: fel: {exc}\nDe inlästa filerna finns kvar i databasen; välj en annan modell med "
+            "--embedder och kör igen, så görs bara analysen.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except KeyboardInterrupt:
         close()
         print(

@@ -190,3 +190,28 @@ def test_broken_metadata_sidecar_is_reported_not_fatal(tmp_path):
     result = run_cli("build", str(folder), "--db", str(tmp_path / "x.db"), "--no-analysis")
     assert result.returncode == 0, result.stderr
     assert "varning: Metadatafilen rapport.yaml kunde inte läsas" in result.stdout
+
+
+def test_build_refuses_a_broken_codebook_or_actor_file_before_reading(tmp_path):
+    broken = tmp_path / "trasig.yaml"
+    broken.write_text("themes: [1\n", encoding="utf-8")
+    db = tmp_path / "x.db"
+    for option in ("--codebook", "--actors"):
+        done = run_cli("build", str(CORPUS), "--db", str(db), option, str(broken))
+        assert done.returncode == 2
+        assert "inte giltig YAML: rad 2" in done.stderr and "Traceback" not in done.stderr
+    if db.exists():
+        with Store(db, readonly=True) as store:
+            assert store.documents() == []
+
+
+def test_build_with_an_unavailable_model_keeps_the_ingested_files(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(min(CORPUS.glob("*.pdf"), key=lambda p: p.stat().st_size), folder)
+    db = tmp_path / "x.db"
+    done = run_cli("build", str(folder), "--db", str(db), "--embedder", "ingen-sadan/modell")
+    assert done.returncode == 2
+    assert "Kunde inte läsa in modellen 'ingen-sadan/modell'" in done.stderr and "Traceback" not in done.stderr
+    with Store(db, readonly=True) as store:
+        assert [d.status for d in store.documents()] == ["ok"]
