@@ -72,7 +72,7 @@ def make_parser() -> SwedishParser:
     p.add_argument("--keep-pii", action="store_true", help="maskera inte personuppgifter i lagrad text")
     p.add_argument("--org", help="organisation för alla filer i körningen")
     p.add_argument("--region", help="region/län för alla filer i körningen")
-    p.add_argument("--year", type=int, help="år för alla filer i körningen")
+    p.add_argument("--year", type=_year, help="år för alla filer i körningen")
     p.add_argument("--title", help="titel för alla filer i körningen")
     p.add_argument("--report-kind", help="typ av rapport för alla filer i körningen")
     p.add_argument("--codebook", type=Path, help="egen temakodbok (YAML)")
@@ -149,6 +149,17 @@ def _write_records(records: list[dict], fmt: str, output: Path | None) -> None:
         print(f"Skrev {len(records)} rader till {output}", file=sys.stderr)
     else:
         sys.stdout.write(stream.getvalue())
+
+
+def _year(value: str) -> int:
+    """A report year as argparse type: a plausible four-digit year, or a Swedish error."""
+    try:
+        year = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' är inget årtal") from None
+    if not 1900 <= year <= 2100:
+        raise argparse.ArgumentTypeError(f"{year} är inget rimligt årtal (1900–2100)")
+    return year
 
 
 def _progress_bars():

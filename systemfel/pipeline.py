@@ -90,7 +90,10 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     missing: list[FileResult] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf"))
+            pdfs = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
+            if not pdfs:
+                missing.append(FileResult(str(path), "failed", f"Mappen {path} innehåller inga PDF-filer."))
+            found.extend(pdfs)
         elif path.is_file():
             found.append(path)
         else:

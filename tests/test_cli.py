@@ -215,3 +215,14 @@ def test_build_with_an_unavailable_model_keeps_the_ingested_files(tmp_path):
     assert "Kunde inte läsa in modellen 'ingen-sadan/modell'" in done.stderr and "Traceback" not in done.stderr
     with Store(db, readonly=True) as store:
         assert [d.status for d in store.documents()] == ["ok"]
+
+
+def test_build_says_when_a_folder_holds_no_pdf_and_refuses_an_odd_year(tmp_path):
+    empty = tmp_path / "tom"
+    empty.mkdir()
+    (empty / "anteckningar.txt").write_text("ingen pdf här", encoding="utf-8")
+    done = run_cli("build", str(empty), "--db", str(tmp_path / "x.db"), "--no-analysis")
+    assert done.returncode == 1
+    assert "innehåller inga PDF-filer" in done.stdout
+    odd = run_cli("build", str(empty), "--db", str(tmp_path / "x.db"), "--year", "99999")
+    assert odd.returncode == 2 and "inget rimligt årtal" in odd.stderr
