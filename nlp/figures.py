@@ -65,8 +65,8 @@ class FigureExtractor:
         self.nlp = nlp or SwedishNLP()
         self.max_sentence_chars = max_sentence_chars
         self._shapes = Matcher(self.nlp.vocab)
-        # "handläggarnivå: 47 st." / "lokal nivå: 75 st."
-        self._shapes.add("QUALIFIED", [[{"IS_ALPHA": True}, {"ORTH": ":"}, {"IS_SPACE": True, "OP": "*"},
+        # "handläggarnivå: 47 st." / "lokal nivå: 75 st." / a table row "Handläggarnivå | 47"
+        self._shapes.add("QUALIFIED", [[{"IS_ALPHA": True}, {"ORTH": {"IN": [":", "|"]}}, {"IS_SPACE": True, "OP": "*"},
                                         {"LIKE_NUM": True}]])
         # "antalet uppdrag som är fördelat på dessa klienter är 1338"
         self._shapes.add("ANTAL", [[{"LOWER": {"IN": ["antalet", "antal"]}}, {"IS_ALPHA": True},

@@ -333,6 +333,22 @@ def test_figures_from_typical_sentences(reader):
     assert all(isinstance(f, Figure) for f in figures)
 
 
+def test_figures_from_table_rows(reader):
+    """Rows of a ruled table (cells joined by " | " at ingest) count like "nivå: 47 st."."""
+    passages = [
+        Passage("Under 2024 rapporterades totalt 131 systemfel.", 2, [], "paragraph"),
+        Passage("Nivå | Antal", 2, [], "table"),
+        Passage("Handläggarnivå | 40", 2, [], "table"),
+        Passage("Central nivå | 16", 2, [], "table"),
+    ]
+    got = [(f.subject, f.value, f.qualifier, f.year) for f in reader.figures(passages, year=2024)]
+    assert got == [
+        ("systemfel", 131, "", 2024),
+        ("systemfel", 40, "handläggarnivå", 2024),
+        ("systemfel", 16, "central nivå", 2024),
+    ]
+
+
 def test_percentages_and_amounts_keep_subject_and_unit(reader):
     passages = [Passage("Av dessa klienter var över 70 procent kvinnor. Bidraget var 302 400 kronor.", 1, [],
                         "paragraph")]
