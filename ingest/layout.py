@@ -309,12 +309,13 @@ def table_rows(words: list[Word], tables: list[Table], page: int, width: float, 
     taken: set[int] = set()
     rows: list[Line] = []
     for t_index, table in enumerate(tables):
+        in_table = [w for w in words if id(w) not in taken and _centre_in(w, table.bbox)]
         for r_index, cells in enumerate(table.rows):
             texts, row_words = [], []
             for cell in cells:
                 if cell is None:
                     continue
-                inside = [w for w in words if id(w) not in taken and _centre_in(w, cell)]
+                inside = [w for w in in_table if id(w) not in taken and _centre_in(w, cell)]
                 taken.update(id(w) for w in inside)
                 row_words += inside
                 cell_text = " ".join(" ".join(w.text for w in sorted(g, key=lambda w: w.x0)) for g in group_lines(inside))

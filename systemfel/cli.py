@@ -209,20 +209,13 @@ def cmd_build(args) -> int:
         file_timeout=args.timeout,
     )
     from models.embed.base import EmbedderError
-    from models.themes import Codebook, CodebookError
-    from nlp.actors import ActorFileError, load_actor_entries
+    from models.themes import CodebookError
+    from nlp.actors import ActorFileError
 
     for extra in [args.codebook, *args.actors]:
         if extra is not None and not extra.is_file():
             print(f"systemfel: fel: filen {extra} finns inte.", file=sys.stderr)
             return EXIT_USAGE
-    try:  # a broken codebook or actor file is refused before anything is read
-        if args.codebook is not None:
-            Codebook.load(args.codebook)
-        load_actor_entries(args.actors)
-    except (CodebookError, ActorFileError) as exc:
-        print(f"systemfel: fel: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     paths = args.paths or [DEFAULT_CORPUS]
     store = _open_store(args.db, readonly=False)
     update, close = _progress_bars()
@@ -232,6 +225,10 @@ def cmd_build(args) -> int:
         close()
         print(f"systemfel: {exc}", file=sys.stderr)
         return EXIT_DB
+    except (CodebookError, ActorFileError) as exc:  # raised before anything is read
+        close()
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except EmbedderError as exc:
         close()
         print(

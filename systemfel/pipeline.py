@@ -50,6 +50,16 @@ class BuildOptions:
     workers: int = 2  # reader processes; 0 reads in this process (no timeout)
     file_timeout: float = 300.0  # seconds one file may take before it is given up
 
+    def check(self) -> None:
+        """Load the user's codebook and actor files now, so a broken one stops the build
+        before anything is read (CodebookError / ActorFileError, in Swedish)."""
+        from models.themes import Codebook
+        from nlp.actors import load_actor_entries
+
+        if self.codebook is not None:
+            Codebook.load(self.codebook)
+        load_actor_entries(self.actor_files)
+
 
 @dataclass
 class FileResult:
@@ -437,6 +447,7 @@ def build(
 ) -> BuildSummary:
     """Ingest and analyse, holding the database's build lock so two builds never interleave."""
     options = options or BuildOptions()
+    options.check()
     lock = FileLock(str(store.path) + ".lock")
     try:
         lock.acquire(timeout=options.lock_timeout)

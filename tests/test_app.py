@@ -238,16 +238,22 @@ def test_document_view_shows_passages_in_reading_order(app_db, monkeypatch):
     assert any("badge[Brist]" in t for t in texts) and any("badge[Bakgrund]" in t for t in texts)
 
 
-def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
-    at = start(writable_db, monkeypatch, "dokument")
+def correct_kind(db: Path, monkeypatch, old_kind: str, new_kind: str) -> tuple[AppTest, dict]:
+    """Open the Dokument view, change the kind of the first passage of `old_kind`, save."""
+    at = start(db, monkeypatch, "dokument")
     doc_id = at.selectbox(key="dokument_val").value
-    target = next(p for p in demo_passages(writable_db) if p["doc_id"] == doc_id and p["kind"] == "deficiency")
+    target = next(p for p in demo_passages(db) if p["doc_id"] == doc_id and p["kind"] == old_kind)
     at.selectbox(key="ratta_stycke").set_value(target["id"])
     at.run()
-    at.selectbox(key=f"ratta_typ_{target['id']}").set_value("background")
+    at.selectbox(key=f"ratta_typ_{target['id']}").set_value(new_kind)
     at.button(key="ratta_spara").click()
     at.run()
     assert not at.exception and not at.error
+    return at, target
+
+
+def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
+    at, target = correct_kind(writable_db, monkeypatch, "deficiency", "background")
     assert any("Rättelsen är sparad" in s.value for s in at.success)
     with Store(writable_db, readonly=True) as store:
         assert store.corrections()[(target["text_hash"], "kind")] == "background"
@@ -259,16 +265,8 @@ def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
 
 
 def test_a_passage_corrected_to_deficiency_says_when_it_gets_themes(writable_db, monkeypatch):
-    at = start(writable_db, monkeypatch, "dokument")
-    doc_id = at.selectbox(key="dokument_val").value
-    target = next(p for p in demo_passages(writable_db) if p["doc_id"] == doc_id and p["kind"] == "background")
+    at, target = correct_kind(writable_db, monkeypatch, "background", "deficiency")
     assert not target["themes"]
-    at.selectbox(key="ratta_stycke").set_value(target["id"])
-    at.run()
-    at.selectbox(key=f"ratta_typ_{target['id']}").set_value("deficiency")
-    at.button(key="ratta_spara").click()
-    at.run()
-    assert not at.exception and not at.error
     assert any("nästa `systemfel build`" in s.value for s in at.success)
     with Store(writable_db, readonly=True) as store:
         assert next(p for p in store.passages() if p["id"] == target["id"])["kind"] == "deficiency"

@@ -24,7 +24,7 @@ def _flat(value):
 
 
 def flatten(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.apply(lambda column: column.map(_flat)) if not frame.empty else frame
+    return frame.map(_flat)
 
 
 def _inert(value):
@@ -34,10 +34,7 @@ def _inert(value):
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM, so Excel opens å, ä and ö correctly; no cell can run as a formula."""
-    safe = flatten(frame)
-    if not safe.empty:
-        safe = safe.apply(lambda column: column.map(_inert))
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    return flatten(frame).map(_inert).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Data") -> bytes:
