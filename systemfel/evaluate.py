@@ -14,7 +14,8 @@ from systemfel.store import Store
 
 
 class GoldFormatError(ValueError):
-    """A gold or query file that is not in the expected format, explained in Swedish."""
+    """A gold or query file that cannot be used (wrong format, or none of its reports in the
+    database), explained in Swedish."""
 
 
 GOLD_FIELDS = {"doc": str, "key": str, "label": str}
@@ -91,6 +92,11 @@ def run_evaluation(
     queries = load_jsonl(queries_path, QUERY_FIELDS) if queries_path is not None else None
     by_doc = passages_by_doc(store)
     unknown = sorted({row["doc"] for row in gold} - set(by_doc))
+    if gold and len(unknown) == len({row["doc"] for row in gold}):
+        raise GoldFormatError(
+            f"Ingen av guldfilens rapporter ({', '.join(unknown)}) finns i databasen. "
+            "Bygg rapporterna först, eller ange rätt databas med --db."
+        )
     labels = evaluate_labels(gold, by_doc)
     themes = theme_accuracy(gold, by_doc)
     held_out = theme_accuracy_held_out(store, gold, by_doc, codebook_path) if themes["total"]["n"] else None

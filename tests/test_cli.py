@@ -226,3 +226,11 @@ def test_build_says_when_a_folder_holds_no_pdf_and_refuses_an_odd_year(tmp_path)
     assert "innehåller inga PDF-filer" in done.stdout
     odd = run_cli("build", str(empty), "--db", str(tmp_path / "x.db"), "--year", "99999")
     assert odd.returncode == 2 and "inget rimligt årtal" in odd.stderr
+
+
+def test_eval_against_a_database_without_the_gold_reports_fails_clearly(tmp_path, capsys):
+    empty = tmp_path / "tom.db"
+    Store(empty).close()
+    assert main(["eval", str(DATA / "dev.jsonl"), "--db", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "Ingen av guldfilens rapporter" in err and "po-skane-2025" in err
