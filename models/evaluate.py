@@ -160,21 +160,30 @@ def evaluate_queries(engine, queries: list[dict], mode: str = "hybrid", k: int =
     }
 
 
-def theme_accuracy(gold: list[dict], passages: list[dict], predicted: dict[int, list[str]]) -> dict:
+def themed_keys(gold: list[dict], passages: list[dict]) -> list[tuple[dict, dict | None]]:
+    """Each themed deficiency key of the gold with the passage that covers it (None if none)."""
+    by_doc: dict[str, list[dict]] = {}
+    for p in passages:
+        by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
+    return [
+        (row, passage_covering(row["key"], by_doc.get(row["doc"], [])))
+        for row in gold
+        if row.get("label") == "deficiency" and row.get("themes")
+    ]
+
+
+def theme_accuracy(
+    gold: list[dict], passages: list[dict], predicted: dict[int, list[str]], keys: list[tuple[dict, dict | None]] | None = None
+) -> dict:
     """Main theme among a deficiency key's themes (top1) and either of the top two (top2).
 
     `predicted` maps passage id to its ranked theme slugs. Keys no passage covers (an
     extraction problem, not a theme problem) are left out and counted in `uncovered`.
+    `keys` (from `themed_keys`) saves finding the passages again when scoring many predictions.
     """
-    by_doc: dict[str, list[dict]] = {}
-    for p in passages:
-        by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
     n = top1 = top2 = uncovered = 0
     misses = []
-    for row in gold:
-        if row.get("label") != "deficiency" or not row.get("themes"):
-            continue
-        passage = passage_covering(row["key"], by_doc.get(row["doc"], []))
+    for row, passage in themed_keys(gold, passages) if keys is None else keys:
         if passage is None:
             uncovered += 1
             continue
@@ -188,14 +197,29 @@ def theme_accuracy(gold: list[dict], passages: list[dict], predicted: dict[int, 
     return {"n": n, "uncovered": uncovered, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "misses": misses}
 
 
-# Settings the leave-one-report-out evaluation chooses between: the weights of the lexical
-# and heading evidence and how many example phrases a theme's dense score averages.
+def theme_predictions_leaving_reports_out(assigner, evidence, passages: list[dict], exclude_also: frozenset[str] = frozenset()) -> dict[int, list[str]]:
+    """Ranked theme slugs per passage id, each report scored without its own labelled examples
+    (and without those of `exclude_also`): what the assigner would say about a report it has
+    no labels from."""
+    docs = np.asarray([p.get("doc") or Path(p["file"]).stem for p in passages], dtype=object)
+    predicted: dict[int, list[str]] = {}
+    for doc in sorted(set(docs)):
+        rows = np.flatnonzero(docs == doc)
+        scores = assigner.combine(evidence.rows(rows), exclude_docs={doc} | exclude_also)
+        for i, ranked in zip(rows, assigner.rank(scores)):
+            predicted[passages[i]["id"]] = [t.slug for t in ranked]
+    return predicted
+
+
+# Weights the leave-one-report-out evaluation chooses between (192 settings), each switched
+# off as one choice. top_examples and labelled_top stay as set on the assigner: the evidence
+# is computed once for them.
 THEME_SETTINGS_GRID = [
-    {"lexical_weight": lexical, "heading_weight": heading, "top_examples": top, "sentence_weight": sentence}
+    {"lexical_weight": lexical, "heading_weight": heading, "sentence_weight": sentence, "labelled_weight": labelled}
     for lexical in (0.0, 0.05, 0.1, 0.2)
     for heading in (0.0, 0.1, 0.2)
-    for top in (1, 3, 5)
     for sentence in (0.0, 0.25, 0.5, 0.75)
+    for labelled in (0.0, 0.2, 0.3, 0.5)
 ]
 
 
@@ -207,39 +231,44 @@ def theme_accuracy_leave_one_report_out(
     grid: list[dict] | None = None,
     sentences: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
-    """Theme accuracy with the assigner's settings chosen without the report they are scored on.
+    """Theme accuracy with everything learned from gold chosen without the report it is scored on.
 
-    For each report, every setting in `grid` is scored on the other reports' gold keys, the
-    best one (top-2, then top-1 accuracy) predicts the held-out report, and the held-out
-    figures are pooled. `assigner` is a fitted ThemeAssigner; its settings are restored.
-    The codebook's example phrases are not learned from gold, so they stay fixed.
+    For each report, every setting in `grid` is scored on each of the other reports (with the
+    labelled examples of neither the held-out nor the scored report), the best setting (top-1
+    plus top-2 hits, first in the grid on a tie) predicts the held-out report with the labelled
+    examples of the others, and the held-out figures are pooled. `assigner` is a fitted
+    ThemeAssigner; its settings are restored.
     """
     grid = grid or THEME_SETTINGS_GRID
-    texts = [p["text"] for p in passages]
-    headings = [p.get("heading") or "" for p in passages]
-    saved = {key: getattr(assigner, key) for key in grid[0]}
-    predictions: list[dict[int, list[str]]] = []
+    evidence = assigner.evidence(
+        [p["text"] for p in passages], vectors, headings=[p.get("heading") or "" for p in passages], sentences=sentences
+    )
+    saved = {key: getattr(assigner, key) for setting in grid for key in setting}
+    keys = themed_keys(gold, passages)
+    docs = sorted({row["doc"] for row, _ in keys})
+    n = top1 = top2 = 0
+    chosen: dict[str, dict] = {}
     try:
-        for setting in grid:
-            for key, value in setting.items():
+        for held_out in docs:
+            train = [(row, p) for row, p in keys if row["doc"] != held_out]
+            test = [(row, p) for row, p in keys if row["doc"] == held_out]
+            best, best_score = grid[0], None
+            for setting in grid:
+                for key, value in setting.items():
+                    setattr(assigner, key, value)
+                predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages, frozenset({held_out}))
+                result = theme_accuracy(gold, passages, predicted, train)
+                score = round((result["top1"] + result["top2"]) * result["n"])
+                if best_score is None or score > best_score:
+                    best, best_score = setting, score
+            for key, value in best.items():
                 setattr(assigner, key, value)
-            ranked = assigner.predict(texts, vectors, headings=headings, sentences=sentences)
-            predictions.append({p["id"]: [t.slug for t in r] for p, r in zip(passages, ranked)})
+            result = theme_accuracy(gold, passages, theme_predictions_leaving_reports_out(assigner, evidence, passages), test)
+            chosen[held_out] = best | {"top1": result["top1"], "top2": result["top2"], "n": result["n"]}
+            n += result["n"]
+            top1 += result["top1"] * result["n"]
+            top2 += result["top2"] * result["n"]
     finally:
         for key, value in saved.items():
             setattr(assigner, key, value)
-
-    docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
-    n = top1 = top2 = 0
-    chosen: dict[str, dict] = {}
-    for held_out in docs:
-        train = [row for row in gold if row["doc"] != held_out]
-        test = [row for row in gold if row["doc"] == held_out]
-        scores = [theme_accuracy(train, passages, predicted) for predicted in predictions]
-        best = max(range(len(grid)), key=lambda s: (scores[s]["top1"] + scores[s]["top2"], -s))
-        result = theme_accuracy(test, passages, predictions[best])
-        chosen[held_out] = grid[best] | {"top1": result["top1"], "top2": result["top2"], "n": result["n"]}
-        n += result["n"]
-        top1 += result["top1"] * result["n"]
-        top2 += result["top2"] * result["n"]
     return {"n": n, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "per_doc": chosen}

@@ -4,7 +4,8 @@ Each theme is represented by its description and a handful of example phrases. A
 scored against a theme by dense similarity to those texts, plus lexical cue evidence (the
 word stems that are typical of one theme rather than of all themes), plus its heading:
 reports often file deficiencies under a heading that names the theme ("Bemötande",
-"Samverkan/SIP"). The main theme comes first; a second always follows (passages often
+"Samverkan/SIP"), plus similarity to labelled report sentences (models/labelled.py): how
+reports really write about a theme, which the codebook's general phrases cannot say. The main theme comes first; a second always follows (passages often
 describe two problems at once), a third when it scores close to the main one.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import numpy as np
 import yaml
 
 from models.embed.base import Embedder, l2_normalise
+from models.labelled import LabelledExample
 from models.text import SwedishAnalyzer
 from systemfel.records import ThemeScore
 from systemfel.yamlerror import describe_yaml_error
@@ -106,16 +109,36 @@ class Codebook:
         return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
 
+@dataclass
+class ThemeEvidence:
+    """The parts of the theme scores of some passages, computed once and combined with any
+    weights (the leave-one-report-out evaluation tries many)."""
+
+    dense: np.ndarray  # (n, themes) passage vs codebook texts
+    sentence: np.ndarray | None  # (n, themes) best sentence vs codebook texts
+    lexical: np.ndarray  # (n, themes) cue stems
+    heading: np.ndarray | None  # (n, themes) theme name in the heading
+    labelled: np.ndarray  # (n, labelled examples) similarity to each labelled example
+
+    def rows(self, index: np.ndarray) -> "ThemeEvidence":
+        """The evidence of some passages only."""
+        pick = lambda m: None if m is None else m[index]  # noqa: E731
+        return ThemeEvidence(pick(self.dense), pick(self.sentence), pick(self.lexical), pick(self.heading), pick(self.labelled))
+
+
 class ThemeAssigner:
     """Ranks codebook themes for passages.
 
     dense score of a theme = mean of the `top_examples` highest cosine similarities between
-    the passage and the theme's texts (1: the best-matching phrase decides). The lexical score adds `lexical_weight` times the
-    share of a theme's distinctive cue stems found in the passage (idf-weighted across themes),
-    and `heading_weight` times the share of the theme name's stems found in the heading. When
-    sentence vectors are given, the dense score is blended (`sentence_weight`) with that of
-    the passage's best-matching sentence. `min_themes` themes are always returned; more, up to `max_themes`, when their score is at
-    least `secondary_ratio` of the main theme's.
+    the passage and the theme's texts (1: the best-matching phrase decides). When sentence
+    vectors are given, it is blended (`sentence_weight`) with that of the passage's
+    best-matching sentence. Added to it: `lexical_weight` times the share of a theme's
+    distinctive cue stems found in the passage (idf-weighted across themes),
+    `heading_weight` times the share of the theme name's stems found in the heading, and
+    `labelled_weight` times the mean of the `labelled_top` highest similarities to the
+    theme's labelled examples (a theme without any keeps its dense score there, so it is
+    neither favoured nor ruled out). `min_themes` themes are always returned; more, up to
+    `max_themes`, when their score is at least `secondary_ratio` of the main theme's.
 
     The default weights are those `systemfel eval` selects on the four dev reports; its
     leave-one-report-out line shows what that selection is worth on a report it has not seen.
@@ -126,10 +149,13 @@ class ThemeAssigner:
         codebook: Codebook,
         embedder: Embedder,
         *,
+        labelled: Sequence[LabelledExample] = (),
         top_examples: int = 1,
         lexical_weight: float = 0.1,
         heading_weight: float = 0.1,
         sentence_weight: float = 0.5,
+        labelled_weight: float = 0.3,
+        labelled_top: int = 3,
         secondary_ratio: float = 0.95,
         min_themes: int = 2,
         max_themes: int = 3,
@@ -137,10 +163,13 @@ class ThemeAssigner:
     ):
         self.codebook = codebook
         self.embedder = embedder
+        self.labelled = labelled
         self.top_examples = top_examples
         self.lexical_weight = lexical_weight
         self.heading_weight = heading_weight
         self.sentence_weight = sentence_weight
+        self.labelled_weight = labelled_weight
+        self.labelled_top = labelled_top
         self.secondary_ratio = secondary_ratio
         self.min_themes = min_themes
         self.max_themes = max_themes
@@ -148,7 +177,7 @@ class ThemeAssigner:
 
     # ------------------------------------------------------------------ fit
     def fit(self) -> "ThemeAssigner":
-        """Embed each theme's texts and collect its cue stems."""
+        """Embed each theme's texts and the labelled examples, and collect the cue stems."""
         texts, owners = [], []
         for index, theme in enumerate(self.codebook.themes):
             for text in theme.texts():
@@ -160,7 +189,24 @@ class ThemeAssigner:
             np.vstack([self.example_vectors_[self.example_owner_ == i].mean(axis=0) for i in range(len(self.codebook.themes))])
         )
         self._fit_cues()
+        self._fit_labelled()
         return self
+
+    def _fit_labelled(self) -> None:
+        column = {slug: i for i, slug in enumerate(self.codebook.slugs)}
+        usable = [e for e in self.labelled if any(t in column for t in e.themes)]
+        if len(usable) < len(self.labelled):
+            log.info("%d labelled examples name no theme of this codebook; left out", len(self.labelled) - len(usable))
+        self.labelled_membership_ = np.zeros((len(usable), len(column)), dtype=bool)
+        for row, example in enumerate(usable):
+            for slug in example.themes:
+                if slug in column:
+                    self.labelled_membership_[row, column[slug]] = True
+        self.labelled_docs_ = np.asarray([e.doc for e in usable], dtype=object)
+        self.labelled_vectors_ = (
+            self.embedder.embed_passages([e.text for e in usable]) if usable
+            else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        )  # fmt: skip
 
     def _fit_cues(self) -> None:
         stems_per_theme = [set(self.analyzer.stems(" ".join(t.texts()))) for t in self.codebook.themes]
@@ -210,6 +256,16 @@ class ThemeAssigner:
             out[row] = cache[heading]
         return out
 
+    @staticmethod
+    def _best_sentence(passage_similarity: np.ndarray, sentences: tuple[np.ndarray, np.ndarray] | None, targets: np.ndarray) -> np.ndarray:
+        """Each passage's best sentence similarity to each target vector (its own where it has no sentences)."""
+        if sentences is None or not len(sentences[0]):
+            return passage_similarity
+        sentence_vectors, owner = sentences
+        best = np.full_like(passage_similarity, -np.inf)
+        np.maximum.at(best, np.asarray(owner), l2_normalise(sentence_vectors) @ targets.T)
+        return np.where(np.isfinite(best), best, passage_similarity)
+
     def sentence_scores(self, vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """(n_passages, n_themes) dense score of each passage's best sentence for each theme
         (the passage's own score where it has no sentence vectors)."""
@@ -221,40 +277,69 @@ class ThemeAssigner:
         np.maximum.at(best, np.asarray(owner), self.dense_scores(sentence_vectors))
         return np.where(np.isfinite(best), best, passage_scores)
 
+    def labelled_similarity(self, vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """(n_passages, n_labelled) similarity to each labelled example: the mean of the whole
+        passage's and its best sentence's (a labelled example is one sentence)."""
+        passage = l2_normalise(vectors) @ self.labelled_vectors_.T
+        return 0.5 * passage + 0.5 * self._best_sentence(passage, sentences, self.labelled_vectors_)
+
+    def labelled_scores(self, similarity: np.ndarray, fallback: np.ndarray, exclude_docs: Collection[str] = ()) -> np.ndarray:
+        """(n_passages, n_themes) mean of the `labelled_top` highest similarities to each theme's
+        labelled examples, leaving out those from `exclude_docs`; `fallback` where a theme has none."""
+        out = fallback.copy()
+        keep = ~np.isin(self.labelled_docs_, list(exclude_docs)) if len(exclude_docs) else np.ones(len(self.labelled_docs_), bool)
+        for column in range(out.shape[1]):
+            members = self.labelled_membership_[:, column] & keep
+            if members.any():
+                best = -np.sort(-similarity[:, members], axis=1)[:, : self.labelled_top]
+                out[:, column] = best.mean(axis=1)
+        return out
+
+    def evidence(
+        self,
+        texts: list[str],
+        vectors: np.ndarray,
+        headings: list[str] | None = None,
+        sentences: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> ThemeEvidence:
+        """Everything the scores are made of, for `combine`."""
+        return ThemeEvidence(
+            dense=self.dense_scores(vectors),
+            sentence=self.sentence_scores(vectors, sentences) if sentences is not None else None,
+            lexical=self.lexical_scores(texts),
+            heading=self.heading_scores(headings) if headings is not None else None,
+            labelled=self.labelled_similarity(vectors, sentences),
+        )
+
+    def combine(self, evidence: ThemeEvidence, exclude_docs: Collection[str] = ()) -> np.ndarray:
+        """(n_passages, n_themes) score from the evidence with the current weights; labelled
+        examples from `exclude_docs` are not used (evaluation on those reports)."""
+        scores = evidence.dense
+        if self.sentence_weight and evidence.sentence is not None:
+            # a passage often packs several problems; a theme one sentence is about counts
+            scores = (1 - self.sentence_weight) * scores + self.sentence_weight * evidence.sentence
+        if self.lexical_weight:
+            scores = scores + self.lexical_weight * evidence.lexical
+        if self.heading_weight and evidence.heading is not None:
+            scores = scores + self.heading_weight * evidence.heading
+        if self.labelled_weight and len(self.labelled_docs_):
+            fallback = evidence.dense if evidence.sentence is None else 0.5 * (evidence.dense + evidence.sentence)
+            scores = scores + self.labelled_weight * self.labelled_scores(evidence.labelled, fallback, exclude_docs)
+        return scores
+
     def score_matrix(
         self,
         texts: list[str],
         vectors: np.ndarray,
         headings: list[str] | None = None,
         sentences: tuple[np.ndarray, np.ndarray] | None = None,
+        exclude_docs: Collection[str] = (),
     ) -> np.ndarray:
         """(n_passages, n_themes) combined score; columns follow `codebook.slugs`."""
-        scores = self.dense_scores(vectors)
-        if self.sentence_weight and sentences is not None:
-            # a passage often packs several problems; a theme one sentence is about counts
-            scores = (1 - self.sentence_weight) * scores + self.sentence_weight * self.sentence_scores(vectors, sentences)
-        if self.lexical_weight:
-            scores = scores + self.lexical_weight * self.lexical_scores(texts)
-        if self.heading_weight and headings is not None:
-            scores = scores + self.heading_weight * self.heading_scores(headings)
-        return scores
+        return self.combine(self.evidence(texts, vectors, headings, sentences), exclude_docs)
 
-    def predict(
-        self,
-        texts: list[str],
-        vectors: np.ndarray,
-        headings: list[str] | None = None,
-        sentences: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> list[list[ThemeScore]]:
-        """Ranked themes per passage, main theme first. `headings` (the passages' heading paths
-        as text) are optional but help: reports often file deficiencies under a theme heading.
-        `sentences` (sentence vectors and the index of the passage each belongs to, as from
-        `models.vectors.embed_sentences`) let one sentence's theme count."""
-        if len(texts) != len(vectors) or (headings is not None and len(headings) != len(texts)):
-            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors / headings")
-        if not len(texts):
-            return []
-        scores = self.score_matrix(texts, vectors, headings, sentences)
+    def rank(self, scores: np.ndarray) -> list[list[ThemeScore]]:
+        """Ranked themes per row of a score matrix, main theme first."""
         slugs = self.codebook.slugs
         ranked: list[list[ThemeScore]] = []
         for row in scores:
@@ -265,3 +350,21 @@ class ThemeAssigner:
                  if n < self.min_themes or float(row[i]) >= self.secondary_ratio * best]
             )  # fmt: skip
         return ranked
+
+    def predict(
+        self,
+        texts: list[str],
+        vectors: np.ndarray,
+        headings: list[str] | None = None,
+        sentences: tuple[np.ndarray, np.ndarray] | None = None,
+        exclude_docs: Collection[str] = (),
+    ) -> list[list[ThemeScore]]:
+        """Ranked themes per passage, main theme first. `headings` (the passages' heading paths
+        as text) are optional but help: reports often file deficiencies under a theme heading.
+        `sentences` (sentence vectors and the index of the passage each belongs to, as from
+        `models.vectors.embed_sentences`) let one sentence's theme count."""
+        if len(texts) != len(vectors) or (headings is not None and len(headings) != len(texts)):
+            raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors / headings")
+        if not len(texts):
+            return []
+        return self.rank(self.score_matrix(texts, vectors, headings, sentences, exclude_docs))

@@ -60,6 +60,16 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", action="append", choices=["deficiency", "good_example", "background"])
 
 
+def _add_examples(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--examples", type=Path, action="append", default=[], metavar="FIL",
+        help="märkta temaexempel (JSON lines, från 'systemfel examples'); kan anges flera gånger",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-default-examples", action="store_true", help="använd inte de medföljande märkta exemplen"
+    )
+
+
 def make_parser() -> SwedishParser:
     parser = SwedishParser(prog="systemfel", description="Textanalys av rapporter om brister och systemfel.")
     parser.add_argument("-v", "--verbose", action="store_true", help="visa detaljerad loggning")
@@ -76,6 +86,7 @@ def make_parser() -> SwedishParser:
     p.add_argument("--title", help="titel för alla filer i körningen")
     p.add_argument("--report-kind", help="typ av rapport för alla filer i körningen")
     p.add_argument("--codebook", type=Path, help="egen temakodbok (YAML)")
+    _add_examples(p)
     p.add_argument("--actors", type=Path, action="append", default=[], help="extra aktörslista (YAML)")
     p.add_argument("--relabel", action="store_true", help="läs om alla lagrade stycken (t.ex. efter ny aktörslista)")
     p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
@@ -113,7 +124,13 @@ def make_parser() -> SwedishParser:
     _add_db(p)
     p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
     p.add_argument("--codebook", type=Path, help="temakodboken som bygget använde (standard: den medföljande)")
+    _add_examples(p)
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("examples", help="gör märkta temaexempel av en guldfil (för build --examples)")
+    p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl (rapporterna måste finnas i databasen)")
+    _add_db(p)
+    p.add_argument("--output", "-o", type=Path, required=True, help="exempelfil att skriva (JSON lines)")
 
     p = sub.add_parser("app", help="starta utforskaren i webbläsaren")
     _add_db(p)
@@ -200,6 +217,8 @@ def cmd_build(args) -> int:
             report_kind=args.report_kind or "",
         ),
         codebook=args.codebook,
+        example_files=tuple(args.examples),
+        default_examples=not args.no_default_examples,
         actor_files=tuple(args.actors),
         relabel=args.relabel,
         analyse=not args.no_analysis,
@@ -209,10 +228,11 @@ def cmd_build(args) -> int:
         file_timeout=args.timeout,
     )
     from models.embed.base import EmbedderError
+    from models.labelled import LabelledExamplesError
     from models.themes import CodebookError
     from nlp.actors import ActorFileError
 
-    for extra in [args.codebook, *args.actors]:
+    for extra in [args.codebook, *args.examples, *args.actors]:
         if extra is not None and not extra.is_file():
             print(f"systemfel: fel: filen {extra} finns inte.", file=sys.stderr)
             return EXIT_USAGE
@@ -225,7 +245,7 @@ def cmd_build(args) -> int:
         close()
         print(f"systemfel: {exc}", file=sys.stderr)
         return EXIT_DB
-    except (CodebookError, ActorFileError) as exc:  # raised before anything is read
+    except (CodebookError, LabelledExamplesError, ActorFileError) as exc:  # raised before anything is read
         close()
         print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -385,20 +405,63 @@ def cmd_trends(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from models.labelled import LabelledExamplesError
     from models.themes import CodebookError
     from systemfel.evaluate import GoldFormatError, run_evaluation
+    from systemfel.pipeline import BuildOptions
 
-    for path in [args.gold, args.queries, args.codebook]:
+    for path in [args.gold, args.queries, args.codebook, *args.examples]:
         if path is not None and not path.is_file():
             print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
             return EXIT_USAGE
+    options = BuildOptions(
+        codebook=args.codebook, example_files=tuple(args.examples), default_examples=not args.no_default_examples
+    )
     store = _open_store(args.db, readonly=True)
     try:
-        report, text = run_evaluation(store, args.gold, args.queries, args.codebook)
-    except (GoldFormatError, CodebookError) as exc:
+        report, text = run_evaluation(store, args.gold, args.queries, options)
+    except (GoldFormatError, CodebookError, LabelledExamplesError) as exc:
         print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        store.close()
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
+    return EXIT_OK
+
+
+def cmd_examples(args) -> int:
+    from models.labelled import labelled_from_gold, write_labelled
+    from systemfel.evaluate import GOLD_FIELDS, GoldFormatError, load_jsonl, passages_by_doc
+
+    if not args.gold.is_file():
+        print(f"systemfel: fel: filen {args.gold} finns inte.", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(args.db, readonly=True)
+    try:
+        gold = load_jsonl(args.gold, GOLD_FIELDS)
+        passages = [p for rows in passages_by_doc(store).values() for p in rows]
+    except GoldFormatError as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    examples, missing = labelled_from_gold(gold, passages)
+    if not examples:
+        print(
+            f"systemfel: fel: inga exempel: guldfilen har inga brister med teman vars rapport finns i {args.db}.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        write_labelled(examples, args.output)
+    except OSError as exc:
+        print(f"systemfel: fel: kan inte skriva {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(examples)} märkta exempel skrevs till {args.output}.")
+    if missing:
+        print(f"{len(missing)} nycklar hittades inte i databasen och hoppades över:")
+        for key in missing:
+            print(f"  {key}")
     return EXIT_OK
 
 
@@ -432,6 +495,7 @@ COMMANDS = {
     "search": cmd_search,
     "trends": cmd_trends,
     "eval": cmd_eval,
+    "examples": cmd_examples,
     "app": cmd_app,
 }
 

@@ -51,25 +51,18 @@ def passages_by_doc(store: Store) -> dict[str, list[dict]]:
     return grouped
 
 
-def theme_accuracy(gold: list[dict], by_doc: dict[str, list[dict]]) -> dict:
-    """Stored main theme among the key's themes (top 1), either of the top two (top 2), per report."""
-    from models.evaluate import theme_accuracy as accuracy
+def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict]], options) -> dict:
+    """Theme accuracy per report with the default weights, each report scored without its own
+    labelled examples; and with the weights, too, chosen leaving each report out.
 
-    predicted = {p["id"]: p["themes"] for rows in by_doc.values() for p in rows}
-    passages = [p for rows in by_doc.values() for p in rows]
-    docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
-    per_doc = {doc: accuracy([r for r in gold if r["doc"] == doc], passages, predicted) for doc in docs}
-    total = accuracy(gold, passages, predicted)
-    return {"per_doc": per_doc, "total": total}
-
-
-def theme_accuracy_held_out(store: Store, gold: list[dict], by_doc: dict[str, list[dict]], codebook_path=None) -> dict:
-    """Theme accuracy with the assigner's weights chosen leaving each gold report out."""
+    The stored themes are not measured: they were assigned with every labelled example,
+    including those taken from the gold reports themselves.
+    """
     from models.embed import load_embedder
-    from models.evaluate import theme_accuracy_leave_one_report_out
+    from models.evaluate import theme_accuracy, theme_accuracy_leave_one_report_out, theme_predictions_leaving_reports_out
     from models.themes import Codebook, ThemeAssigner
     from models.vectors import MODEL_META_KEY, sentence_vectors_cached
-    from systemfel.pipeline import THEMED_KINDS
+    from systemfel.pipeline import THEMED_KINDS, labelled_examples
 
     passages = [p for rows in by_doc.values() for p in rows if p["kind"] in THEMED_KINDS]
     embedder = load_embedder(store.get_meta(MODEL_META_KEY))
@@ -79,14 +72,28 @@ def theme_accuracy_held_out(store: Store, gold: list[dict], by_doc: dict[str, li
         cached |= dict(zip([p["text_hash"] for p in missing], embedder.embed_passages([p["text"] for p in missing])))
     vectors = np.vstack([cached[p["text_hash"]] for p in passages])
     sentences = sentence_vectors_cached(store, embedder, [p["text"] for p in passages], save=False)
-    assigner = ThemeAssigner(Codebook.load(codebook_path), embedder).fit()
-    return theme_accuracy_leave_one_report_out(gold, passages, vectors, assigner, sentences=sentences)
+    assigner = ThemeAssigner(Codebook.load(options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
+    evidence = assigner.evidence(
+        [p["text"] for p in passages], vectors, headings=[p["heading"] or "" for p in passages], sentences=sentences
+    )
+    predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages)
+    docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
+    per_doc = {doc: theme_accuracy([r for r in gold if r["doc"] == doc], passages, predicted) for doc in docs}
+    return {
+        "per_doc": per_doc,
+        "total": theme_accuracy(gold, passages, predicted),
+        "labelled_examples": len(assigner.labelled_docs_),
+        "leave_one_report_out": theme_accuracy_leave_one_report_out(gold, passages, vectors, assigner, sentences=sentences),
+    }
 
 
-def run_evaluation(
-    store: Store, gold_path: Path, queries_path: Path | None = None, codebook_path: Path | None = None
-) -> tuple[dict, str]:
+def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = None, options=None) -> tuple[dict, str]:
+    """The figures as a report dict and as text. `options` (BuildOptions) name the codebook
+    and labelled examples the build used."""
     from nlp.evaluate import evaluate_labels, format_report
+    from systemfel.pipeline import BuildOptions
+
+    options = options or BuildOptions()
 
     gold = load_jsonl(gold_path, GOLD_FIELDS)
     queries = load_jsonl(queries_path, QUERY_FIELDS) if queries_path is not None else None
@@ -98,14 +105,20 @@ def run_evaluation(
             "Bygg rapporterna först, eller ange rätt databas med --db."
         )
     labels = evaluate_labels(gold, by_doc)
-    themes = theme_accuracy(gold, by_doc)
-    held_out = theme_accuracy_held_out(store, gold, by_doc, codebook_path) if themes["total"]["n"] else None
-    report = {"labels": labels, "themes": themes, "themes_leave_one_report_out": held_out}
-    lines = ["Etiketter (typ, nivå, aktörer)", format_report(labels), "", "Teman (brister med guldteman)"]
-    lines.append(f"  {'dokument':<38} {'n':>3} {'huvudtema':>10} {'topp 2':>8}")
-    for doc, r in [*themes["per_doc"].items(), ("TOTALT", themes["total"])]:
-        lines.append(f"  {doc:<38} {r['n']:>3} {r['top1']:>10.3f} {r['top2']:>8.3f}")
-    if held_out:
+    themed = any(row.get("label") == "deficiency" and row.get("themes") and row["doc"] in by_doc for row in gold)
+    themes = theme_evaluation(store, gold, by_doc, options) if themed else None
+    report = {"labels": labels, "themes": themes}
+    lines = ["Etiketter (typ, nivå, aktörer)", format_report(labels)]
+    if themes:
+        held_out = themes["leave_one_report_out"]
+        lines += [
+            "",
+            "Teman (brister med guldteman; varje rapport utan sina egna märkta exempel, "
+            f"{themes['labelled_examples']} exempel totalt)",
+            f"  {'dokument':<38} {'n':>3} {'huvudtema':>10} {'topp 2':>8}",
+        ]
+        for doc, r in [*themes["per_doc"].items(), ("TOTALT", themes["total"])]:
+            lines.append(f"  {doc:<38} {r['n']:>3} {r['top1']:>10.3f} {r['top2']:>8.3f}")
         lines.append(
             f"  {'TOTALT, vikter valda utan rapporten':<38} {held_out['n']:>3} "
             f"{held_out['top1']:>10.3f} {held_out['top2']:>8.3f}"

@@ -26,7 +26,7 @@ Progress = Callable[[str, int, int], None]
 # Kinds of passage that get themes: a background passage has no theme to count.
 THEMED_KINDS = ("deficiency", "good_example")
 # bump when theme assignment changes, so the next build re-assigns every theme
-THEMES_VERSION = "3"
+THEMES_VERSION = "4"
 
 
 class BuildError(Exception):
@@ -41,6 +41,8 @@ class BuildOptions:
     keep_pii: bool = False
     meta_overrides: DocumentMeta = field(default_factory=DocumentMeta)
     codebook: Path | None = None
+    example_files: tuple[Path, ...] = ()  # labelled examples (JSON lines) besides the shipped ones
+    default_examples: bool = True  # use the labelled sentences shipped with the product
     actor_files: tuple[Path, ...] = ()
     relabel: bool = False
     analyse: bool = True  # embeddings, themes, clusters
@@ -51,14 +53,31 @@ class BuildOptions:
     file_timeout: float = 300.0  # seconds one file may take before it is given up
 
     def check(self) -> None:
-        """Load the user's codebook and actor files now, so a broken one stops the build
-        before anything is read (CodebookError / ActorFileError, in Swedish)."""
+        """Load the user's codebook, example and actor files now, so a broken one stops the
+        build before anything is read (CodebookError / LabelledExamplesError / ActorFileError,
+        in Swedish)."""
+        from models.labelled import read_labelled
         from models.themes import Codebook
         from nlp.actors import load_actor_entries
 
         if self.codebook is not None:
             Codebook.load(self.codebook)
+        for path in self.example_files:
+            read_labelled(path)
         load_actor_entries(self.actor_files)
+
+
+def labelled_examples(store: Store, options: BuildOptions) -> list:
+    """The labelled examples theme assignment learns from: the shipped sentences, the user's
+    files and the theme corrections made in the explorer."""
+    from models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
+
+    examples = read_labelled(DEFAULT_LABELLED) if options.default_examples else []
+    for path in options.example_files:
+        examples += read_labelled(path)
+    for row in store.theme_corrections():
+        examples.append(LabelledExample(row["text"], (row["slug"],), Path(row["file"]).stem, "rättelse"))
+    return examples
 
 
 @dataclass
@@ -382,8 +401,10 @@ class Builder:
         from models.themes import Codebook, ThemeAssigner
 
         codebook = Codebook.load(self.options.codebook)
+        labelled = labelled_examples(self.store, self.options)
+        labelled_fingerprint = hashlib.sha1(repr([(e.text, e.themes, e.doc) for e in labelled]).encode()).hexdigest()
         signature = hashlib.sha1(
-            f"{THEMES_VERSION}|{embedder.name}|{codebook.fingerprint()}".encode()
+            f"{THEMES_VERSION}|{embedder.name}|{codebook.fingerprint()}|{labelled_fingerprint}".encode()
         ).hexdigest()
         redo_all = self.store.get_meta("themes_signature") != signature
         todo = [p for p in passages if p["kind"] in THEMED_KINDS and (redo_all or not p["themes"])]
@@ -391,7 +412,7 @@ class Builder:
         if not todo and not stale and not redo_all:
             return []
         self.progress("Tilldelar teman", 0, max(len(todo), 1))
-        assigner = ThemeAssigner(codebook, embedder).fit()
+        assigner = ThemeAssigner(codebook, embedder, labelled=labelled).fit()
         predicted: dict[int, list[ThemeScore]] = {}
         if todo:
             from models.vectors import sentence_vectors_cached

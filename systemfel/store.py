@@ -562,6 +562,18 @@ class Store:
     def corrections(self) -> dict[tuple[str, str], str]:
         return {(r[0], r[1]): r[2] for r in self.conn.execute("SELECT text_hash, field, value FROM corrections")}
 
+    def theme_corrections(self) -> list[dict]:
+        """Each theme correction with the text and file of a passage it applies to (for
+        learning from it); corrections of texts no longer in any report are left out."""
+        rows = self.conn.execute(
+            """SELECT c.value AS slug, MIN(p.text) AS text, MIN(d.file) AS file
+                 FROM corrections c JOIN passages p ON p.text_hash = c.text_hash
+                 JOIN documents d ON d.id = p.doc_id
+                WHERE c.field = 'theme' AND d.status = 'ok'
+                GROUP BY c.text_hash, c.value ORDER BY c.text_hash, c.value"""
+        ).fetchall()
+        return [dict(r) for r in rows]
+
     @staticmethod
     def _apply_corrections(conn: sqlite3.Connection) -> None:
         """Make researchers' corrections win over the machine's labels, now and after rebuilds."""
