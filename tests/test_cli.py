@@ -234,3 +234,55 @@ def test_eval_against_a_database_without_the_gold_reports_fails_clearly(tmp_path
     assert main(["eval", str(DATA / "dev.jsonl"), "--db", str(empty)]) == 2
     err = capsys.readouterr().err
     assert "Ingen av guldfilens rapporter" in err and "po-skane-2025" in err
+
+
+def test_examples_command_derives_the_labelled_sentences_from_a_gold_file(demo_db, tmp_path, capsys):
+    from models.labelled import DEFAULT_LABELLED, read_labelled
+
+    out = tmp_path / "exempel.jsonl"
+    assert main(["examples", str(DATA / "dev.jsonl"), "--db", str(demo_db), "-o", str(out)]) == 0
+    assert "73 märkta exempel skrevs" in capsys.readouterr().out
+    written = [(e.text, e.themes, e.doc) for e in read_labelled(out)]
+    assert written == [(e.text, e.themes, e.doc) for e in read_labelled(DEFAULT_LABELLED)]
+    empty = tmp_path / "tom.db"
+    Store(empty).close()
+    assert main(["examples", str(DATA / "dev.jsonl"), "--db", str(empty), "-o", str(tmp_path / "x.jsonl")]) == 2
+    assert "inga exempel" in capsys.readouterr().err
+
+
+def test_build_refuses_a_broken_examples_file_before_reading(tmp_path):
+    broken = tmp_path / "exempel.jsonl"
+    broken.write_text('{"text": "Klienten väntar.", "themes": "vantetider"}\n', encoding="utf-8")
+    db = tmp_path / "x.db"
+    done = run_cli("build", str(CORPUS), "--db", str(db), "--examples", str(broken))
+    assert done.returncode == 2
+    assert "rad 1 behöver 'themes'" in done.stderr and "Traceback" not in done.stderr
+    if db.exists():
+        with Store(db, readonly=True) as store:
+            assert store.documents() == []
+
+
+def test_a_theme_correction_teaches_the_next_build(demo_db, tmp_path):
+    """A researcher's theme correction becomes a labelled example: the next build re-assigns
+    themes with it; the shipped sentences can be switched off."""
+    from systemfel.pipeline import BuildOptions, build, labelled_examples
+    from tests.test_app import copy_db
+
+    db = copy_db(demo_db, tmp_path / "demo.db")
+    with Store(db) as store:
+        target = next(p for p in store.passages() if p["kind"] == "deficiency" and "bostad" not in p["themes"])
+        before = labelled_examples(store, BuildOptions())
+        signature = store.get_meta("themes_signature")
+        store.set_correction(target["text_hash"], "theme", "bostad")
+        after = labelled_examples(store, BuildOptions())
+        assert len(after) == len(before) + 1
+        learned = after[-1]
+        assert (learned.text, learned.themes, learned.source) == (target["text"], ("bostad",), "rättelse")
+        assert learned.doc == Path(target["file"]).stem
+        assert [e.source for e in labelled_examples(store, BuildOptions(default_examples=False))] == ["rättelse"]
+        summary = build(store, [demo_db.parent / "corpus"])
+        assert "teman" in summary.stages and store.get_meta("themes_signature") != signature
+        assert {p["file"] for p in store.passages()} and all(
+            p["themes"] for p in store.passages() if p["kind"] == "deficiency"
+        )
+        assert "bostad" in next(p for p in store.passages() if p["id"] == target["id"])["themes"]

@@ -6,7 +6,13 @@ import logging
 import numpy as np
 import pytest
 
-from models.evaluate import theme_accuracy, theme_accuracy_leave_one_report_out
+from models.evaluate import (
+    THEME_SETTINGS_GRID,
+    theme_accuracy,
+    theme_accuracy_leave_one_report_out,
+    theme_predictions_leaving_reports_out,
+)
+from models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
 from models.themes import DEFAULT_CODEBOOK, Codebook, CodebookError, ThemeAssigner
 from models.vectors import embed_sentences
 from tests.test_models import dev_corpus, dev_sentences
@@ -28,7 +34,14 @@ def corpus(request):
 
 @pytest.fixture(scope="module")
 def assigner(corpus) -> ThemeAssigner:
+    """The codebook alone, no labelled examples."""
     return ThemeAssigner(Codebook.load(), corpus.embedder).fit()
+
+
+@pytest.fixture(scope="module")
+def learned(corpus) -> ThemeAssigner:
+    """As the build uses it: the codebook and the shipped labelled sentences."""
+    return ThemeAssigner(Codebook.load(), corpus.embedder, labelled=read_labelled(DEFAULT_LABELLED)).fit()
 
 
 def test_default_codebook_has_the_domain_themes():
@@ -122,67 +135,149 @@ def test_one_sentence_about_a_theme_counts(assigner, corpus):
 
 
 @pytest.fixture(scope="module")
-def dev_accuracy(assigner, corpus, request) -> dict:
+def dev_evidence(learned, corpus, request):
     passages = corpus.passages
-    predicted = assigner.predict(
-        [p["text"] for p in passages],
-        corpus.vectors,
-        headings=[p["heading"] for p in passages],
+    return learned.evidence(
+        [p["text"] for p in passages], corpus.vectors, headings=[p["heading"] for p in passages],
         sentences=dev_sentences(request.config),
-    )
-    result = theme_accuracy(corpus.gold, passages, {p["id"]: [t.slug for t in s] for p, s in zip(passages, predicted)})
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dev_accuracy(learned, corpus, dev_evidence) -> dict:
+    """Default weights; each report scored without the labelled sentences taken from it."""
+    predicted = theme_predictions_leaving_reports_out(learned, dev_evidence, corpus.passages)
+    result = theme_accuracy(corpus.gold, corpus.passages, predicted)
     log.warning("themes: n=%d top1=%.3f top2=%.3f", result["n"], result["top1"], result["top2"])
     return result
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.740 (54/73) on the dev gold; the 0.75 target is not reached yet")
 def test_main_theme_accuracy_on_dev_gold(dev_accuracy):
     assert dev_accuracy["n"] >= 70 and dev_accuracy["uncovered"] <= 3
     assert dev_accuracy["top1"] >= TOP1_TARGET, dev_accuracy["misses"]
-
-
-def test_main_theme_accuracy_does_not_regress(dev_accuracy):
-    """Guard for what is reached today (0.740) while the 0.75 target above is still open."""
-    assert dev_accuracy["n"] >= 70 and dev_accuracy["uncovered"] <= 3
-    assert dev_accuracy["top1"] >= 0.72, dev_accuracy["misses"]
 
 
 def test_top_two_theme_accuracy_on_dev_gold(dev_accuracy):
     assert dev_accuracy["top2"] >= TOP2_TARGET, dev_accuracy["misses"]
 
 
-def test_leave_one_report_out_chooses_settings_without_the_held_out_report(assigner, corpus, request):
+def test_theme_targets_hold_with_the_weights_chosen_leaving_each_report_out(learned, corpus, request):
+    held_out = theme_accuracy_leave_one_report_out(
+        corpus.gold, corpus.passages, corpus.vectors, learned, sentences=dev_sentences(request.config)
+    )
+    log.warning("themes leave-one-report-out: top1=%.3f top2=%.3f", held_out["top1"], held_out["top2"])
+    assert held_out["n"] >= 70
+    assert held_out["top1"] >= TOP1_TARGET and held_out["top2"] >= TOP2_TARGET, held_out["per_doc"]
+
+
+def test_labelled_sentences_help_on_reports_they_were_not_taken_from(assigner, learned, corpus, dev_evidence, request):
+    """The codebook alone against codebook + labelled sentences of the *other* reports."""
+    passages = corpus.passages
+    plain = assigner.predict([p["text"] for p in passages], corpus.vectors, headings=[p["heading"] for p in passages],
+                             sentences=dev_sentences(request.config))  # fmt: skip
+    without = theme_accuracy(corpus.gold, passages, {p["id"]: [t.slug for t in r] for p, r in zip(passages, plain)})
+    with_examples = theme_accuracy(
+        corpus.gold, passages, theme_predictions_leaving_reports_out(learned, dev_evidence, passages)
+    )
+    assert with_examples["top1"] + with_examples["top2"] > without["top1"] + without["top2"]
+
+
+def test_leave_one_report_out_chooses_settings_without_the_held_out_report(learned, corpus, dev_evidence, request):
     passages, gold = corpus.passages, corpus.gold
-    sentences = dev_sentences(request.config)
-    before = (assigner.lexical_weight, assigner.heading_weight, assigner.top_examples, assigner.sentence_weight)
+    keys = ("lexical_weight", "heading_weight", "sentence_weight", "labelled_weight")
+    before = tuple(getattr(learned, k) for k in keys)
     grid = [
-        {"lexical_weight": 0.1, "heading_weight": 0.1, "top_examples": 1, "sentence_weight": 0.5},
-        {"lexical_weight": 0.0, "heading_weight": 0.0, "top_examples": 5, "sentence_weight": 0.0},
+        {"lexical_weight": 0.1, "heading_weight": 0.1, "sentence_weight": 0.5, "labelled_weight": 0.3},
+        {"lexical_weight": 0.0, "heading_weight": 0.0, "sentence_weight": 0.0, "labelled_weight": 0.0},
     ]
-    held_out = theme_accuracy_leave_one_report_out(gold, passages, corpus.vectors, assigner, grid, sentences)
-    assert (assigner.lexical_weight, assigner.heading_weight, assigner.top_examples, assigner.sentence_weight) == before
+    held_out = theme_accuracy_leave_one_report_out(gold, passages, corpus.vectors, learned, grid, dev_sentences(request.config))
+    assert tuple(getattr(learned, k) for k in keys) == before
     docs = {row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")}
     assert set(held_out["per_doc"]) == docs
     assert held_out["n"] == sum(r["n"] for r in held_out["per_doc"].values()) >= 70
     for doc, chosen in held_out["per_doc"].items():
-        # the setting a fold uses is the one that scores best on the other reports
+        # the setting a fold uses is the one that scores best on the other reports, each of
+        # them scored without its own labelled sentences and without the held-out report's
         others = [row for row in gold if row["doc"] != doc]
+
         def score(setting):
             for key, value in setting.items():
-                setattr(assigner, key, value)
-            ranked = assigner.predict([p["text"] for p in passages], corpus.vectors,
-                                      headings=[p["heading"] for p in passages], sentences=sentences)
-            r = theme_accuracy(others, passages, {p["id"]: [t.slug for t in s] for p, s in zip(passages, ranked)})
+                setattr(learned, key, value)
+            predicted = theme_predictions_leaving_reports_out(learned, dev_evidence, passages, frozenset({doc}))
+            r = theme_accuracy(others, passages, predicted)
             return r["top1"] + r["top2"]
+
         try:
             best = max(grid, key=score)
         finally:
-            for key, value in zip(("lexical_weight", "heading_weight", "top_examples", "sentence_weight"), before):
-                setattr(assigner, key, value)
+            for key, value in zip(keys, before):
+                setattr(learned, key, value)
         assert {k: chosen[k] for k in best} == best
-    # one setting: nothing to choose, so the pooled figure is the in-sample one
-    single = theme_accuracy_leave_one_report_out(gold, passages, corpus.vectors, assigner, grid[:1], sentences)
-    ranked = assigner.predict([p["text"] for p in passages], corpus.vectors,
-                              headings=[p["heading"] for p in passages], sentences=sentences)
-    direct = theme_accuracy(gold, passages, {p["id"]: [t.slug for t in s] for p, s in zip(passages, ranked)})
-    assert single["top1"] == pytest.approx(direct["top1"]) and single["top2"] == pytest.approx(direct["top2"])
+    assert all(set(setting) <= set(keys) for setting in THEME_SETTINGS_GRID)
+
+
+def test_a_labelled_sentence_pulls_similar_passages_to_its_theme(corpus):
+    """A theme the codebook describes in other words is found through a labelled sentence,
+    unless that sentence's report is left out; a theme without labelled sentences keeps its
+    codebook score instead of dropping out."""
+    codebook = Codebook.from_dict({"themes": [
+        {"slug": "tandvard", "name": "Tandvård", "examples": ["Klienten har inte råd att laga tänderna."]},
+        {"slug": "fardtjanst", "name": "Färdtjänst", "examples": ["Färdtjänsten kommer inte."]},
+        {"slug": "bostad", "name": "Bostad", "examples": ["Klienten blir vräkt från lägenheten."]},
+    ]})  # fmt: skip
+    labelled = [
+        LabelledExample("Resorna till dagverksamheten ställs in eftersom bilen aldrig dyker upp.", ("fardtjanst",), "rapport-a"),
+        LabelledExample("Chauffören hämtade klienten två timmar för sent och hon missade läkarbesöket.", ("fardtjanst",), "rapport-a"),
+    ]
+    text = ["Bilen till dagverksamheten dök inte upp och resan ställdes in igen."]
+    vectors = corpus.embedder.embed_passages(text)
+    plain = ThemeAssigner(codebook, corpus.embedder, labelled_weight=0.5).fit()
+    taught = ThemeAssigner(codebook, corpus.embedder, labelled=labelled, labelled_weight=0.5).fit()
+    column = codebook.slugs.index("fardtjanst")
+    base, with_examples = plain.score_matrix(text, vectors)[0], taught.score_matrix(text, vectors)[0]
+    left_out = taught.score_matrix(text, vectors, exclude_docs={"rapport-a"})[0]
+    # left out, every theme falls back on its codebook score, so nothing is favoured
+    np.testing.assert_allclose(left_out, base + 0.5 * plain.dense_scores(vectors)[0], rtol=1e-5)
+    # with them, the theme's share is the mean similarity to its labelled sentences, which
+    # describe this case more closely than the codebook's phrase does
+    labelled_vectors = corpus.embedder.embed_passages([e.text for e in labelled])
+    closeness = float((vectors @ labelled_vectors.T).mean())
+    assert closeness > plain.dense_scores(vectors)[0][column]
+    assert with_examples[column] == pytest.approx(base[column] + 0.5 * closeness, rel=1e-5)
+    others = [i for i in range(len(codebook.slugs)) if i != column]
+    np.testing.assert_allclose(with_examples[others], left_out[others], rtol=1e-5)
+    log.warning("labelled pull: %s -> %s", left_out, with_examples)
+
+
+def test_shipped_labelled_sentences_are_what_the_dev_gold_gives(corpus):
+    """The shipped file is reproducible: `systemfel examples` on the dev gold writes it."""
+    from models.labelled import labelled_from_gold
+
+    derived, missing = labelled_from_gold(corpus.gold, corpus.passages)
+    shipped = read_labelled(DEFAULT_LABELLED)
+    assert missing == []
+    assert [(e.text, e.themes, e.doc) for e in shipped] == [(e.text, e.themes, e.doc) for e in derived]
+    assert {t for e in shipped for t in e.themes} <= set(Codebook.load().slugs)
+    # each is the one sentence that holds its key, not the whole passage
+    assert max(len(e.text) for e in shipped) < 400
+
+
+def test_labelled_file_round_trip_and_errors(tmp_path):
+    from models.labelled import LabelledExamplesError, write_labelled
+
+    path = tmp_path / "exempel.jsonl"
+    examples = [LabelledExample("Klienten får vänta ett år på utredning.", ("vantetider",), "rapport")]
+    write_labelled(examples, path)
+    assert [(e.text, e.themes, e.doc) for e in read_labelled(path)] == [(e.text, e.themes, e.doc) for e in examples]
+    cases = {
+        "saknas.jsonl": "finns inte",
+        "json.jsonl": "rad 1 är inte giltig JSON",
+        "text.jsonl": "rad 2 saknar 'text'",
+        "teman.jsonl": "rad 1 behöver 'themes'",
+    }
+    (tmp_path / "json.jsonl").write_text("{inte json\n", encoding="utf-8")
+    (tmp_path / "text.jsonl").write_text('{"text": "ok", "themes": ["a"]}\n{"themes": ["a"]}\n', encoding="utf-8")
+    (tmp_path / "teman.jsonl").write_text('{"text": "ok", "themes": "vantetider"}\n', encoding="utf-8")
+    for name, message in cases.items():
+        with pytest.raises(LabelledExamplesError, match=message):
+            read_labelled(tmp_path / name)
