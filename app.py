@@ -538,6 +538,8 @@ def save_correction(db: Path, passage: dict, kind: str, theme: str) -> None:
     message = "Rättelsen är sparad och gäller även efter ombyggnad."
     if kind == "deficiency" and not theme and not passage["themes"]:
         message += " Stycket får teman vid nästa `systemfel build`; välj ett huvudtema här om du vill sätta det nu."
+    if theme and theme != passage["theme"]:
+        message += " Temat används också som märkt exempel: nästa `systemfel build` lär sig av det för liknande stycken."
     flash(message)
     st.rerun()
 

@@ -272,6 +272,25 @@ def test_a_passage_corrected_to_deficiency_says_when_it_gets_themes(writable_db,
         assert next(p for p in store.passages() if p["id"] == target["id"])["kind"] == "deficiency"
 
 
+def test_a_theme_correction_is_stored_and_said_to_teach_the_next_build(writable_db, monkeypatch):
+    at = start(writable_db, monkeypatch, "dokument")
+    doc_id = at.selectbox(key="dokument_val").value
+    target = next(p for p in demo_passages(writable_db) if p["doc_id"] == doc_id and p["kind"] == "deficiency")
+    at.selectbox(key="ratta_stycke").set_value(target["id"])
+    at.run()
+    new_theme = next(slug for slug in ("bostad", "vald", "kunskap") if slug not in target["themes"][:1])
+    at.selectbox(key=f"ratta_tema_{target['id']}").set_value(new_theme)
+    at.button(key="ratta_spara").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any("märkt exempel" in s.value for s in at.success)
+    with Store(writable_db, readonly=True) as store:
+        assert store.corrections()[(target["text_hash"], "theme")] == new_theme
+        assert {"text": target["text"], "slug": new_theme} in [
+            {"text": r["text"], "slug": r["slug"]} for r in store.theme_corrections()
+        ]
+
+
 def test_upload_stores_good_pdfs_and_explains_bad_ones(writable_db, tmp_path, monkeypatch):
     good = ReportPdf(tmp_path / "rapport.pdf", title="Brister och systemfel 2023", author="PO Testkommun")
     good.heading("Försäkringskassan")
