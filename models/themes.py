@@ -122,7 +122,9 @@ class ThemeEvidence:
 
     def rows(self, index: np.ndarray) -> "ThemeEvidence":
         """The evidence of some passages only."""
-        pick = lambda m: None if m is None else m[index]  # noqa: E731
+        def pick(matrix: np.ndarray | None) -> np.ndarray | None:
+            return None if matrix is None else matrix[index]
+
         return ThemeEvidence(pick(self.dense), pick(self.sentence), pick(self.lexical), pick(self.heading), pick(self.labelled))
 
 
