@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TextIO
 
 from models.text import split_sentences
 from systemfel.textnorm import normalize_for_match
@@ -58,12 +59,16 @@ def read_labelled(path: str | Path) -> list[LabelledExample]:
     return examples
 
 
-def write_labelled(examples: list[LabelledExample], path: str | Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+def write_labelled(examples: list[LabelledExample], target: str | Path | TextIO) -> None:
+    """JSON lines readable by `read_labelled`, to a file path or an open text stream."""
+    if not isinstance(target, (str, Path)):
         for example in examples:
             row = {k: v for k, v in asdict(example).items() if k != "source"}
             row["themes"] = list(example.themes)
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            target.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    with open(target, "w", encoding="utf-8") as handle:
+        write_labelled(examples, handle)
 
 
 def labelled_from_gold(gold: list[dict], passages: list[dict]) -> tuple[list[LabelledExample], list[str]]:

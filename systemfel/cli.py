@@ -162,10 +162,35 @@ def _write_records(records: list[dict], fmt: str, output: Path | None) -> None:
                 {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()}
             )
     if output:
-        output.write_text(stream.getvalue(), encoding="utf-8")
+        _write_file(output, stream.getvalue())
         print(f"Skrev {len(records)} rader till {output}", file=sys.stderr)
     else:
         sys.stdout.write(stream.getvalue())
+
+
+class OutputError(Exception):
+    """An output file that cannot be written, explained in Swedish."""
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Write a whole output file, or raise OutputError saying why in Swedish."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"kan inte skriva {path}: {_os_reason(exc)}") from exc
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    reasons = {
+        errno.ENOENT: "mappen finns inte",
+        errno.EACCES: "behörighet saknas",
+        errno.EISDIR: "det är en mapp",
+        errno.ENOSPC: "disken är full",
+        errno.EROFS: "filsystemet är skrivskyddat",
+    }
+    return reasons.get(exc.errno, exc.strerror or str(exc))
 
 
 def _year(value: str) -> int:
@@ -452,11 +477,9 @@ def cmd_examples(args) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    try:
-        write_labelled(examples, args.output)
-    except OSError as exc:
-        print(f"systemfel: fel: kan inte skriva {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+    buffer = io.StringIO()
+    write_labelled(examples, buffer)
+    _write_file(args.output, buffer.getvalue())
     print(f"{len(examples)} märkta exempel skrevs till {args.output}.")
     if missing:
         print(f"{len(missing)} nycklar hittades inte i databasen och hoppades över:")
@@ -515,6 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"systemfel: {exc}", file=sys.stderr)
         return EXIT_DB
+    except OutputError as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nAvbrutet.", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -286,3 +286,12 @@ def test_a_theme_correction_teaches_the_next_build(demo_db, tmp_path):
             p["themes"] for p in store.passages() if p["kind"] == "deficiency"
         )
         assert "bostad" in next(p for p in store.passages() if p["id"] == target["id"])["themes"]
+
+
+def test_an_output_file_that_cannot_be_written_is_explained(demo_db, tmp_path, capsys):
+    missing = tmp_path / "finns-inte" / "ut.jsonl"
+    assert main(["export", "passages", "--db", str(demo_db), "-o", str(missing)]) == 2
+    assert main(["examples", str(DATA / "dev.jsonl"), "--db", str(demo_db), "-o", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("kan inte skriva") == 2 and "mappen finns inte" in err
+    assert not missing.parent.exists()
