@@ -172,18 +172,21 @@ def themed_keys(gold: list[dict], passages: list[dict]) -> list[tuple[dict, dict
     ]
 
 
-def theme_accuracy(
-    gold: list[dict], passages: list[dict], predicted: dict[int, list[str]], keys: list[tuple[dict, dict | None]] | None = None
-) -> dict:
+def theme_accuracy(gold: list[dict], passages: list[dict], predicted: dict[int, list[str]]) -> dict:
     """Main theme among a deficiency key's themes (top1) and either of the top two (top2).
 
     `predicted` maps passage id to its ranked theme slugs. Keys no passage covers (an
     extraction problem, not a theme problem) are left out and counted in `uncovered`.
-    `keys` (from `themed_keys`) saves finding the passages again when scoring many predictions.
     """
+    return theme_hits(themed_keys(gold, passages), predicted)
+
+
+def theme_hits(keys: list[tuple[dict, dict | None]], predicted: dict[int, list[str]]) -> dict:
+    """`theme_accuracy` for keys already paired with their passages (`themed_keys`), so that
+    many predictions can be scored without finding the passages again."""
     n = top1 = top2 = uncovered = 0
     misses = []
-    for row, passage in themed_keys(gold, passages) if keys is None else keys:
+    for row, passage in keys:
         if passage is None:
             uncovered += 1
             continue
@@ -197,7 +200,9 @@ def theme_accuracy(
     return {"n": n, "uncovered": uncovered, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "misses": misses}
 
 
-def theme_predictions_leaving_reports_out(assigner, evidence, passages: list[dict], exclude_also: frozenset[str] = frozenset()) -> dict[int, list[str]]:
+def theme_predictions_leaving_reports_out(
+    assigner, evidence, passages: list[dict], exclude_also: frozenset[str] = frozenset()
+) -> dict[int, list[str]]:
     """Ranked theme slugs per passage id, each report scored without its own labelled examples
     (and without those of `exclude_also`): what the assigner would say about a report it has
     no labels from."""
@@ -257,13 +262,13 @@ def theme_accuracy_leave_one_report_out(
                 for key, value in setting.items():
                     setattr(assigner, key, value)
                 predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages, frozenset({held_out}))
-                result = theme_accuracy(gold, passages, predicted, train)
+                result = theme_hits(train, predicted)
                 score = round((result["top1"] + result["top2"]) * result["n"])
                 if best_score is None or score > best_score:
                     best, best_score = setting, score
             for key, value in best.items():
                 setattr(assigner, key, value)
-            result = theme_accuracy(gold, passages, theme_predictions_leaving_reports_out(assigner, evidence, passages), test)
+            result = theme_hits(test, theme_predictions_leaving_reports_out(assigner, evidence, passages))
             chosen[held_out] = best | {"top1": result["top1"], "top2": result["top2"], "n": result["n"]}
             n += result["n"]
             top1 += result["top1"] * result["n"]

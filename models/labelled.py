@@ -10,11 +10,11 @@ examples out when it scores that report.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from models.text import split_sentences
+from systemfel.jsonlines import read_json_lines
 from systemfel.textnorm import normalize_for_match
 
 DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled_examples.jsonl"
@@ -36,19 +36,7 @@ def read_labelled(path: str | Path) -> list[LabelledExample]:
     """Examples from a JSON-lines file with `text` and `themes` (and optional `doc`) per line."""
     path = Path(path)
     examples: list[LabelledExample] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError as exc:
-        raise LabelledExamplesError(f"Exempelfilen {path} finns inte.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabelledExamplesError(f"Kan inte läsa exempelfilen {path} som UTF-8-text: {exc}") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabelledExamplesError(f"{path}: rad {number} är inte giltig JSON ({exc.msg}).") from exc
+    for number, row in read_json_lines(path, LabelledExamplesError):
         text = row.get("text") if isinstance(row, dict) else None
         themes = row.get("themes") if isinstance(row, dict) else None
         if not isinstance(text, str) or not text.strip():
@@ -59,16 +47,14 @@ def read_labelled(path: str | Path) -> list[LabelledExample]:
     return examples
 
 
-def write_labelled(examples: list[LabelledExample], target: str | Path | TextIO) -> None:
-    """JSON lines readable by `read_labelled`, to a file path or an open text stream."""
-    if not isinstance(target, (str, Path)):
-        for example in examples:
-            row = {k: v for k, v in asdict(example).items() if k != "source"}
-            row["themes"] = list(example.themes)
-            target.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    with open(target, "w", encoding="utf-8") as handle:
-        write_labelled(examples, handle)
+def labelled_lines(examples: list[LabelledExample]) -> str:
+    """The examples as JSON lines, as `read_labelled` reads them."""
+    rows = [{"text": e.text, "themes": list(e.themes), "doc": e.doc} for e in examples]
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def write_labelled(examples: list[LabelledExample], path: str | Path) -> None:
+    Path(path).write_text(labelled_lines(examples), encoding="utf-8")
 
 
 def labelled_from_gold(gold: list[dict], passages: list[dict]) -> tuple[list[LabelledExample], list[str]]:

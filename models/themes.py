@@ -5,7 +5,8 @@ scored against a theme by dense similarity to those texts, plus lexical cue evid
 word stems that are typical of one theme rather than of all themes), plus its heading:
 reports often file deficiencies under a heading that names the theme ("Bemötande",
 "Samverkan/SIP"), plus similarity to labelled report sentences (models/labelled.py): how
-reports really write about a theme, which the codebook's general phrases cannot say. The main theme comes first; a second always follows (passages often
+reports really write about a theme, which the codebook's general phrases cannot say.
+The main theme comes first; a second always follows (passages often
 describe two problems at once), a third when it scores close to the main one.
 """
 from __future__ import annotations
@@ -259,37 +260,39 @@ class ThemeAssigner:
         return out
 
     @staticmethod
-    def _best_sentence(passage_similarity: np.ndarray, sentences: tuple[np.ndarray, np.ndarray] | None, targets: np.ndarray) -> np.ndarray:
-        """Each passage's best sentence similarity to each target vector (its own where it has no sentences)."""
-        if sentences is None or not len(sentences[0]):
-            return passage_similarity
-        sentence_vectors, owner = sentences
-        best = np.full_like(passage_similarity, -np.inf)
-        np.maximum.at(best, np.asarray(owner), l2_normalise(sentence_vectors) @ targets.T)
-        return np.where(np.isfinite(best), best, passage_similarity)
+    def _best_of_sentences(passage_values: np.ndarray, sentence_values: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Per passage, the column-wise maximum over its sentences' rows (its own row where it
+        has no sentences)."""
+        if not len(sentence_values):
+            return passage_values
+        best = np.full_like(passage_values, -np.inf)
+        np.maximum.at(best, np.asarray(owner), sentence_values)
+        return np.where(np.isfinite(best), best, passage_values)
 
     def sentence_scores(self, vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """(n_passages, n_themes) dense score of each passage's best sentence for each theme
         (the passage's own score where it has no sentence vectors)."""
         sentence_vectors, owner = sentences
-        passage_scores = self.dense_scores(vectors)
-        if not len(sentence_vectors):
-            return passage_scores
-        best = np.full_like(passage_scores, -np.inf)
-        np.maximum.at(best, np.asarray(owner), self.dense_scores(sentence_vectors))
-        return np.where(np.isfinite(best), best, passage_scores)
+        sentence_scores = self.dense_scores(sentence_vectors) if len(sentence_vectors) else sentence_vectors
+        return self._best_of_sentences(self.dense_scores(vectors), sentence_scores, owner)
 
-    def labelled_similarity(self, vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def labelled_similarity(
+        self, vectors: np.ndarray, sentences: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
         """(n_passages, n_labelled) similarity to each labelled example: the mean of the whole
         passage's and its best sentence's (a labelled example is one sentence)."""
         passage = l2_normalise(vectors) @ self.labelled_vectors_.T
-        return 0.5 * passage + 0.5 * self._best_sentence(passage, sentences, self.labelled_vectors_)
+        if sentences is None or not len(sentences[0]):
+            return passage
+        sentence_vectors, owner = sentences
+        best = self._best_of_sentences(passage, l2_normalise(sentence_vectors) @ self.labelled_vectors_.T, owner)
+        return 0.5 * passage + 0.5 * best
 
     def labelled_scores(self, similarity: np.ndarray, fallback: np.ndarray, exclude_docs: Collection[str] = ()) -> np.ndarray:
         """(n_passages, n_themes) mean of the `labelled_top` highest similarities to each theme's
         labelled examples, leaving out those from `exclude_docs`; `fallback` where a theme has none."""
         out = fallback.copy()
-        keep = ~np.isin(self.labelled_docs_, list(exclude_docs)) if len(exclude_docs) else np.ones(len(self.labelled_docs_), bool)
+        keep = ~np.isin(self.labelled_docs_, list(exclude_docs))
         for column in range(out.shape[1]):
             members = self.labelled_membership_[:, column] & keep
             if members.any():

@@ -455,7 +455,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_examples(args) -> int:
-    from models.labelled import labelled_from_gold, write_labelled
+    from models.labelled import labelled_from_gold, labelled_lines
     from systemfel.evaluate import GOLD_FIELDS, GoldFormatError, load_jsonl, passages_by_doc
 
     if not args.gold.is_file():
@@ -477,9 +477,7 @@ def cmd_examples(args) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    buffer = io.StringIO()
-    write_labelled(examples, buffer)
-    _write_file(args.output, buffer.getvalue())
+    _write_file(args.output, labelled_lines(examples))
     print(f"{len(examples)} märkta exempel skrevs till {args.output}.")
     if missing:
         print(f"{len(missing)} nycklar hittades inte i databasen och hoppades över:")

@@ -5,11 +5,11 @@ this module only loads the gold, gathers passages from the store and prints.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from systemfel.jsonlines import read_json_lines
 from systemfel.store import Store
 
 
@@ -25,21 +25,11 @@ QUERY_FIELDS = {"query": str, "relevant": list}
 def load_jsonl(path: Path, required: dict[str, type] | None = None) -> list[dict]:
     """Rows of a JSON-lines file; each must be an object with the `required` fields and types."""
     rows = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise GoldFormatError(f"{path}: rad {number} är inte giltig JSON ({exc.msg}).") from exc
-                missing = [k for k, kind in (required or {}).items() if not isinstance(row, dict) or not isinstance(row.get(k), kind)]
-                if missing:
-                    raise GoldFormatError(f"{path}: rad {number} saknar fälten {', '.join(missing)} (eller har fel typ).")
-                rows.append(row)
-    except UnicodeDecodeError as exc:
-        raise GoldFormatError(f"{path} är inte en UTF-8-textfil.") from exc
+    for number, row in read_json_lines(path, GoldFormatError):
+        missing = [k for k, kind in (required or {}).items() if not isinstance(row, dict) or not isinstance(row.get(k), kind)]
+        if missing:
+            raise GoldFormatError(f"{path}: rad {number} saknar fälten {', '.join(missing)} (eller har fel typ).")
+        rows.append(row)
     return rows
 
 
