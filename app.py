@@ -18,12 +18,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from systemfel.records import PASSAGE_KINDS, Document
+from systemfel.base.records import PASSAGE_KINDS, Document
 from systemfel.store import Store, StoreError
-from systemfel.views import tables
-from systemfel.views.export import to_csv_bytes, to_excel_bytes
-from systemfel.views.highlight import TermHighlighter, markdown_safe, snippet
-from systemfel.views.labels import (
+from systemfel.explorer import tables
+from systemfel.explorer.export import to_csv_bytes, to_excel_bytes
+from systemfel.explorer.highlight import TermHighlighter, markdown_safe, snippet
+from systemfel.explorer.labels import (
     LEVEL_SV,
     ThemeNamer,
     kind_sv,
@@ -31,7 +31,7 @@ from systemfel.views.labels import (
     load_theme_descriptions,
     load_theme_names,
 )
-from systemfel.views.uploads import save_upload, upload_folder
+from systemfel.explorer.uploads import save_upload, upload_folder
 
 log = logging.getLogger("systemfel.app")
 
@@ -108,7 +108,7 @@ def cached_theme_descriptions() -> dict[str, str]:
 
 @st.cache_resource(show_spinner="Laddar språkmodellen …")
 def cached_embedder(spec: str | None):
-    from models.embed import load_embedder
+    from systemfel.models.embed import load_embedder
 
     return load_embedder(spec)
 
@@ -123,14 +123,14 @@ def cached_search_engine(db: str, marker: tuple, embedding_model: str | None):
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def cached_recurrence(db: str, marker: tuple, by: str) -> pd.DataFrame:
-    from models.trends import recurrence
+    from systemfel.models.trends import recurrence
 
     return recurrence(load_snapshot(db, marker).passages, by=by)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def cached_theme_trends(db: str, marker: tuple, by_org: bool) -> pd.DataFrame:
-    from models.trends import theme_trends
+    from systemfel.models.trends import theme_trends
 
     return theme_trends(load_snapshot(db, marker).passages, by_org=by_org)
 
@@ -340,7 +340,7 @@ def theme_map(snap: Snapshot, namer: ThemeNamer) -> None:
 def search_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> None:
     st.title("Sök liknande fall")
     try:
-        from models.search import SearchFilters
+        from systemfel.models.search import SearchFilters
     except ImportError:
         st.warning("Sökningen är inte tillgänglig ännu (modulen models.search saknas).")
         return

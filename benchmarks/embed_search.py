@@ -26,18 +26,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.embed import MINILM_NAME, load_embedder  # noqa: E402
-from models.evaluate import (  # noqa: E402
+from systemfel.models.embed import MINILM_NAME, load_embedder  # noqa: E402
+from systemfel.models.evaluate import (  # noqa: E402
     evaluate_queries,
     passages_from_pdfs,
     read_jsonl,
     theme_accuracy,
     theme_predictions_leaving_reports_out,
 )
-from models.labelled import DEFAULT_LABELLED, read_labelled  # noqa: E402
-from models.search import SearchEngine  # noqa: E402
-from models.themes import Codebook, ThemeAssigner  # noqa: E402
-from models.vectors import sentence_rows  # noqa: E402
+from systemfel.models.labelled import DEFAULT_LABELLED, read_labelled  # noqa: E402
+from systemfel.models.search import SearchEngine  # noqa: E402
+from systemfel.models.themes import Codebook, ThemeAssigner  # noqa: E402
+from systemfel.models.vectors import sentence_rows  # noqa: E402
 
 SWAPS = [
     ("Försäkringskassan", "Arbetsförmedlingen"), ("psykiatrin", "primärvården"), ("kommunen", "regionen"),

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.quality import extraction_report  # noqa: E402
+from systemfel.ingest.quality import extraction_report  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
         for line in r.furniture_left:
             print(f"    header/footer left in a passage: {line!r}")
     all_words = []
-    from ingest.reader import read_document
+    from systemfel.ingest.reader import read_document
 
     for pdf in sorted(pdf_dir.glob("*.pdf")):
         all_words += [len(p.text.split()) for p in read_document(pdf).passages]

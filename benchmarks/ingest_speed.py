@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import pdfplumber  # noqa: E402
 
-from ingest import read_document  # noqa: E402
+from systemfel.ingest import read_document  # noqa: E402
 
 
 def plain_pdfplumber(path: Path) -> int:

@@ -216,7 +216,7 @@ def main() -> None:
     demo_rebuild_s, _ = timed_build(demo_db, demo_files)
     rows.append(("rebuild, nothing changed: seconds", demo_rebuild_s, rebuild_s))
 
-    from models.embed import load_embedder
+    from systemfel.models.embed import load_embedder
     from systemfel.store import Store
 
     embedder = load_embedder(None)

@@ -2,7 +2,7 @@
 
 The pipeline calls :func:`read_document` and :func:`ingest.metadata.resolve`.
 """
-from ingest.errors import IngestError
-from ingest.reader import DocumentReader, ParsedDocument, read_document
+from systemfel.ingest.errors import IngestError
+from systemfel.ingest.reader import DocumentReader, ParsedDocument, read_document
 
 __all__ = ["DocumentReader", "IngestError", "ParsedDocument", "read_document"]

@@ -10,9 +10,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.cleanup import HyphenJoiner, clean_text, ends_sentence, starts_lower, strip_bullet
-from ingest.layout import Line
-from systemfel.records import Block
+from systemfel.ingest.cleanup import HyphenJoiner, clean_text, ends_sentence, starts_lower, strip_bullet
+from systemfel.ingest.layout import Line
+from systemfel.base.records import Block
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import re
 from collections import Counter, defaultdict
 from difflib import SequenceMatcher
 
-from ingest.layout import Line
+from systemfel.ingest.layout import Line
 
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from systemfel.records import DocumentMeta
+from systemfel.base.records import DocumentMeta
 
 log = logging.getLogger(__name__)
 

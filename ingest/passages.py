@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ingest.blocks import LaidBlock
-from systemfel.records import Passage
+from systemfel.ingest.blocks import LaidBlock
+from systemfel.base.records import Passage
 
 # A sentence ends with . ! ? or … (maybe followed by a closing quote) before an upper-case start.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”’»)]?\s+(?=[\"”“„«(]?[A-ZÅÄÖÉÜ0-9])")

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ingest.furniture import furniture_key
-from ingest.reader import read_document
-from systemfel.textnorm import normalize_for_match
+from systemfel.ingest.furniture import furniture_key
+from systemfel.ingest.reader import read_document
+from systemfel.base.textnorm import normalize_for_match
 
 
 @dataclass

@@ -5,13 +5,13 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.blocks import BlockBuilder, LaidBlock
-from ingest.errors import IngestError
-from ingest.furniture import FurnitureDetector
-from ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
-from ingest.metadata import from_pdf_info
-from ingest.passages import PassageSplitter
-from systemfel.records import Block, DocumentMeta, Passage
+from systemfel.ingest.blocks import BlockBuilder, LaidBlock
+from systemfel.ingest.errors import IngestError
+from systemfel.ingest.furniture import FurnitureDetector
+from systemfel.ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
+from systemfel.ingest.metadata import from_pdf_info
+from systemfel.ingest.passages import PassageSplitter
+from systemfel.base.records import Block, DocumentMeta, Passage
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def _cover_page(pages: list[list[Line]]) -> int | None:
     rest = [line for page in pages[1:] for line in page]
     if not rest:
         return None
-    from ingest.blocks import body_font_size
+    from systemfel.ingest.blocks import body_font_size
 
     body = body_font_size(rest)
     if words <= 60 and max(line.size for line in first) >= 1.5 * body:

@@ -17,8 +17,8 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
-from models.embed.base import Embedder, l2_normalise
-from models.text import SwedishAnalyzer
+from systemfel.models.embed.base import Embedder, l2_normalise
+from systemfel.models.text import SwedishAnalyzer
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ def discover_clusters(
             theme_vectors = theme_vectors_from_passages(passages, vectors, slugs)
         else:
             if assigner is None and embedder is not None:
-                from models.themes import ThemeAssigner
+                from systemfel.models.themes import ThemeAssigner
 
                 assigner = ThemeAssigner(codebook, embedder).fit()
             if assigner is not None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from systemfel.store import text_hash
-from systemfel.textnorm import normalize_for_match
+from systemfel.base.hashing import text_hash
+from systemfel.base.textnorm import normalize_for_match
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def passages_from_pdfs(corpus_dir: str | Path) -> list[dict]:
     For measuring the models on what the pipeline really produces, without a database or the
     Swedish reading (kind, actors, level stay empty). Org and year come from the yaml sidecars.
     """
-    from ingest import read_document
+    from systemfel.ingest import read_document
 
     passages: list[dict] = []
     for doc_id, path in enumerate(sorted(Path(corpus_dir).glob("*.pdf")), 1):

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.text import split_sentences
-from systemfel.jsonlines import read_json_lines
-from systemfel.textnorm import normalize_for_match
+from systemfel.models.text import split_sentences
+from systemfel.base.jsonlines import read_json_lines
+from systemfel.base.textnorm import normalize_for_match
 
 DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled_examples.jsonl"
 

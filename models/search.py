@@ -16,8 +16,8 @@ import bm25s
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from models.embed.base import Embedder, l2_normalise
-from models.text import SwedishAnalyzer
+from systemfel.models.embed.base import Embedder, l2_normalise
+from systemfel.models.text import SwedishAnalyzer
 
 log = logging.getLogger(__name__)
 # bm25s pins its logger to DEBUG on import; hand the level back to the application's config
@@ -261,8 +261,8 @@ def engine_from_store(store, embedder: Embedder | None = None, progress=None) ->
     a build has not cached yet are embedded now and cached when the store is writable (the
     explorer and `systemfel search` open it read-only: then they are only kept in memory).
     """
-    from models.embed import load_embedder
-    from models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
+    from systemfel.models.embed import load_embedder
+    from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
 
     passages = store.passages()
     embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))

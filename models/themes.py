@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from models.embed.base import Embedder, l2_normalise
-from models.labelled import LabelledExample
-from models.text import SwedishAnalyzer
-from systemfel.records import ThemeScore
-from systemfel.yamlerror import describe_yaml_error
+from systemfel.models.embed.base import Embedder, l2_normalise
+from systemfel.models.labelled import LabelledExample
+from systemfel.models.text import SwedishAnalyzer
+from systemfel.base.records import ThemeScore
+from systemfel.base.yamlerror import describe_yaml_error
 
 log = logging.getLogger(__name__)
 

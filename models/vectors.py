@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.embed.base import Embedder
+from systemfel.models.embed.base import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def sentence_rows(texts: list[str], min_chars: int = 30) -> tuple[list[str], np.
 
     A one-sentence passage gets no rows: its passage vector already is its sentence vector.
     """
-    from models.text import split_sentences
+    from systemfel.models.text import split_sentences
 
     sentences: list[str] = []
     owner: list[int] = []
@@ -87,7 +87,7 @@ def sentence_vectors_cached(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like `embed_sentences`, but cached in the store by sentence text hash (same table and
     model rules as passage vectors), so search can start without embedding anything."""
-    from systemfel.store import text_hash
+    from systemfel.base.hashing import text_hash
 
     sentences, owner = sentence_rows(texts)
     items = [(text_hash(s), s) for s in sentences]

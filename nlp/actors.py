@@ -16,8 +16,8 @@ import yaml
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Token
 
-from nlp.swedish import SwedishNLP
-from systemfel.yamlerror import describe_yaml_error
+from systemfel.nlp.swedish import SwedishNLP
+from systemfel.base.yamlerror import describe_yaml_error
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from systemfel.records import Passage
+from systemfel.base.records import Passage
 
 BLOCK_KIND_TO_PASSAGE = {"p": "paragraph", "bullet": "bullet", "quote": "quote"}
 

@@ -10,7 +10,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from nlp.swedish import SwedishNLP
+from systemfel.nlp.swedish import SwedishNLP
 
 DEFAULT_CUES = Path(__file__).resolve().parent / "data" / "cues.yaml"
 

@@ -1,7 +1,7 @@
 """How well the Swedish reading agrees with a gold file.
 
 A gold key lies in a passage when its normalised text is a substring of the passage's
-normalised text (systemfel.textnorm.normalize_for_match, the gold's own rule). Inputs
+normalised text (systemfel.base.textnorm.normalize_for_match, the gold's own rule). Inputs
 are plain dicts so the same code scores passages from the database (`systemfel eval`)
 and passages labelled in memory (`python -m nlp.evaluate`).
 """
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from systemfel.textnorm import normalize_for_match
+from systemfel.base.textnorm import normalize_for_match
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def format_report(report: dict) -> str:
 # ------------------------------------------------------------------ dev runner
 def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[dict]]:
     """Label in memory and return the dicts evaluate_labels reads."""
-    from nlp.kind import passage_field
+    from systemfel.nlp.kind import passage_field
 
     out: dict[str, list[dict]] = {}
     for doc, passages in passages_by_doc.items():
@@ -157,7 +157,7 @@ def ablation_table(reader, corpus: dict[str, list], gold: list[dict]) -> str:
 
     Shows which evidence carries the figures and that they do not rest on finely set weights.
     """
-    from nlp.kind import KindClassifier
+    from systemfel.nlp.kind import KindClassifier
 
     base = KindClassifier(reader.nlp)
     weights = {name: getattr(base, name) for name in (
@@ -197,22 +197,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from nlp.reader import PassageReader
+    from systemfel.nlp.reader import PassageReader
 
     gold = _load_jsonl(args.gold)
     reader = PassageReader()
     if args.pdf:
-        from ingest import read_document
+        from systemfel.ingest import read_document
 
         corpus = {p.stem: read_document(p).passages for p in sorted(args.pdf.glob("*.pdf"))}
         source = f"ingest.read_document på {args.pdf}"
     else:
-        from nlp.blocks import load_block_corpus
+        from systemfel.nlp.blocks import load_block_corpus
 
         corpus = load_block_corpus(args.blocks)
         source = f"facitblock i {args.blocks}"
     if args.split:
-        from nlp.segment import PassageSplitter
+        from systemfel.nlp.segment import PassageSplitter
 
         splitter = PassageSplitter(reader.nlp)
         corpus = {doc: splitter.split(passages) for doc, passages in corpus.items()}

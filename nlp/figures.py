@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
-from nlp.kind import passage_field
-from nlp.swedish import SwedishNLP
-from systemfel.records import Figure
+from systemfel.nlp.kind import passage_field
+from systemfel.nlp.swedish import SwedishNLP
+from systemfel.base.records import Figure
 
 log = logging.getLogger(__name__)
 

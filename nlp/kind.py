@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
-from nlp.swedish import SwedishNLP
+from systemfel.nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
+from systemfel.nlp.swedish import SwedishNLP
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
-from nlp.kind import passage_field
-from nlp.swedish import SwedishNLP
+from systemfel.nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
+from systemfel.nlp.kind import passage_field
+from systemfel.nlp.swedish import SwedishNLP
 
 LEVELS = ("handlaggare", "lokal", "central")
 

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from nlp.actors import ActorMatcher
-from nlp.figures import FigureExtractor
-from nlp.kind import KindClassifier, passage_field
-from nlp.level import LevelClassifier
-from nlp.swedish import SwedishNLP
-from systemfel.records import Figure, PassageLabels
+from systemfel.nlp.actors import ActorMatcher
+from systemfel.nlp.figures import FigureExtractor
+from systemfel.nlp.kind import KindClassifier, passage_field
+from systemfel.nlp.level import LevelClassifier
+from systemfel.nlp.swedish import SwedishNLP
+from systemfel.base.records import Figure, PassageLabels
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from nlp.cues import DEFAULT_CUES, load_cue_file
-from nlp.swedish import SwedishNLP
-from systemfel.records import Passage
+from systemfel.nlp.cues import DEFAULT_CUES, load_cue_file
+from systemfel.nlp.swedish import SwedishNLP
+from systemfel.base.records import Passage
 
 
 class PassageSplitter:

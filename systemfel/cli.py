@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from systemfel.records import DocumentMeta
+from systemfel.base.records import DocumentMeta
 
 DEFAULT_DB = "systemfel.db"
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -252,10 +252,10 @@ def cmd_build(args) -> int:
         workers=args.workers,
         file_timeout=args.timeout,
     )
-    from models.embed.base import EmbedderError
-    from models.labelled import LabelledExamplesError
-    from models.themes import CodebookError
-    from nlp.actors import ActorFileError
+    from systemfel.models.embed.base import EmbedderError
+    from systemfel.models.labelled import LabelledExamplesError
+    from systemfel.models.themes import CodebookError
+    from systemfel.nlp.actors import ActorFileError
 
     for extra in [args.codebook, *args.examples, *args.actors]:
         if extra is not None and not extra.is_file():
@@ -369,7 +369,7 @@ def cmd_export(args) -> int:
     elif args.what == "clusters":
         records = store.clusters()
     else:
-        from models.trends import recurrence
+        from systemfel.models.trends import recurrence
 
         records = recurrence(store.passages(), by="theme").to_dict(orient="records")
     _write_records(records, args.format, args.output)
@@ -377,7 +377,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from models.search import SearchFilters
+    from systemfel.models.search import SearchFilters
     from systemfel.pipeline import load_search_engine
 
     if not args.query and args.like is None:
@@ -415,7 +415,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_trends(args) -> int:
-    from models.trends import theme_trends
+    from systemfel.models.trends import theme_trends
 
     store = _open_store(args.db, readonly=True)
     frame = theme_trends(store.passages(), by_org=args.by_org)
@@ -430,8 +430,8 @@ def cmd_trends(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from models.labelled import LabelledExamplesError
-    from models.themes import CodebookError
+    from systemfel.models.labelled import LabelledExamplesError
+    from systemfel.models.themes import CodebookError
     from systemfel.evaluate import GoldFormatError, run_evaluation
     from systemfel.pipeline import BuildOptions
 
@@ -455,7 +455,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_examples(args) -> int:
-    from models.labelled import labelled_from_gold, labelled_lines
+    from systemfel.models.labelled import labelled_from_gold, labelled_lines
     from systemfel.evaluate import GOLD_FIELDS, GoldFormatError, load_jsonl, passages_by_doc
 
     if not args.gold.is_file():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from systemfel.jsonlines import read_json_lines
+from systemfel.base.jsonlines import read_json_lines
 from systemfel.store import Store
 
 
@@ -48,10 +48,10 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     The stored themes are not measured: they were assigned with every labelled example,
     including those taken from the gold reports themselves.
     """
-    from models.embed import load_embedder
-    from models.evaluate import theme_accuracy, theme_accuracy_leave_one_report_out, theme_predictions_leaving_reports_out
-    from models.themes import Codebook, ThemeAssigner
-    from models.vectors import MODEL_META_KEY, sentence_vectors_cached
+    from systemfel.models.embed import load_embedder
+    from systemfel.models.evaluate import theme_accuracy, theme_accuracy_leave_one_report_out, theme_predictions_leaving_reports_out
+    from systemfel.models.themes import Codebook, ThemeAssigner
+    from systemfel.models.vectors import MODEL_META_KEY, sentence_vectors_cached
     from systemfel.pipeline import THEMED_KINDS, labelled_examples
 
     passages = [p for rows in by_doc.values() for p in rows if p["kind"] in THEMED_KINDS]
@@ -80,7 +80,7 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
 def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = None, options=None) -> tuple[dict, str]:
     """The figures as a report dict and as text. `options` (BuildOptions) name the codebook
     and labelled examples the build used."""
-    from nlp.evaluate import evaluate_labels, format_report
+    from systemfel.nlp.evaluate import evaluate_labels, format_report
     from systemfel.pipeline import BuildOptions
 
     options = options or BuildOptions()
@@ -116,7 +116,7 @@ def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = No
     if unknown:
         lines.append(f"\nVarning: guldfilen nämner dokument som inte finns i databasen: {', '.join(unknown)}")
     if queries_path is not None:
-        from models.evaluate import evaluate_queries
+        from systemfel.models.evaluate import evaluate_queries
         from systemfel.pipeline import load_search_engine
 
         engine = load_search_engine(store)

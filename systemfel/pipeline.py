@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from systemfel.records import DocumentMeta, Passage, ThemeScore
-from systemfel.store import Store, file_sha256
+from systemfel.base.records import DocumentMeta, Passage, ThemeScore
+from systemfel.base.hashing import file_sha256
+from systemfel.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ class BuildOptions:
         """Load the user's codebook, example and actor files now, so a broken one stops the
         build before anything is read (CodebookError / LabelledExamplesError / ActorFileError,
         in Swedish)."""
-        from models.labelled import read_labelled
-        from models.themes import Codebook
-        from nlp.actors import load_actor_entries
+        from systemfel.models.labelled import read_labelled
+        from systemfel.models.themes import Codebook
+        from systemfel.nlp.actors import load_actor_entries
 
         if self.codebook is not None:
             Codebook.load(self.codebook)
@@ -70,7 +71,7 @@ class BuildOptions:
 def labelled_examples(store: Store, options: BuildOptions) -> list:
     """The labelled examples theme assignment learns from: the shipped sentences, the user's
     files and the theme corrections made in the explorer."""
-    from models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
+    from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
 
     examples = read_labelled(DEFAULT_LABELLED) if options.default_examples else []
     for path in options.example_files:
@@ -159,17 +160,17 @@ class FileReader:
     """
 
     def __init__(self, options: BuildOptions):
-        from nlp.pii import PiiDetector
-        from nlp.reader import PassageReader
+        from systemfel.nlp.pii import PiiDetector
+        from systemfel.nlp.reader import PassageReader
 
         self.options = options
         self.reader = PassageReader(actor_paths=tuple(options.actor_files))
         self.pii = PiiDetector()
 
     def read(self, path: Path, sha256: str) -> ReadResult:
-        from ingest import read_document
-        from ingest.errors import IngestError
-        from ingest.metadata import load_sidecar, resolve
+        from systemfel.ingest import read_document
+        from systemfel.ingest.errors import IngestError
+        from systemfel.ingest.metadata import load_sidecar, resolve
 
         kwargs = {}
         if self.options.max_pages:
@@ -241,7 +242,7 @@ class Builder:
     @property
     def reader(self):
         if self._reader is None:
-            from nlp.reader import PassageReader
+            from systemfel.nlp.reader import PassageReader
 
             self._reader = PassageReader(actor_paths=tuple(self.options.actor_files))
         return self._reader
@@ -374,8 +375,8 @@ class Builder:
 
     def analyse(self) -> list[str]:
         """Corpus-level stages: vectors, themes, clusters. Cached work is not redone."""
-        from models.embed import load_embedder
-        from models.vectors import embed_passages_cached, sentence_vectors_cached
+        from systemfel.models.embed import load_embedder
+        from systemfel.models.vectors import embed_passages_cached, sentence_vectors_cached
 
         passages = self.store.passages()
         if not passages:
@@ -398,7 +399,7 @@ class Builder:
         return stages
 
     def _themes(self, passages: list[dict], vectors: dict[str, np.ndarray], embedder) -> list[str]:
-        from models.themes import Codebook, ThemeAssigner
+        from systemfel.models.themes import Codebook, ThemeAssigner
 
         codebook = Codebook.load(self.options.codebook)
         labelled = labelled_examples(self.store, self.options)
@@ -415,7 +416,7 @@ class Builder:
         assigner = ThemeAssigner(codebook, embedder, labelled=labelled).fit()
         predicted: dict[int, list[ThemeScore]] = {}
         if todo:
-            from models.vectors import sentence_vectors_cached
+            from systemfel.models.vectors import sentence_vectors_cached
 
             matrix = np.vstack([vectors[p["text_hash"]] for p in todo])
             sentences = sentence_vectors_cached(self.store, embedder, [p["text"] for p in todo])
@@ -431,7 +432,7 @@ class Builder:
         return ["teman"]
 
     def _clusters(self, vectors: dict[str, np.ndarray]) -> list[str]:
-        from models.clusters import discover_clusters
+        from systemfel.models.clusters import discover_clusters
 
         deficiencies = [p for p in self.store.passages() if p["kind"] == "deficiency"]
         if len(deficiencies) < 3:
@@ -439,7 +440,7 @@ class Builder:
             return []
         self.progress("Grupperar", 0, 1)
         matrix = np.vstack([vectors[p["text_hash"]] for p in deficiencies])
-        from models.themes import Codebook
+        from systemfel.models.themes import Codebook
 
         clusters, assignments = discover_clusters(deficiencies, matrix, codebook=Codebook.load(self.options.codebook))
         self.store.save_clusters(clusters, assignments)
@@ -485,6 +486,6 @@ def build(
 
 def load_search_engine(store: Store, embedder=None, progress=None):
     """Assemble the search engine from the store's passages and cached passage and sentence vectors."""
-    from models.search import engine_from_store
+    from systemfel.models.search import engine_from_store
 
     return engine_from_store(store, embedder, progress=progress)

@@ -7,7 +7,7 @@ read while a build writes.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+
 import json
 import logging
 import sqlite3
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from systemfel.records import Block, Document, DocumentMeta, Figure, Passage, PassageLabels, ThemeScore
+from systemfel.base.hashing import text_hash
+from systemfel.base.records import Block, Document, DocumentMeta, Figure, Passage, PassageLabels, ThemeScore
 
 log = logging.getLogger(__name__)
 
@@ -125,18 +126,6 @@ CREATE TABLE IF NOT EXISTS corrections (
 
 class StoreError(Exception):
     """A database problem explained in Swedish for the user."""
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Store:

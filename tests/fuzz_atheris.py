@@ -14,12 +14,12 @@ from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports(include=["ingest", "nlp.pii", "systemfel.textnorm"]):
-    from ingest import read_document
-    from ingest.cleanup import clean_text
-    from ingest.errors import IngestError
-    from nlp.pii import PiiDetector
-    from systemfel.textnorm import normalize_for_match
+with atheris.instrument_imports(include=["ingest", "nlp.pii", "systemfel.base.textnorm"]):
+    from systemfel.ingest import read_document
+    from systemfel.ingest.cleanup import clean_text
+    from systemfel.ingest.errors import IngestError
+    from systemfel.nlp.pii import PiiDetector
+    from systemfel.base.textnorm import normalize_for_match
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SEED_PDF = sorted(CORPUS.glob("*.pdf"), key=lambda p: p.stat().st_size)[0].read_bytes()

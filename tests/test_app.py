@@ -17,12 +17,12 @@ from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
 from systemfel.store import Store
-from systemfel.textnorm import normalize_for_match
-from systemfel.views import tables
-from systemfel.views.export import to_csv_bytes, to_excel_bytes
-from systemfel.views.highlight import TermHighlighter, markdown_safe
-from systemfel.views.labels import ThemeNamer, load_theme_names
-from systemfel.views.uploads import safe_filename, save_upload, upload_folder
+from systemfel.base.textnorm import normalize_for_match
+from systemfel.explorer import tables
+from systemfel.explorer.export import to_csv_bytes, to_excel_bytes
+from systemfel.explorer.highlight import TermHighlighter, markdown_safe
+from systemfel.explorer.labels import ThemeNamer, load_theme_names
+from systemfel.explorer.uploads import safe_filename, save_upload, upload_folder
 from tests.pdfgen import ReportPdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +210,7 @@ def test_trends_show_charts_and_the_reports_own_figures(app_db, monkeypatch):
     assert "Siffror som rapporterna själva anger" in text
     figures = [f.value for f in at.dataframe if "Mening" in f.value]
     assert figures and figures[0]["Antal"].gt(0).all()
-    if "models.trends" in sys.modules or _importable("models.trends"):
+    if "systemfel.models.trends" in sys.modules or _importable("systemfel.models.trends"):
         assert len(at.get("plotly_chart")) >= 2
         at.radio(key="trend_delning").set_value("Per organisation")
         at.run()

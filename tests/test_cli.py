@@ -237,7 +237,7 @@ def test_eval_against_a_database_without_the_gold_reports_fails_clearly(tmp_path
 
 
 def test_examples_command_derives_the_labelled_sentences_from_a_gold_file(demo_db, tmp_path, capsys):
-    from models.labelled import DEFAULT_LABELLED, read_labelled
+    from systemfel.models.labelled import DEFAULT_LABELLED, read_labelled
 
     out = tmp_path / "exempel.jsonl"
     assert main(["examples", str(DATA / "dev.jsonl"), "--db", str(demo_db), "-o", str(out)]) == 0

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import read_document
-from ingest.errors import IngestError
-from systemfel.records import Passage
+from systemfel.ingest import read_document
+from systemfel.ingest.errors import IngestError
+from systemfel.base.records import Passage
 from tests.conftest import CORPUS
 
 ODD_CHARS = [
@@ -51,14 +51,14 @@ def deadline(seconds: int):
 
 @pytest.fixture(scope="module")
 def reader():
-    from nlp.reader import PassageReader
+    from systemfel.nlp.reader import PassageReader
 
     return PassageReader()
 
 
 @pytest.fixture(scope="module")
 def pii():
-    from nlp.pii import PiiDetector
+    from systemfel.nlp.pii import PiiDetector
 
     return PiiDetector()
 

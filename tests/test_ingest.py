@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from ingest import read_document
-from ingest.errors import IngestError
-from systemfel.records import BLOCK_KINDS
-from systemfel.textnorm import normalize_for_match
+from systemfel.ingest import read_document
+from systemfel.ingest.errors import IngestError
+from systemfel.base.records import BLOCK_KINDS
+from systemfel.base.textnorm import normalize_for_match
 from tests.conftest import CORPUS, DATA, SHARED
 from tests.pdfgen import ReportPdf, image_only_pdf, simple_pdf
 
@@ -280,7 +280,7 @@ CORPUS_PDFS = sorted(CORPUS.glob("*.pdf"))
 
 @pytest.fixture(scope="session")
 def corpus_report():
-    from ingest.quality import extraction_report
+    from systemfel.ingest.quality import extraction_report
 
     return {r.doc: r for r in extraction_report(CORPUS, DATA / "blocks", DATA / "dev.jsonl")}
 
@@ -333,8 +333,8 @@ def test_corpus_blocks_are_well_formed(corpus_parsed):
 
 
 def test_corpus_sidecars_resolve_to_the_reports_metadata():
-    from ingest.metadata import load_sidecar, resolve
-    from systemfel.records import DocumentMeta
+    from systemfel.ingest.metadata import load_sidecar, resolve
+    from systemfel.base.records import DocumentMeta
 
     for pdf in CORPUS_PDFS:
         sidecar = load_sidecar(pdf)
@@ -346,8 +346,8 @@ def test_corpus_sidecars_resolve_to_the_reports_metadata():
 
 
 def test_metadata_falls_back_from_sidecar_to_pdf_to_file_name(tmp_path):
-    from ingest.metadata import load_sidecar, resolve
-    from systemfel.records import DocumentMeta
+    from systemfel.ingest.metadata import load_sidecar, resolve
+    from systemfel.base.records import DocumentMeta
 
     pdf = simple_pdf(tmp_path / "po-jonkoping-2019.pdf", ["Text."], title="Årsrapport personligt ombud")
     assert load_sidecar(pdf) is None

@@ -15,8 +15,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from models.clusters import discover_clusters  # noqa: E402
-from models.embed import (  # noqa: E402
+from systemfel.models.clusters import discover_clusters  # noqa: E402
+from systemfel.models.embed import (  # noqa: E402
     Embedder,
     EmbedderError,
     MINILM_NAME,
@@ -25,17 +25,18 @@ from models.embed import (  # noqa: E402
     SentenceTransformerEmbedder,
     load_embedder,
 )
-from models.evaluate import apply_gold_labels, passages_from_pdfs, read_jsonl  # noqa: E402
-from models.themes import Codebook  # noqa: E402
-from models.trends import recurrence, theme_trends  # noqa: E402
-from models.vectors import (  # noqa: E402
+from systemfel.models.evaluate import apply_gold_labels, passages_from_pdfs, read_jsonl  # noqa: E402
+from systemfel.models.themes import Codebook  # noqa: E402
+from systemfel.models.trends import recurrence, theme_trends  # noqa: E402
+from systemfel.models.vectors import (  # noqa: E402
     MODEL_META_KEY,
     embed_passages_cached,
     embed_sentences,
     sentence_rows,
     sentence_vectors_cached,
 )
-from systemfel.store import Store, text_hash  # noqa: E402
+from systemfel.base.hashing import text_hash  # noqa: E402
+from systemfel.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -160,7 +161,7 @@ def test_unloadable_model_raises_swedish_error(spec):
 
 
 def test_e5_prefix_detection_by_name():
-    from models.embed.sentence_transformer import is_e5_model
+    from systemfel.models.embed.sentence_transformer import is_e5_model
 
     assert is_e5_model("intfloat/multilingual-e5-small")
     assert is_e5_model("/models/e5-base-sv")

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from nlp.blocks import load_block_corpus, passages_from_blocks  # noqa: E402
-from nlp.evaluate import evaluate_labels, format_report, label_corpus  # noqa: E402
-from nlp.pii import PiiDetector, luhn_ok  # noqa: E402
-from systemfel.records import Figure, Passage, PassageLabels  # noqa: E402
+from systemfel.nlp.blocks import load_block_corpus, passages_from_blocks  # noqa: E402
+from systemfel.nlp.evaluate import evaluate_labels, format_report, label_corpus  # noqa: E402
+from systemfel.nlp.pii import PiiDetector, luhn_ok  # noqa: E402
+from systemfel.base.records import Figure, Passage, PassageLabels  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 BLOCKS = DATA / "blocks"
@@ -27,7 +27,7 @@ def load_gold() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def reader():
-    from nlp.reader import PassageReader
+    from systemfel.nlp.reader import PassageReader
 
     return PassageReader()
 
@@ -39,7 +39,7 @@ def block_corpus():
 
 @pytest.fixture(scope="session")
 def split_corpus(reader, block_corpus):
-    from nlp.segment import PassageSplitter
+    from systemfel.nlp.segment import PassageSplitter
 
     splitter = PassageSplitter(reader.nlp)
     return {doc: splitter.split(passages) for doc, passages in block_corpus.items()}
@@ -74,7 +74,7 @@ def test_actor_and_level_figures_on_gold(split_report):
 
 
 def test_targets_on_ingested_pdfs(reader):
-    import ingest
+    import systemfel.ingest as ingest
 
     corpus = {p.stem: ingest.read_document(p).passages for p in sorted(CORPUS.glob("*.pdf"))}
     report = evaluate_labels(load_gold(), label_corpus(reader, corpus))
@@ -129,7 +129,7 @@ def test_a_section_name_run_into_a_box_changes_the_section(reader):
 
 
 def test_splitter_cuts_the_long_skane_box_and_starts_good_examples_anew(reader, block_corpus):
-    from nlp.segment import PassageSplitter
+    from systemfel.nlp.segment import PassageSplitter
 
     splitter = PassageSplitter(reader.nlp)
     passages = block_corpus["po-skane-2025"]
@@ -180,7 +180,7 @@ def test_actor_names_are_normalised(reader, text, expected):
 
 
 def test_actor_file_from_the_user_extends_the_gazetteer(reader, tmp_path):
-    from nlp.actors import ActorMatcher
+    from systemfel.nlp.actors import ActorMatcher
 
     extra = tmp_path / "egna.yaml"
     extra.write_text("Migrationsverket: [Migrationsverket, MIGR]\nFörsäkringskassan:\n  variants: [Kassan]\n",
@@ -191,7 +191,7 @@ def test_actor_file_from_the_user_extends_the_gazetteer(reader, tmp_path):
 
 
 def test_broken_actor_file_is_explained_in_swedish(reader, tmp_path):
-    from nlp.actors import ActorFileError, ActorMatcher
+    from systemfel.nlp.actors import ActorFileError, ActorMatcher
 
     bad = tmp_path / "trasig.yaml"
     bad.write_text("Försäkringskassan: [FK\n", encoding="utf-8")
@@ -410,7 +410,7 @@ def test_blocks_become_passages_with_heading_paths():
 # ------------------------------------------------------------------ a report made in the test
 def test_a_generated_report_is_read_end_to_end(reader, tmp_path):
     """A new report (text written for this test) through ingest, masking, labels and figures."""
-    import ingest
+    import systemfel.ingest as ingest
 
     from tests.pdfgen import ReportPdf
 
@@ -430,7 +430,7 @@ def test_a_generated_report_is_read_end_to_end(reader, tmp_path):
                    "var ett gott exempel på flexibilitet och ett respektfullt bemötande."])
     path = pdf.save()
 
-    from nlp.pii import PiiDetector
+    from systemfel.nlp.pii import PiiDetector
 
     passages = ingest.read_document(path).passages
     pii = PiiDetector()

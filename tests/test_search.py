@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from models.evaluate import evaluate_queries
-from models.search import SearchEngine, SearchFilters
-from models.text import SwedishAnalyzer
+from systemfel.models.evaluate import evaluate_queries
+from systemfel.models.search import SearchEngine, SearchFilters
+from systemfel.models.text import SwedishAnalyzer
 from tests.test_models import dev_corpus, dev_sentences
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def test_evaluate_queries_scores_a_known_ranking(engine, corpus):
 
 
 def _small_store(path, corpus, n=12):
-    from systemfel.records import DocumentMeta, Passage
+    from systemfel.base.records import DocumentMeta, Passage
     from systemfel.store import Store
 
     store = Store(path)
@@ -164,7 +164,7 @@ def _small_store(path, corpus, n=12):
 
 
 def test_engine_from_store_caches_then_reads_only(tmp_path, corpus):
-    from models.search import engine_from_store
+    from systemfel.models.search import engine_from_store
     from systemfel.store import Store
     from tests.test_models import CountingEmbedder
 

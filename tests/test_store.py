@@ -6,8 +6,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from systemfel.records import Block, DocumentMeta, Figure, Passage, PassageLabels, ThemeScore
-from systemfel.store import Store, StoreError, text_hash
+from systemfel.base.records import Block, DocumentMeta, Figure, Passage, PassageLabels, ThemeScore
+from systemfel.base.hashing import text_hash
+from systemfel.store import Store, StoreError
 
 
 def _passages(texts):

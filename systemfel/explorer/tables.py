@@ -7,8 +7,8 @@ from collections import Counter
 
 import pandas as pd
 
-from systemfel.records import Document
-from systemfel.views.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv
+from systemfel.base.records import Document
+from systemfel.explorer.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv
 
 
 def documents_table(documents: list[Document], passages: list[dict]) -> pd.DataFrame:

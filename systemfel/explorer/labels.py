@@ -20,7 +20,7 @@ def level_sv(level: str | None) -> str:
 
 def _codebook_themes() -> list:
     try:
-        from models.themes import Codebook
+        from systemfel.models.themes import Codebook
 
         codebook = Codebook.load()
     except Exception as exc:  # noqa: BLE001 - names are a nicety, never a reason to fail a page
