@@ -180,6 +180,61 @@ def ablation_table(reader, corpus: dict[str, list], gold: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _gold_spans(row: dict) -> set[tuple[str, int, int]]:
+    """(kind, start, end) of each personal datum a PII gold row names, found left to right."""
+    spans, at = set(), {}
+    for kind, literal in row["pii"]:
+        start = row["text"].index(literal, at.get(literal, 0))
+        at[literal] = start + len(literal)
+        spans.add((kind, start, start + len(literal)))
+    return spans
+
+
+def evaluate_pii(detector, rows: Iterable[dict]) -> dict:
+    """Per kind of personal data: precision and recall of exact spans; overall, the share of
+    rows masked exactly as the gold says and the rows without personal data left untouched."""
+    counts: dict[str, dict[str, int]] = {}
+    exact = clean = clean_n = n = 0
+    errors = []
+    for row in rows:
+        n += 1
+        gold = _gold_spans(row)
+        found = {(m.kind, m.start, m.end) for m in detector.find(row["text"])}
+        for kind in {k for k, _, _ in gold | found}:
+            c = counts.setdefault(kind, {"tp": 0, "fp": 0, "fn": 0})
+            g = {s for s in gold if s[0] == kind}
+            f = {s for s in found if s[0] == kind}
+            c["tp"] += len(g & f)
+            c["fp"] += len(f - g)
+            c["fn"] += len(g - f)
+        masked = detector.mask(row["text"])[0]
+        exact += masked == row["masked"]
+        if not row["pii"]:
+            clean_n += 1
+            clean += masked == row["text"]
+        if masked != row["masked"]:
+            errors.append({"text": row["text"], "expected": row["masked"], "got": masked})
+    kinds = {
+        kind: c | {"precision": _ratio(c["tp"], c["tp"] + c["fp"]), "recall": _ratio(c["tp"], c["tp"] + c["fn"])}
+        for kind, c in sorted(counts.items())
+    }
+    return {"rows": n, "exact": _ratio(exact, n), "untouched": _ratio(clean, clean_n), "negatives": clean_n,
+            "kinds": kinds, "errors": errors}  # fmt: skip
+
+
+def format_pii_report(report: dict) -> str:
+    lines = [
+        f"PII-guld: {report['rows']} rader, {report['exact']:.1%} maskerade exakt som facit; "
+        f"{report['untouched']:.1%} av {report['negatives']} rader utan personuppgifter orörda.",
+        f"{'slag':<14}{'precision':>10}{'recall':>8}{'tp':>5}{'fp':>5}{'fn':>5}",
+    ]
+    for kind, c in report["kinds"].items():
+        lines.append(f"{kind:<14}{c['precision'] or 0:>10.1%}{c['recall'] or 0:>8.1%}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}")
+    for error in report["errors"]:
+        lines.append(f"- {error['text']!r}\n    facit: {error['expected']!r}\n    fick:  {error['got']!r}")
+    return "\n".join(lines)
+
+
 def _load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -194,8 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="visa nycklar som hamnar fel")
     parser.add_argument("--ablate", action="store_true",
                         help="visa hur siffrorna ändras utan varje slags belägg och med vikter ±30 %%")
+    parser.add_argument("--pii", type=Path, nargs="?", const=ROOT / "tests" / "data" / "pii-gold.jsonl",
+                        help="mät personuppgiftsmaskningen mot en PII-guldfil (standard: tests/data/pii-gold.jsonl)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.pii:
+        from systemfel.nlp.pii import PiiDetector
+
+        print(format_pii_report(evaluate_pii(PiiDetector(), _load_jsonl(args.pii))))
+        return 0
 
     from systemfel.nlp.reader import PassageReader
 
