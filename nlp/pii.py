@@ -13,6 +13,7 @@ home of personal-data detection: the pipeline masks every stored text field thro
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -20,12 +21,14 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from systemfel.nlp.swedish import SwedishNLP
 
+T = TypeVar("T")
 MASKS = {"personnummer": "[personnummer]", "telefon": "[telefon]", "e-post": "[e-post]", "namn": "[namn]"}
 KINDS = tuple(MASKS)
 DATA = Path(__file__).resolve().parent / "data"
@@ -183,8 +186,10 @@ class NameFinder:
         filler = {"LOWER": {"IN": list(NAMING_FILLERS)}, "OP": "*"}
         self.matcher.add("naming", [[naming, filler, shape]])
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the names in `text`, longest first where they overlap."""
+    def spans(self, text: str, known: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+        """Character spans of the names in `text`, longest first where they overlap. A name found
+        once (or given in `known`, names found elsewhere in the same report) is a name wherever
+        it recurs: "Vi kallar henne Lisa. ... Lisa ringde."."""
         doc = self.nlp.nlp.make_doc(text)
         found: list[tuple[int, int]] = []
         for match_id, start, end in self.matcher(doc):
@@ -193,8 +198,17 @@ class NameFinder:
                 start = end - 1  # the name is the last token; the cue stays
             end = self._extend(doc, end)
             found.append((start, end))
+        words = known | {t.text for s, e in found for t in doc[s:e]}
+        found += [(t.i, t.i + 1) for t in doc if t.text in words and re.match(_NAME_SHAPE, t.text)]
         spans = _longest_first(found)
         return [(doc[s].idx, doc[e - 1].idx + len(doc[e - 1])) for s, e in spans]
+
+    def words(self, texts: list[str]) -> frozenset[str]:
+        """The words of every name found in `texts` (to pass as `known` for the same report)."""
+        out: set[str] = set()
+        for text in texts:
+            out.update(word for start, end in self.spans(text) for word in text[start:end].split())
+        return frozenset(out)
 
     def _extend(self, doc: Doc, end: int) -> int:
         """Take in a following capitalised word that is no Swedish word (Lindh after Anna)."""
@@ -236,7 +250,9 @@ class PiiDetector:
     def names(self) -> NameFinder:
         return NameFinder(self._nlp) if self._nlp is not None else default_name_finder()
 
-    def find(self, text: str) -> list[PiiMatch]:
+    def find(self, text: str, known_names: frozenset[str] = frozenset()) -> list[PiiMatch]:
+        """Personal data in `text`; `known_names` are name words found elsewhere in the same
+        report (NameFinder.words), masked here too."""
         found: list[PiiMatch] = []
         taken: list[tuple[int, int]] = []
 
@@ -269,24 +285,39 @@ class PiiDetector:
                 if 8 <= len(_national_digits(m.group(0))) <= 10:
                     add("telefon", m.start(), m.end())
         if "namn" in self.kinds and any(ch.isupper() for ch in text):
-            for start, end in self.names.spans(text):
+            for start, end in self.names.spans(text, known_names):
                 if free(start, end):
                     add("namn", start, end)
         return sorted(found, key=lambda p: p.start)
 
-    def mask(self, text: str) -> tuple[str, dict[str, int]]:
+    def known_names(self, texts: list[str]) -> frozenset[str]:
+        return self.names.words(texts) if "namn" in self.kinds else frozenset()
+
+    def mask(self, text: str, known_names: frozenset[str] = frozenset()) -> tuple[str, dict[str, int]]:
         """Text with personal data replaced by "[personnummer]", "[telefon]", "[e-post]", "[namn]";
         counts by kind."""
         counts: dict[str, int] = {}
         parts: list[str] = []
         last = 0
-        for match in self.find(text):
+        for match in self.find(text, known_names):
             parts += [text[last : match.start], MASKS[match.kind]]
             last = match.end
             counts[match.kind] = counts.get(match.kind, 0) + 1
         parts.append(text[last:])
         return "".join(parts), counts
 
-    def masked(self, text: str) -> str:
-        """Only the masked text (for short fields: titles, headings, file names)."""
-        return self.mask(text)[0] if text else text
+    def masked(self, text: str, known_names: frozenset[str] = frozenset()) -> str:
+        """Only the masked text (for short fields: titles, headings, file names, messages)."""
+        return self.mask(text, known_names)[0] if text else text
+
+    def mask_fields(self, record: T, names: tuple[str, ...], known_names: frozenset[str] = frozenset()) -> T:
+        """A copy of a dataclass record with the named text fields masked (a str, or a list of
+        str such as a heading path)."""
+        changes = {}
+        for name in names:
+            value = getattr(record, name)
+            if isinstance(value, list):
+                changes[name] = [self.masked(v, known_names) for v in value]
+            else:
+                changes[name] = self.masked(value, known_names)
+        return dataclasses.replace(record, **changes)

@@ -26,6 +26,8 @@ Progress = Callable[[str, int, int], None]
 
 # Kinds of passage that get themes: a background passage has no theme to count.
 THEMED_KINDS = ("deficiency", "good_example")
+# Document fields that are free text and so may hold personal data (the year is a number).
+MASKED_META_FIELDS = ("org", "region", "title", "report_kind")
 # bump when theme assignment changes, so the next build re-assigns every theme
 THEMES_VERSION = "4"
 
@@ -142,6 +144,7 @@ class ReadResult:
 
     path: str
     sha256: str
+    file: str = ""  # the name users see, masked like every stored text
     pages: int = 0
     meta: DocumentMeta | None = None
     blocks: list = field(default_factory=list)
@@ -165,7 +168,7 @@ class FileReader:
 
         self.options = options
         self.reader = PassageReader(actor_paths=tuple(options.actor_files))
-        self.pii = PiiDetector()
+        self.pii = PiiDetector(nlp=self.reader.nlp)
 
     def read(self, path: Path, sha256: str) -> ReadResult:
         from systemfel.ingest import read_document
@@ -182,36 +185,50 @@ class FileReader:
             parsed = read_document(path, **kwargs)
             meta = resolve(load_sidecar(path, warnings), parsed.pdf_meta, path, self.options.meta_overrides)
         except IngestError as exc:
-            return ReadResult(str(path), sha256, error=exc.message)
+            return ReadResult(str(path), sha256, file=self._shown(path.name), error=self._shown(exc.message))
         if not parsed.passages:
             return ReadResult(
-                str(path), sha256, pages=parsed.pages,
+                str(path), sha256, file=self._shown(path.name), pages=parsed.pages,
                 error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
             )  # fmt: skip
-        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks)
+        texts = [p.text for p in parsed.passages] + [h for p in parsed.passages for h in p.heading_path]
+        known = self.pii.known_names(texts)
+        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks, known)
+        figures = self.reader.figures(passages, year=meta.year)
+        if not self.options.keep_pii:
+            meta = self.pii.mask_fields(meta, MASKED_META_FIELDS, known)
+            figures = [self.pii.mask_fields(f, ("sentence",), known) for f in figures]
         return ReadResult(
             path=str(path),
             sha256=sha256,
+            file=self._shown(path.name),
             pages=parsed.pages,
             meta=meta,
             blocks=blocks,
             passages=passages,
             passage_pii=pii_counts,
             labels=self.reader.label(passages),
-            figures=self.reader.figures(passages, year=meta.year),
+            figures=figures,
             warnings=warnings,
         )
 
-    def _mask(self, passages: list[Passage], blocks):
-        """Mask personal data before anything is stored, unless the user asked to keep it."""
+    def _shown(self, text: str) -> str:
+        return text if self.options.keep_pii else self.pii.masked(text)
+
+    def _mask(self, passages: list[Passage], blocks, known: frozenset[str]):
+        """Mask personal data in every text and heading before anything is stored, unless the
+        user asked to keep it. A name found anywhere in the report (`known`) is masked
+        everywhere in it. Counts are of the passage texts (what a reader quotes)."""
         counts = []
         masked_passages = []
         for passage in passages:
-            masked, found = self.pii.mask(passage.text)
+            masked, found = self.pii.mask(passage.text, known)
             counts.append(found)
-            masked_passages.append(passage if self.options.keep_pii else replace(passage, text=masked))
+            if not self.options.keep_pii:
+                passage = replace(self.pii.mask_fields(passage, ("heading_path",), known), text=masked)
+            masked_passages.append(passage)
         if not self.options.keep_pii:
-            blocks = [replace(b, text=self.pii.mask(b.text)[0]) for b in blocks]
+            blocks = [self.pii.mask_fields(b, ("text", "heading_path"), known) for b in blocks]
         return masked_passages, blocks, counts
 
 
@@ -238,6 +255,7 @@ class Builder:
         self.options = options or BuildOptions()
         self.progress = progress or _noop
         self._reader = None
+        self._pii = None
 
     @property
     def reader(self):
@@ -265,11 +283,12 @@ class Builder:
 
     def _store_result(self, result: ReadResult) -> FileResult:
         if result.error:
-            self.store.record_failure(path=result.path, sha256=result.sha256, message=result.error)
+            self.store.record_failure(path=result.path, sha256=result.sha256, message=result.error, file=result.file)
             return FileResult(result.path, "failed", result.error, pages=result.pages)
         existed = self.store.document_state(result.path) is not None
         self.store.replace_document(
             path=result.path,
+            file=result.file or None,
             sha256=result.sha256,
             meta=result.meta or DocumentMeta(),
             pages=result.pages,
@@ -342,20 +361,32 @@ class Builder:
                         f"Inläsningen tog mer än {self.options.file_timeout:.0f} sekunder och avbröts. "
                         "Filen kan vara trasig eller mycket stor."
                     )
-                    self.store.record_failure(path=str(path), sha256=sha, message=message)
+                    self._record_failure(path, sha, message)
                     yield path, FileResult(str(path), "failed", message)
                 except ProcessExpired as exc:
                     message = f"Inläsningen kraschade (kod {exc.exitcode}); filen kan vara trasig."
-                    self.store.record_failure(path=str(path), sha256=sha, message=message)
+                    self._record_failure(path, sha, message)
                     yield path, FileResult(str(path), "failed", message)
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                     log.error("unexpected error while reading %s: %s", path, exc, exc_info=exc)
                     message = f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}"
-                    self.store.record_failure(path=str(path), sha256=sha, message=message)
+                    self._record_failure(path, sha, message)
                     yield path, FileResult(str(path), "failed", message)
         finally:
             pool.stop()
             pool.join()
+
+    def _record_failure(self, path: Path, sha256: str, message: str) -> None:
+        """A file that failed outside a worker: its name and message masked like everything stored."""
+        if not self.options.keep_pii:
+            if self._pii is None:
+                from systemfel.nlp.pii import PiiDetector
+
+                self._pii = PiiDetector()
+            file, message = self._pii.masked(path.name), self._pii.masked(message)
+        else:
+            file = path.name
+        self.store.record_failure(path=str(path), sha256=sha256, message=message, file=file)
 
     def relabel_all(self) -> None:
         """Read every stored passage again (after the actor list or cue words changed)."""

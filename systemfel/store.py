@@ -219,10 +219,12 @@ class Store:
         passage_pii: list[dict[str, int]] | None = None,
         labels: list[PassageLabels] | None = None,
         figures: list[Figure] | None = None,
+        file: str | None = None,
     ) -> int:
         """Store a document with its blocks and passages, replacing any old version atomically.
 
         Texts must already be masked for personal data; `passage_pii` gives per-passage counts.
+        `file` is the name users see (masked; default: the path's file name).
         Labels (one per passage) and figures are written in the same transaction, so a
         document is never stored half-read.
         """
@@ -238,7 +240,7 @@ class Store:
                 " message, pii_counts, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     path,
-                    Path(path).name,
+                    file or Path(path).name,
                     sha256,
                     meta.org,
                     meta.region,
@@ -286,7 +288,9 @@ class Store:
             self._apply_corrections(conn)
         return doc_id
 
-    def record_failure(self, *, path: str, sha256: str, message: str, status: str = "failed") -> None:
+    def record_failure(
+        self, *, path: str, sha256: str, message: str, status: str = "failed", file: str | None = None
+    ) -> None:
         """Remember that a file could not be ingested; an older good version is kept."""
         with self.transaction() as conn:
             row = conn.execute("SELECT status FROM documents WHERE path = ?", (path,)).fetchone()
@@ -296,7 +300,7 @@ class Store:
             conn.execute(
                 "INSERT INTO documents(path, file, sha256, pages, status, message, ingested_at)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (path, Path(path).name, sha256, 0, status, message, time.time()),
+                (path, file or Path(path).name, sha256, 0, status, message, time.time()),
             )
 
     def update_document_meta(self, doc_id: int, meta: DocumentMeta) -> None:

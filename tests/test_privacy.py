@@ -74,3 +74,83 @@ def test_a_name_outside_the_gazetteer_after_a_naming_cue(pii):
 )
 def test_words_that_look_like_names_or_numbers_stay(pii, text):
     assert pii.mask(text) == (text, {})
+
+
+# ------------------------------------------------------------------ every stored field (item 1)
+RAW_PII = ("850709", "9805", "Svensson", "123 45 67", "070-123", "anna.svensson@", "Zoltan")
+
+
+def _stored_text(db: Path) -> list[tuple[str, str, str]]:
+    """(table, column, value) of every text value in the database but documents.path (the file's
+    location on disk: the key a rebuild finds the file by)."""
+    conn = sqlite3.connect(db)
+    out = []
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        for row in conn.execute(f"SELECT * FROM {table}"):
+            for column, value in zip(columns, row):
+                if isinstance(value, str) and (table, column) != ("documents", "path"):
+                    out.append((table, column, value))
+    conn.close()
+    return out
+
+
+def _report_full_of_pii(folder: Path) -> Path:
+    from tests.pdfgen import ReportPdf
+
+    pdf = ReportPdf(
+        folder / "Klient Anna Svensson 850709-9805.pdf",
+        title="Ärende 850709-9805, tel 070-123 45 67",
+        author="Anna Svensson 070-123 45 67",
+        header="PO Exempelstad – Årsrapport 2024",
+    )
+    pdf.heading("Klient 850709-9805 Anna Svensson")
+    pdf.paragraph(["Klienten Anna Svensson ringde Försäkringskassan 14 gånger under 2024 utan att",
+                   "få svar. Hennes e-post anna.svensson@kommun.se besvarades aldrig av myndigheten."])
+    pdf.heading("Brister hos tel 070-123 45 67")
+    pdf.paragraph(["Under 2024 hade ombudet 312 klienter, bland dem Zoltan som vi kallar Zoltan här,",
+                   "och väntetiden till Försäkringskassan var i genomsnitt 14 veckor för alla klienter."])
+    return pdf.save()
+
+
+def test_every_stored_text_field_is_masked(tmp_path):
+    """Heading paths, title, organisation, file name, figures' sentences, failure messages."""
+    from systemfel.pipeline import BuildOptions, build
+    from systemfel.store import Store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _report_full_of_pii(folder)
+    (folder / "Klient Anna Svensson 850709-9805 tom.pdf").write_bytes(b"")  # fails: name in the message
+    other = _report_full_of_pii(tmp_path)
+    other = other.rename(folder / "sidovagn.pdf")
+    (folder / "sidovagn.yaml").write_text("org: Anna Svensson 070-123 45 67\ntitle: Om 850709-9805\n", encoding="utf-8")
+    db = tmp_path / "store.db"
+    with Store(db) as store:
+        summary = build(store, [folder], options=BuildOptions(analyse=False, workers=0))
+    assert [f.status for f in summary.files].count("failed") == 1
+    stored = _stored_text(db)
+    leaks = [(table, column, value) for table, column, value in stored if any(raw in value for raw in RAW_PII)]
+    assert leaks == []
+    values = {(table, column): [] for table, column, _ in stored}
+    for table, column, value in stored:
+        values[(table, column)].append(value)
+    assert any("[personnummer]" in v and "[namn]" in v for v in values[("passages", "heading_path")])
+    assert any("[personnummer]" in v for v in values[("blocks", "heading_path")])
+    assert any("[namn]" in v for v in values[("documents", "file")])
+    assert any("[personnummer]" in v for v in values[("documents", "title")])
+    assert any("[namn]" in v and "[telefon]" in v for v in values[("documents", "org")])
+    assert any("[namn]" in v for v in values[("figures", "sentence")])
+
+
+def test_keep_pii_keeps_every_field(tmp_path):
+    from systemfel.pipeline import BuildOptions, build
+    from systemfel.store import Store
+
+    _report_full_of_pii(tmp_path)
+    db = tmp_path / "store.db"
+    with Store(db) as store:
+        build(store, [tmp_path], options=BuildOptions(analyse=False, workers=0, keep_pii=True))
+        docs = store.documents()
+    assert docs[0].file == "Klient Anna Svensson 850709-9805.pdf"
+    assert any("850709-9805" in value for _, _, value in _stored_text(db))
