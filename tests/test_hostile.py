@@ -140,3 +140,40 @@ def test_atheris_finds_no_crash(tmp_path, target, runs):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Done" in result.stderr
     assert not list(tmp_path.glob("crash-*"))
+
+
+# ------------------------------------------------------------------ issue 19: nothing lost
+def _report(path: Path, body: str) -> Path:
+    from tests.pdfgen import simple_pdf
+
+    return simple_pdf(path, [body], title="Brister och systemfel 2024", author="PO Provkommun")
+
+
+def test_two_uploads_with_one_name_both_stay(tmp_path):
+    """Uploads are stored by content: a second "rapport.pdf" from another organisation is a
+    second report, not a replacement of the first (item 10)."""
+    import io
+
+    from systemfel.explorer.uploads import save_upload, upload_folder
+    from systemfel.pipeline import BuildOptions, build
+    from systemfel.store import Store
+
+    first = _report(tmp_path / "a.pdf", "Klienten väntade i fyra månader på Försäkringskassans beslut om "
+                                        "sjukersättning och saknade all inkomst under tiden.").read_bytes()
+    second = _report(tmp_path / "b.pdf", "Socialtjänsten avslog ansökan om ekonomiskt bistånd utan att "
+                                         "klienten fick veta hur ett överklagande går till.").read_bytes()
+    db = tmp_path / "db" / "store.db"
+    folder = upload_folder(db)
+    one = save_upload(folder, "rapport.pdf", first)
+    with Store(db) as store:
+        build(store, [one], options=BuildOptions(analyse=False, workers=0))
+    two = save_upload(folder, "rapport.pdf", io.BytesIO(second))  # streamed, as the explorer does
+    again = save_upload(folder, "rapport.pdf", io.BytesIO(first))
+    assert one != two and again == one and one.read_bytes() == first and two.read_bytes() == second
+    with Store(db) as store:
+        summary = build(store, [two, again], options=BuildOptions(analyse=False, workers=0))
+        docs = store.documents()
+    assert [f.status for f in summary.files] == ["new", "unchanged"]
+    assert [d.file for d in docs] == ["rapport.pdf", "rapport.pdf"]
+    assert all(d.status == "ok" and d.n_passages >= 1 for d in docs)
+    assert not list(folder.glob(".uppladdning-*")), "no half-written files are left"

@@ -1,9 +1,17 @@
-"""Saving uploaded PDFs under the database's storage folder without letting a name escape it."""
+"""Saving uploaded PDFs under the database's storage folder, by content, without letting a name
+escape it. Each upload lands in a folder named after its SHA-256, under its own (cleaned)
+name: two reports called "rapport.pdf" are two files, and the same report uploaded twice is
+one. Nothing is ever replaced because of its name."""
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_NAME_LENGTH = 120
 FALLBACK_NAME = "uppladdad.pdf"
@@ -33,12 +41,40 @@ def upload_folder(db_path: Path) -> Path:
     return Path(db_path).resolve().parent / "uppladdningar"
 
 
-def save_upload(folder: Path, name: str, data: bytes) -> Path:
-    """Write one upload into `folder`; the result is always a direct child of `folder`."""
+CHUNK = 1 << 20
+HASH_FOLDER_LENGTH = 16  # 64 bits of SHA-256: no two reports a user has will share it
+
+
+def save_upload(folder: Path, name: str, data: bytes | BinaryIO) -> Path:
+    """Write one upload to `folder`/<content hash>/<cleaned name>, streamed in chunks from a
+    file-like object (or bytes). The result always lies two levels below `folder`."""
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    target = (folder / safe_filename(name)).resolve()
-    if target.parent != folder:
+    clean = safe_filename(name)
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".uppladdning-", suffix=".part", delete=False) as tmp:
+        try:
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                digest.update(data)
+                tmp.write(data)
+            else:
+                if hasattr(data, "seek"):
+                    data.seek(0)
+                for chunk in iter(lambda: data.read(CHUNK), b""):
+                    digest.update(chunk)
+                    tmp.write(chunk)
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
+    home = folder / digest.hexdigest()[:HASH_FOLDER_LENGTH]
+    target = (home / clean).resolve()
+    if target.parent != home or home.parent != folder:
+        os.unlink(tmp.name)
         raise ValueError(f"Ogiltigt filnamn: {name!r}")
-    target.write_bytes(data)
+    home.mkdir(exist_ok=True)
+    if target.exists():
+        os.unlink(tmp.name)  # the same report, uploaded again under the same name
+    else:
+        shutil.move(tmp.name, target)
     return target
