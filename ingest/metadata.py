@@ -11,11 +11,32 @@ from pathlib import Path
 import yaml
 
 from systemfel.base.records import DocumentMeta
+from systemfel.base.yamlerror import describe_yaml_error
 
 log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 META_FIELDS = tuple(f.name for f in fields(DocumentMeta))
+MAX_SIDECAR_BYTES = 64 * 1024  # a few fields; anything larger is not a metadata file
+MAX_FIELD_CHARS = 300  # organisation, region, title and kind of report, from any source
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases: a sidecar holds a few plain fields, and
+    nested aliases expand a few hundred bytes into gigabytes (the "billion laughs")."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "alias och ankare (& och *) används inte", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _scalar(value) -> str | None:
+    """A plain YAML value as text; lists and mappings are not metadata."""
+    if value is None or isinstance(value, (list, dict, set, tuple)):
+        return None
+    return str(value).strip()[:MAX_FIELD_CHARS]
 
 # Swedish counties, keyed by the ASCII spelling file names use: (place, county as written).
 COUNTIES = {
@@ -83,29 +104,46 @@ def load_sidecar(pdf_path: Path, warnings: list[str] | None = None) -> DocumentM
         if not sidecar.is_file():
             continue
         try:
-            data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+            if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+                warnings.append(
+                    f"Metadatafilen {sidecar.name} är större än {MAX_SIDECAR_BYTES // 1024} kB och användes inte."
+                )
+                return None
+            data = yaml.load(sidecar.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - safe loader
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             log.warning("cannot read metadata file %s: %s", sidecar, exc)
-            warnings.append(f"Metadatafilen {sidecar.name} kunde inte läsas ({type(exc).__name__}) och användes inte.")
+            reason = describe_yaml_error(exc) if isinstance(exc, yaml.YAMLError) else type(exc).__name__
+            warnings.append(f"Metadatafilen {sidecar.name} kunde inte läsas ({reason}) och användes inte.")
             return None
         if not isinstance(data, dict):
             log.warning("metadata file %s is not a mapping; ignored", sidecar)
             warnings.append(f"Metadatafilen {sidecar.name} har inte formen fält: värde och användes inte.")
             return None
-        unknown = set(data) - set(META_FIELDS)
+        data = {str(key): value for key, value in data.items()}  # "2025: yes" has an int key
+        unknown = sorted(set(data) - set(META_FIELDS))
         if unknown:
-            log.warning("metadata file %s has unknown fields %s; ignored", sidecar, sorted(unknown))
-            warnings.append(f"Metadatafilen {sidecar.name} har okända fält som inte användes: {', '.join(sorted(unknown))}.")
-        year = data.get("year")
+            log.warning("metadata file %s has unknown fields %s; ignored", sidecar, unknown)
+            shown = ", ".join(name[:40] for name in unknown[:10])
+            warnings.append(f"Metadatafilen {sidecar.name} har okända fält som inte användes: {shown}.")
+        values = {name: _scalar(data.get(name)) for name in META_FIELDS}
+        odd = [name for name in META_FIELDS if data.get(name) is not None and values[name] is None]
+        if odd:
+            warnings.append(f"Metadatafilen {sidecar.name}: fälten {', '.join(odd)} ska vara text och användes inte.")
+        long = [name for name in META_FIELDS if isinstance(data.get(name), str) and len(data[name]) > MAX_FIELD_CHARS]
+        if long:
+            warnings.append(
+                f"Metadatafilen {sidecar.name}: fälten {', '.join(long)} kortades till {MAX_FIELD_CHARS} tecken."
+            )
+        year = values["year"]
         if year is not None and _valid_year(year) is None:
-            log.warning("metadata file %s has an invalid year %r; ignored", sidecar, year)
-            warnings.append(f"Metadatafilen {sidecar.name} har ett ogiltigt år ({year}) som inte användes.")
+            log.warning("metadata file %s has an invalid year %r; ignored", sidecar, year[:20])
+            warnings.append(f"Metadatafilen {sidecar.name} har ett ogiltigt år ({year[:20]}) som inte användes.")
         return DocumentMeta(
-            org=str(data.get("org") or "").strip(),
-            region=str(data.get("region") or "").strip(),
+            org=values["org"] or "",
+            region=values["region"] or "",
             year=_valid_year(year) if year is not None else None,
-            title=str(data.get("title") or "").strip(),
-            report_kind=str(data.get("report_kind") or "").strip(),
+            title=values["title"] or "",
+            report_kind=values["report_kind"] or "",
         )
     return None
 
@@ -194,4 +232,5 @@ def resolve(
     if values["year"] is None and pdf_meta is not None:
         values["year"] = getattr(pdf_meta, "created_year", None)
     values = {k: (v if v is not None else ("" if k != "year" else None)) for k, v in values.items()}
+    values = {k: v[:MAX_FIELD_CHARS] if isinstance(v, str) else v for k, v in values.items()}
     return DocumentMeta(**values)

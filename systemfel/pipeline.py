@@ -17,6 +17,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from systemfel.base.records import DocumentMeta, Passage, ThemeScore
+from systemfel.base.filenames import display_name, path_key, printable
 from systemfel.base.hashing import file_sha256
 from systemfel.store import Store
 
@@ -124,12 +125,12 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
         if path.is_dir():
             pdfs = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
             if not pdfs:
-                missing.append(FileResult(str(path), "failed", f"Mappen {path} innehåller inga PDF-filer."))
+                missing.append(FileResult(path_key(path), "failed", f"Mappen {path_key(path)} innehåller inga PDF-filer."))
             found.extend(pdfs)
         elif path.is_file():
             found.append(path)
         else:
-            missing.append(FileResult(str(path), "failed", f"Filen eller mappen {path} finns inte."))
+            missing.append(FileResult(path_key(path), "failed", f"Filen eller mappen {path_key(path)} finns inte."))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return unique, missing
 
@@ -185,10 +186,11 @@ class FileReader:
             parsed = read_document(path, **kwargs)
             meta = resolve(load_sidecar(path, warnings), parsed.pdf_meta, path, self.options.meta_overrides)
         except IngestError as exc:
-            return ReadResult(str(path), sha256, file=self._shown(path.name), error=self._shown(exc.message))
+            return ReadResult(path_key(path), sha256, file=self._shown(display_name(path)),
+                              error=self._shown(printable(exc.message)))  # fmt: skip
         if not parsed.passages:
             return ReadResult(
-                str(path), sha256, file=self._shown(path.name), pages=parsed.pages,
+                path_key(path), sha256, file=self._shown(display_name(path)), pages=parsed.pages,
                 error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
             )  # fmt: skip
         texts = [p.text for p in parsed.passages] + [h for p in parsed.passages for h in p.heading_path]
@@ -199,9 +201,9 @@ class FileReader:
             meta = self.pii.mask_fields(meta, MASKED_META_FIELDS, known)
             figures = [self.pii.mask_fields(f, ("sentence",), known) for f in figures]
         return ReadResult(
-            path=str(path),
+            path=path_key(path),
             sha256=sha256,
-            file=self._shown(path.name),
+            file=self._shown(display_name(path)),
             pages=parsed.pages,
             meta=meta,
             blocks=blocks,
@@ -268,7 +270,7 @@ class Builder:
     # --------------------------------------------------------------- files
     def _triage(self, path: Path) -> tuple[FileResult | None, str]:
         """Decide cheaply whether a file needs reading: (result if not, sha256)."""
-        key = str(path)
+        key = path_key(path)
         try:
             sha = file_sha256(path)
         except OSError as exc:
@@ -312,8 +314,8 @@ class Builder:
         for path in files:
             skipped, sha = self._triage(path)
             if not skipped and sha in first_with_sha:
-                twin = first_with_sha[sha].name
-                skipped = FileResult(str(path), "duplicate", f"Samma innehåll som {twin} i samma körning.")
+                twin = display_name(first_with_sha[sha])
+                skipped = FileResult(path_key(path), "duplicate", f"Samma innehåll som {twin} i samma körning.")
             if skipped:
                 results[path] = skipped
             else:
@@ -324,7 +326,15 @@ class Builder:
         if todo and self.options.workers <= 0:
             local = FileReader(self.options)
             for path, sha in todo:
-                results[path] = self._store_result(local.read(path, sha))
+                try:
+                    read = local.read(path, sha)
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    log.error("unexpected error while reading %s: %s", path_key(path), exc, exc_info=exc)
+                    message = printable(f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}")
+                    self._record_failure(path, sha, message)
+                    results[path] = FileResult(path_key(path), "failed", message)
+                else:
+                    results[path] = self._store_result(read)
                 done += 1
                 self.progress("Läser in PDF", done, len(files))
         elif todo:
@@ -362,16 +372,16 @@ class Builder:
                         "Filen kan vara trasig eller mycket stor."
                     )
                     self._record_failure(path, sha, message)
-                    yield path, FileResult(str(path), "failed", message)
+                    yield path, FileResult(path_key(path), "failed", message)
                 except ProcessExpired as exc:
                     message = f"Inläsningen kraschade (kod {exc.exitcode}); filen kan vara trasig."
                     self._record_failure(path, sha, message)
-                    yield path, FileResult(str(path), "failed", message)
+                    yield path, FileResult(path_key(path), "failed", message)
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                    log.error("unexpected error while reading %s: %s", path, exc, exc_info=exc)
-                    message = f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}"
+                    log.error("unexpected error while reading %s: %s", path_key(path), exc, exc_info=exc)
+                    message = printable(f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}")
                     self._record_failure(path, sha, message)
-                    yield path, FileResult(str(path), "failed", message)
+                    yield path, FileResult(path_key(path), "failed", message)
         finally:
             pool.stop()
             pool.join()
@@ -383,10 +393,10 @@ class Builder:
                 from systemfel.nlp.pii import PiiDetector
 
                 self._pii = PiiDetector()
-            file, message = self._pii.masked(path.name), self._pii.masked(message)
+            file, message = self._pii.masked(display_name(path)), self._pii.masked(printable(message))
         else:
-            file = path.name
-        self.store.record_failure(path=str(path), sha256=sha256, message=message, file=file)
+            file, message = display_name(path), printable(message)
+        self.store.record_failure(path=path_key(path), sha256=sha256, message=message, file=file)
 
     def relabel_all(self) -> None:
         """Read every stored passage again (after the actor list or cue words changed)."""

@@ -1,6 +1,7 @@
 """Hostile input: mutated PDFs and odd Unicode find no crash and no hang."""
 from __future__ import annotations
 
+import json
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -177,3 +178,210 @@ def test_two_uploads_with_one_name_both_stay(tmp_path):
     assert [d.file for d in docs] == ["rapport.pdf", "rapport.pdf"]
     assert all(d.status == "ok" and d.n_passages >= 1 for d in docs)
     assert not list(folder.glob(".uppladdning-*")), "no half-written files are left"
+
+
+# ------------------------------------------------------------------ issue 19: nothing crashes
+ALIAS_BOMB = "\n".join(
+    ["a: &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+       f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]" for i in range(8)]
+    + ["org: *i"]
+) + "\n"
+
+
+def _cli(*args: str, prefix: tuple[str, ...] = (), timeout: int = 600):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "systemfel.cli", *args], capture_output=True, text=True, timeout=timeout,
+        env=os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+    )  # fmt: skip
+
+
+def _two_reports(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        _report(folder / "forsta.pdf", "Klienten väntade i fyra månader på Försäkringskassans beslut om "
+                                       "sjukersättning och saknade all inkomst under tiden."),
+        _report(folder / "andra.pdf", "Socialtjänsten avslog ansökan om ekonomiskt bistånd utan att "
+                                      "klienten fick veta hur ett överklagande går till."),
+    ]
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    """332 bytes that expand to a billion strings (item 4): refused, not expanded."""
+    from systemfel.ingest.metadata import load_sidecar
+
+    pdf = tmp_path / "bomb.pdf"
+    (tmp_path / "bomb.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
+    warnings: list[str] = []
+    with deadline(10):
+        assert load_sidecar(pdf, warnings) is None
+    assert warnings and "alias" in warnings[0].lower()
+
+
+def test_hostile_sidecars_never_stop_the_batch(tmp_path):
+    """Alias bomb, a non-string key, a list as a value, a field of a megabyte (items 4 and 5):
+    each report is stored, each sidecar problem is a Swedish warning."""
+    from systemfel.pipeline import BuildOptions, build
+    from systemfel.store import Store
+
+    folder = tmp_path / "in"
+    pdfs = _two_reports(folder) + [
+        _report(folder / "tredje.pdf", "Kronofogden utmätte lönen trots att klienten saknade pengar till hyran."),
+        _report(folder / "fjarde.pdf", "Psykiatrin skrev ut klienten utan att någon samordnad plan fanns."),
+    ]
+    (folder / "forsta.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
+    (folder / "andra.yaml").write_text("2025: yes\norg: PO Provkommun\n", encoding="utf-8")
+    (folder / "tredje.yaml").write_text("org: [a, b]\ntitle: {x: 1}\n", encoding="utf-8")
+    (folder / "fjarde.yaml").write_text("title: " + "x" * 1_000_000 + "\n", encoding="utf-8")
+    db = tmp_path / "store.db"
+    with deadline(300), Store(db) as store:
+        summary = build(store, [folder], options=BuildOptions(analyse=False, workers=0))
+        docs = {d.file: d for d in store.documents()}
+    assert [f.status for f in summary.files] == ["new"] * 4, [f.message for f in summary.files]
+    assert {p.name for p in pdfs} == set(docs)
+    assert docs["andra.pdf"].meta.org == "PO Provkommun"
+    assert all(len(d.meta.title) <= 300 and len(d.meta.org) <= 300 for d in docs.values())
+    warned = {Path(f.path).name: f.warnings for f in summary.files}
+    assert all(warned[name] for name in ("forsta.pdf", "andra.pdf", "tredje.pdf", "fjarde.pdf")), warned
+
+
+def test_an_unexpected_error_in_one_file_does_not_stop_a_build_in_process(tmp_path, monkeypatch):
+    """--workers 0 reads in the build's own process: one file that raises is reported, the rest stored."""
+    from systemfel.pipeline import BuildOptions, FileReader, build
+    from systemfel.store import Store
+
+    pdfs = _two_reports(tmp_path / "in")
+    real_read = FileReader.read
+
+    def read(self, path, sha256):
+        if path.name == "andra.pdf":
+            raise TypeError("'<' not supported between instances of 'int' and 'str'")
+        return real_read(self, path, sha256)
+
+    monkeypatch.setattr(FileReader, "read", read)
+    with Store(tmp_path / "store.db") as store:
+        summary = build(store, pdfs, options=BuildOptions(analyse=False, workers=0))
+    assert [f.status for f in summary.files] == ["new", "failed"]
+    assert "Oväntat fel" in summary.files[1].message
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_with_the_rest(tmp_path):
+    """Latin-1 bytes in a file name (item 6): the whole batch is stored and summarised."""
+    import os
+
+    folder = tmp_path / "in"
+    good = _two_reports(folder)
+    latin = os.fsdecode(bytes(folder) + b"/r\xe5pport-\xf6rebro.pdf")
+    Path(latin).write_bytes(good[0].read_bytes().replace(b"Brister", b"Bristen"))
+    result = _cli("build", str(folder), "--db", str(tmp_path / "store.db"), "--no-analysis", "--workers", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "3 filer: 3 klara" in result.stdout
+    listing = _cli("documents", "--db", str(tmp_path / "store.db"), "--json")
+    files = sorted(json.loads(line)["file"] for line in listing.stdout.splitlines())
+    assert files == ["andra.pdf", "forsta.pdf", "råpport-örebro.pdf"]
+
+
+def _can_unshare() -> bool:
+    import shutil
+    import subprocess
+
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+needs_mount = pytest.mark.skipif(not _can_unshare(), reason="needs root to mount a private file system")
+
+
+@needs_mount
+def test_a_full_disk_during_a_build_is_explained_and_the_store_stays_intact(tmp_path):
+    """The store lies on a file system of 400 KB (item 7): a Swedish message, exit 1, and
+    what was stored before the disk filled stays readable."""
+    import shutil
+    import sqlite3
+
+    from tests.conftest import CORPUS
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    script = (f"mount -t tmpfs -o size=400k tmpfs {disk} && "
+              f"\"$0\" -m systemfel.cli build {corpus} --db {disk}/store.db --no-analysis --workers 0; "
+              f"code=$?; cp {disk}/store.db* {tmp_path}/ 2>/dev/null; exit $code")  # fmt: skip
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env=os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 1, (result.stdout[-2000:], result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    assert "disken är full" in result.stderr.lower() or "disken är full" in result.stdout.lower()
+    conn = sqlite3.connect(tmp_path / "store.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def _read_only_copy_script(db: Path, folder: Path, command: str) -> list[str]:
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && {command}"]  # fmt: skip
+
+
+@needs_mount
+def test_a_store_on_a_read_only_file_system_can_be_read(tmp_path):
+    """Item 8: documents, export and search work on a store in a read-only folder, and say so."""
+    import os
+    import subprocess
+    import sys
+
+    from systemfel.pipeline import BuildOptions, build
+    from systemfel.store import Store
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "ro"
+    pdfs = _two_reports(tmp_path / "in")
+    db = folder / "store.db"
+    with Store(db) as store:
+        build(store, pdfs, options=BuildOptions(analyse=False, workers=0))
+    before = sorted(p.name for p in folder.iterdir())
+    command = f"\"$0\" -m systemfel.cli documents --db {db} && \"$0\" -m systemfel.cli export passages --db {db}"
+    result = subprocess.run(
+        [*_read_only_copy_script(db, folder, command), sys.executable], capture_output=True, text=True,
+        timeout=600, cwd=ROOT, env=os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "forsta.pdf" in result.stdout and "sjukersättning" in result.stdout
+    assert "skrivskydd" in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+@pytest.mark.parametrize("name", ["a#b.db", "what?.db", "100%.db", "x%20y#z?mode=rw.db"])
+def test_store_paths_with_uri_characters(tmp_path, name):
+    """Item 9: '#', '?' and '%' in the path: opened read-only where asked, no stray files."""
+    import sqlite3
+
+    from systemfel.store import Store
+
+    db = tmp_path / name
+    with Store(db) as store:
+        store.set_meta("probe", "1")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with Store(db, readonly=True) as store:
+        assert store.get_meta("probe") == "1"
+        with pytest.raises(sqlite3.OperationalError):
+            store.conn.execute("INSERT INTO meta(key, value) VALUES ('x', 'y')")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
