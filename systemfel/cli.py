@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -143,7 +144,29 @@ def make_parser() -> SwedishParser:
 def _open_store(db: str, *, readonly: bool):
     from systemfel.store import Store
 
-    return Store(db, readonly=readonly)
+    store = Store(db, readonly=readonly)
+    if store.snapshot_only:
+        print(
+            f"Obs: mappen med databasen {db} är skrivskyddad; databasen läses som den är och "
+            "ändringar som görs någon annanstans under tiden syns inte.",
+            file=sys.stderr,
+        )
+    return store
+
+
+def _storage_problem(exc: BaseException) -> str | None:
+    """A Swedish explanation when a write failed for lack of room or rights, else None."""
+    import errno
+    import sqlite3
+
+    text = str(exc).lower()
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "database or disk is full" in text:
+        return "disken är full"
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES) or "readonly database" in text:
+        return "databasen eller dess mapp är skrivskyddad"
+    if isinstance(exc, sqlite3.OperationalError) and "disk i/o error" in text:
+        return "disken gick inte att skriva till (I/O-fel)"
+    return None
 
 
 def _write_records(records: list[dict], fmt: str, output: Path | None) -> None:
@@ -290,6 +313,19 @@ def cmd_build(args) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    except (sqlite3.Error, OSError) as exc:
+        close()
+        reason = _storage_problem(exc)
+        if reason is None:
+            raise
+        done = _count_documents(store)
+        print(
+            f"\nsystemfel: bygget avbröts: {reason} ({args.db}). Filer som hann läsas in färdigt finns kvar "
+            f"({done} dokument); databasen är som före den fil som pågick. Frigör utrymme eller välj en "
+            "annan plats och kör samma kommando igen för att fortsätta.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     finally:
         store.close()
     close()
@@ -311,6 +347,13 @@ def cmd_build(args) -> int:
         f"Steg: {', '.join(summary.stages) or 'inga'}. Databas: {args.db}"
     )
     return EXIT_FAILED if n_failed else EXIT_OK
+
+
+def _count_documents(store) -> str:
+    try:
+        return str(sum(d.status == "ok" for d in store.documents()))
+    except Exception:  # noqa: BLE001 - only a count for a message
+        return "okänt antal"
 
 
 def cmd_documents(args) -> int:

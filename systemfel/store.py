@@ -10,10 +10,12 @@ import contextlib
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -128,16 +130,41 @@ class StoreError(Exception):
     """A database problem explained in Swedish for the user."""
 
 
+def sqlite_uri(path: Path, **params: str) -> str:
+    """A file: URI for SQLite with the path percent-quoted, so '#', '?' and '%' in a folder or
+    file name stay part of the name instead of starting a query or fragment."""
+    return Path(path).resolve().as_uri() + ("?" + urlencode(params) if params else "")
+
+
+def folder_is_writable(path: Path) -> bool:
+    """Can SQLite create its side files (-wal, -shm) beside the database?"""
+    return os.access(Path(path).resolve().parent, os.W_OK)
+
+
 class Store:
-    """Access to one systemfel database file."""
+    """Access to one systemfel database file.
+
+    Read-only access to a database in a folder that cannot be written (a read-only file
+    system, a CD, a shared folder without write rights) opens it as immutable: SQLite then
+    needs no side files, and `snapshot_only` tells callers to say that changes made
+    elsewhere meanwhile are not seen.
+    """
 
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
+        self.snapshot_only = False
         if readonly and not self.path.exists():
             raise StoreError(f"Databasen {self.path} finns inte. Kör först: systemfel build --db {self.path}")
+        if not readonly and self.path.parent.exists() and not folder_is_writable(self.path):
+            raise StoreError(
+                f"Mappen {self.path.resolve().parent} är skrivskyddad, så databasen {self.path.name} kan inte "
+                "byggas eller ändras där. Välj en annan plats med --db, eller läs den med documents, search, "
+                "export eller app."
+            )
         try:
             if readonly:
-                uri = f"file:{self.path.resolve()}?mode=ro"
+                self.snapshot_only = not folder_is_writable(self.path)
+                uri = sqlite_uri(self.path, **({"immutable": "1"} if self.snapshot_only else {"mode": "ro"}))
                 self.conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
