@@ -59,6 +59,23 @@ class SearchHit:
     matched_terms: list[str] = field(default_factory=list)
 
 
+# A query is a description of a case, not a report: longer ones cost seconds per thousand
+# characters (tokenising, BM25 over every stem, embedding) and say no more.
+MAX_QUERY_CHARS = 1000
+
+
+class QueryTooLongError(ValueError):
+    """A query over MAX_QUERY_CHARS, explained in Swedish."""
+
+
+def check_query_length(query: str) -> None:
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooLongError(
+            f"Sökfrågan är för lång ({len(query)} tecken); högst {MAX_QUERY_CHARS} tecken. "
+            "Beskriv fallet kortare, eller använd --like ID för att hitta fall som liknar ett stycke."
+        )
+
+
 class SearchEngine:
     """Holds the passages, their vectors and a BM25 index built once at construction.
 
@@ -206,6 +223,7 @@ class SearchEngine:
         """The k passages that best answer a free-text query, best first."""
         if mode not in MODES:
             raise ValueError(f"Okänt sökläge '{mode}'. Välj ett av: {', '.join(MODES)}.")
+        check_query_length(query)
         if not query.strip() or not self.passages:
             return []
         stems = self.analyzer.stems(query)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from systemfel.base.records import DocumentMeta
+from systemfel.base.spreadsheet import inert
 
 DEFAULT_DB = "systemfel.db"
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -91,10 +92,13 @@ def make_parser() -> SwedishParser:
     p.add_argument("--actors", type=Path, action="append", default=[], help="extra aktörslista (YAML)")
     p.add_argument("--relabel", action="store_true", help="läs om alla lagrade stycken (t.ex. efter ny aktörslista)")
     p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SEKUNDER", help="vänta på en annan pågående körning")
-    p.add_argument("--max-pages", type=int, help="hoppa över PDF:er med fler sidor än så")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallella läsprocesser")
-    p.add_argument("--timeout", type=float, default=300.0, metavar="SEKUNDER", help="längsta tid för en fil")
+    p.add_argument("--wait", type=_number(float, 0, MAX_WAIT_SECONDS), default=0.0, metavar="SEKUNDER",
+                   help="vänta på en annan pågående körning (högst en vecka)")
+    p.add_argument("--max-pages", type=_number(int, 1), help="hoppa över PDF:er med fler sidor än så (minst 1)")
+    p.add_argument("--workers", type=_number(int, 0, 64), default=min(2, os.cpu_count() or 1),
+                   help="parallella läsprocesser (0: läs i denna process)")
+    p.add_argument("--timeout", type=_number(float, 0, low_open=True), default=300.0, metavar="SEKUNDER",
+                   help="längsta tid för en fil")
 
     p = sub.add_parser("documents", help="lista dokumenten och deras status")
     _add_db(p)
@@ -109,7 +113,7 @@ def make_parser() -> SwedishParser:
     p = sub.add_parser("search", help="sök liknande fall")
     p.add_argument("query", nargs="?", help="sökfråga")
     _add_db(p)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_number(int, 1, 1000), default=10, help="antal träffar (1–1000)")
     p.add_argument("--like", type=int, metavar="ID", help="fler som detta stycke (id) i stället för en fråga")
     p.add_argument("--mode", choices=["hybrid", "lexical", "dense"], default="hybrid")
     p.add_argument("--json", action="store_true")
@@ -136,7 +140,7 @@ def make_parser() -> SwedishParser:
     p = sub.add_parser("app", help="starta utforskaren i webbläsaren")
     _add_db(p)
     p.add_argument("--host", default="127.0.0.1", help="adress att lyssna på (standard: bara denna dator)")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=_number(int, 1, 65535), default=8501)
     return parser
 
 
@@ -182,7 +186,8 @@ def _write_records(records: list[dict], fmt: str, output: Path | None) -> None:
         writer.writeheader()
         for record in records:
             writer.writerow(
-                {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in record.items()}
+                {k: inert(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+                 for k, v in record.items()}  # fmt: skip
             )
     if output:
         _write_file(output, stream.getvalue())
@@ -214,6 +219,35 @@ def _os_reason(exc: OSError) -> str:
         errno.EROFS: "filsystemet är skrivskyddat",
     }
     return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def _number(kind: type, low: float | None = None, high: float | None = None, *, low_open: bool = False):
+    """An argparse type for a finite number within bounds, with the error in Swedish."""
+
+    def parse(value: str):
+        import math
+
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{value}' är {'inget heltal' if kind is int else 'inget tal'}"
+            ) from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise argparse.ArgumentTypeError(f"'{value}' är inget ändligt tal")
+        too_low = low is not None and (number <= low if low_open else number < low)
+        if too_low or (high is not None and number > high):
+            if high is not None:
+                raise argparse.ArgumentTypeError(f"{value} ska vara mellan {low:g} och {high:g}")
+            bound = f"större än {low:g}" if low_open else f"minst {low:g}"
+            raise argparse.ArgumentTypeError(f"{value} ska vara {bound}")
+        return number
+
+    parse.__name__ = "heltal" if kind is int else "tal"
+    return parse
+
+
+MAX_WAIT_SECONDS = 7 * 24 * 3600.0
 
 
 def _year(value: str) -> int:
@@ -420,11 +454,16 @@ def cmd_export(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from systemfel.models.search import SearchFilters
+    from systemfel.models.search import QueryTooLongError, SearchFilters, check_query_length
     from systemfel.pipeline import load_search_engine
 
     if not args.query and args.like is None:
         print("systemfel: fel: ange en sökfråga eller --like ID.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        check_query_length(args.query or "")
+    except QueryTooLongError as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
     store = _open_store(args.db, readonly=True)
     if not store.documents():

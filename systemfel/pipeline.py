@@ -511,7 +511,8 @@ def build(
     """Ingest and analyse, holding the database's build lock so two builds never interleave."""
     options = options or BuildOptions()
     options.check()
-    lock = FileLock(str(store.path) + ".lock")
+    # the resolved path: a build through a symlink must meet a build through the real path
+    lock = FileLock(str(store.path.resolve()) + ".lock")
     try:
         lock.acquire(timeout=options.lock_timeout)
     except Timeout as exc:

@@ -386,3 +386,81 @@ def test_store_paths_with_uri_characters(tmp_path, name):
             store.conn.execute("INSERT INTO meta(key, value) VALUES ('x', 'y')")
     side_files = {f"{name}-wal", f"{name}-shm"}  # SQLite's own, beside the database
     assert sorted(p.name for p in tmp_path.iterdir() if p.name not in side_files) == before
+
+
+# ------------------------------------------------------------------ issue 19: abuse and wrong use
+def _store_with_texts(db: Path, texts: list[str]) -> None:
+    from systemfel.base.records import DocumentMeta
+    from systemfel.store import Store
+
+    passages = [Passage(text=t, page=1, heading_path=["=Rubrik"], block_kind="paragraph", seq=i)
+                for i, t in enumerate(texts)]  # fmt: skip
+    with Store(db) as store:
+        store.replace_document(path="/x/rapport.pdf", sha256="0" * 64, meta=DocumentMeta(org="@PO Provkommun"),
+                               pages=1, blocks=[], passages=passages)  # fmt: skip
+
+
+@pytest.mark.parametrize("what, fmt", [("passages", "csv"), ("figures", "csv")])
+def test_cli_csv_exports_never_hold_a_formula(tmp_path, capsys, what, fmt):
+    """Item 11: cells starting with =, +, -, @ are neutralised as in the explorer's downloads."""
+    import csv
+    import io
+
+    from systemfel.base.spreadsheet import FORMULA_START
+    from systemfel.cli import main
+
+    db = tmp_path / "store.db"
+    _store_with_texts(db, ['=HYPERLINK("http://example.invalid","klicka")', "+1+1", "-2+3", "@SUM(A1)"])
+    assert main(["export", what, "--db", str(db), "--format", fmt]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULA_START)]
+    if what == "passages":
+        assert "'=HYPERLINK(\"http://example.invalid\",\"klicka\")" in cells and "'@PO Provkommun" in cells
+
+
+def test_a_very_long_query_is_refused_at_once(tmp_path):
+    """Item 12: 20,000 characters took 42 s; now a Swedish message and exit 2 at once."""
+    db = tmp_path / "store.db"
+    _store_with_texts(db, ["Klienten väntade länge på beslut."])
+    with deadline(60):
+        result = _cli("search", "väntetid " * 2500, "--db", str(db))
+    assert result.returncode == 2
+    assert "för lång" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_symlinked_store_takes_the_same_lock(tmp_path):
+    """Item 13: a build through a symlink sees a build through the real path."""
+    from filelock import FileLock
+
+    from systemfel.pipeline import BuildError, BuildOptions, build
+    from systemfel.store import Store
+
+    real = tmp_path / "real.db"
+    Store(real).close()
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    with FileLock(str(real) + ".lock"):
+        with Store(link) as store, pytest.raises(BuildError):
+            build(store, [], options=BuildOptions(analyse=False, workers=0))
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--wait", "-1"), ("--max-pages", "-1"), ("--max-pages", "0"), ("--timeout", "0"), ("--timeout", "-5"),
+     ("--workers", "-1"), ("--timeout", "nan"), ("--wait", "inf")],
+)  # fmt: skip
+def test_numeric_build_options_are_checked(tmp_path, option, value):
+    """Item 14: a negative or zero limit is wrong use (exit 2, Swedish), never 'no limit'."""
+    result = _cli("build", str(tmp_path), "--db", str(tmp_path / "x.db"), option, value, "--no-analysis")
+    assert result.returncode == 2, result.stderr[-500:]
+    assert "fel:" in result.stderr and option in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("args", [["search", "x", "--k", "0"], ["search", "x", "--k", "-3"],
+                                  ["app", "--port", "0"], ["app", "--port", "70000"]])  # fmt: skip
+def test_other_numeric_options_are_checked(tmp_path, args):
+    result = _cli(*args, "--db", str(tmp_path / "x.db"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{args[-2]}: " in result.stderr and ("heltal" in result.stderr or "mellan" in result.stderr)

@@ -8,10 +8,10 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 
+from systemfel.base.spreadsheet import inert
+
 # Characters that XML (and so .xlsx) cannot hold.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# A CSV cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _flat(value):
@@ -27,14 +27,9 @@ def flatten(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(_flat)
 
 
-def _inert(value):
-    """A leading apostrophe keeps a quote such as "=HYPERLINK(...)" text when Excel opens the CSV."""
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
-
-
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM, so Excel opens å, ä and ö correctly; no cell can run as a formula."""
-    return flatten(frame).map(_inert).to_csv(index=False).encode("utf-8-sig")
+    return flatten(frame).map(inert).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_excel_bytes(frame: pd.DataFrame, sheet: str = "Data") -> bytes:
