@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -241,7 +244,22 @@ _worker_reader: FileReader | None = None
 def _init_worker(options: BuildOptions) -> None:
     global _worker_reader
     logging.basicConfig(level=logging.WARNING)
+    _exit_with_parent()
     _worker_reader = FileReader(options)
+
+
+def _exit_with_parent(interval: float = 0.2) -> None:
+    """A reader process ends as soon as the build that started it is gone (kill -9 included),
+    instead of reading on for a dead parent."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _read_in_worker(path: Path, sha256: str) -> ReadResult:

@@ -464,3 +464,63 @@ def test_other_numeric_options_are_checked(tmp_path, args):
     result = _cli(*args, "--db", str(tmp_path / "x.db"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{args[-2]}: " in result.stderr and ("heltal" in result.stderr or "mellan" in result.stderr)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_worker_processes_end_with_a_killed_build(tmp_path):
+    """Item 15: after kill -9 of a build its reader processes exit at once, not 15 s later."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import CORPUS, ROOT
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "systemfel.cli", "build", str(corpus), "--db", str(tmp_path / "x.db"),
+         "--no-analysis", "--workers", "2"],
+        env=os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers: list[int] = []
+    try:
+        limit = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < limit and proc.poll() is None:
+            time.sleep(0.2)
+            workers = [p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert len(workers) >= 2, "the build started its reader processes"
+        time.sleep(2)  # the workers are busy reading
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        limit = time.monotonic() + 3
+        while any(_alive(p) for p in workers) and time.monotonic() < limit:
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
