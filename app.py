@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+from streamlit import config as st_config
 
 from systemfel.base.records import PASSAGE_KINDS, Document
 from systemfel.store import Store, StoreError
@@ -31,7 +32,7 @@ from systemfel.explorer.labels import (
     load_theme_descriptions,
     load_theme_names,
 )
-from systemfel.explorer.uploads import save_upload, upload_folder
+from systemfel.explorer.uploads import replace_report, save_upload, upload_folder, upload_size_problem
 
 log = logging.getLogger("systemfel.app")
 
@@ -60,6 +61,7 @@ class Snapshot:
     figures: list[dict]
     corrections: dict[tuple[str, str], str] = field(default_factory=dict)
     embedding_model: str | None = None
+    snapshot_only: bool = False  # the database's folder is read-only: read as it is
 
 
 def resolve_db_path(argv: list[str], environ: dict[str, str]) -> Path | None:
@@ -93,6 +95,7 @@ def load_snapshot(db: str, marker: tuple) -> Snapshot:
             figures=store.figures(),
             corrections=store.corrections(),
             embedding_model=store.get_meta("embedding_model"),
+            snapshot_only=store.snapshot_only,
         )
 
 
@@ -340,7 +343,7 @@ def theme_map(snap: Snapshot, namer: ThemeNamer) -> None:
 def search_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> None:
     st.title("Sök liknande fall")
     try:
-        from systemfel.models.search import SearchFilters
+        from systemfel.models.search import MAX_QUERY_CHARS, QueryTooLongError, SearchFilters
     except ImportError:
         st.warning("Sökningen är inte tillgänglig ännu (modulen models.search saknas).")
         return
@@ -348,7 +351,8 @@ def search_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> No
         st.info("Databasen har inga stycken att söka i.")
         return
     query = st.text_input(
-        "Beskriv fallet", key="sok_fraga", placeholder="t.ex. svårt att nå Försäkringskassan på telefon"
+        "Beskriv fallet", key="sok_fraga", placeholder="t.ex. svårt att nå Försäkringskassan på telefon",
+        max_chars=MAX_QUERY_CHARS, help=f"Högst {MAX_QUERY_CHARS} tecken.",
     )
     filters = search_filters(snap, namer, SearchFilters)
     try:
@@ -366,7 +370,11 @@ def search_view(snap: Snapshot, namer: ThemeNamer, db: str, marker: tuple) -> No
         hits = engine.more_like_this(like_id, k=RESULTS_K, filters=filters)
         terms: list[str] = []
     elif query.strip():
-        hits = engine.search(query, k=RESULTS_K, filters=filters, mode="hybrid")
+        try:
+            hits = engine.search(query, k=RESULTS_K, filters=filters, mode="hybrid")
+        except QueryTooLongError as exc:
+            st.warning(str(exc))
+            return
         terms = [query]
     else:
         st.caption("Skriv en fråga ovan, eller välj filter och sök.")
@@ -488,6 +496,7 @@ def document_passages(snap: Snapshot, namer: ThemeNamer, db: Path, doc: Document
                            key="dokument_typer")  # fmt: skip
     shown = [p for p in passages if p["kind"] in kinds or p["kind"] is None]
     correction_form(passages, namer, db)
+    replace_form(db, doc)
     st.subheader(f"Stycken i läsordning ({len(shown)})")
     for p in shown:
         passage_card(p, namer, snap.corrections, show_source=False)
@@ -517,6 +526,31 @@ def correction_form(passages: list[dict], namer: ThemeNamer, db: Path) -> None:
         )  # fmt: skip
         if st.button("Spara rättelse", key="ratta_spara", type="primary"):
             save_correction(db, p, kind, theme)
+
+
+def replace_form(db: Path, doc: Document) -> None:
+    """Replacing a report is a choice made here, never a side effect of an upload's name."""
+    with st.expander("Ersätt rapporten med en ny version", expanded=False):
+        st.caption(f"Den nya filen läses in; när den är klar tas {doc.file} och dess {doc.n_passages} stycken bort. "
+                   "Rättelser följer med de stycken vars text är oförändrad.")  # fmt: skip
+        upload = st.file_uploader("Ny version (PDF)", type=["pdf"], key=f"ersatt_fil_{doc.id}")
+        if upload is None or not st.button("Ersätt rapporten", key=f"ersatt_{doc.id}", type="primary"):
+            return
+        paths = store_uploads(db, [upload])
+        summary = run_build(db, paths) if paths else None
+        if summary is None:
+            return
+        try:
+            with Store(db) as store:
+                replaced = replace_report(store, doc.id, summary.files[0].status)
+        except (StoreError, sqlite3.Error) as exc:
+            st.error(f"Den gamla versionen kunde inte tas bort: {exc}")
+            return
+        if replaced:
+            flash(f"{doc.file} ersattes med {Path(paths[0]).name}.")
+            st.rerun()
+        else:
+            st.warning("Den gamla versionen finns kvar: den nya filen lästes inte in som en egen rapport.")
 
 
 def save_correction(db: Path, passage: dict, kind: str, theme: str) -> None:
@@ -549,16 +583,26 @@ def upload_section(db: Path) -> None:
     uploads = st.file_uploader("PDF-filer", type=["pdf"], accept_multiple_files=True, key="uppladdning")
     if not uploads or not st.button("Läs in filerna", key="las_in", type="primary"):
         return
+    paths = store_uploads(db, uploads)
+    if paths:
+        run_build(db, paths)
+
+
+def store_uploads(db: Path, uploads) -> list[Path] | None:
+    """Save uploads to disk by content, streamed, within the total size limit; None on failure."""
+    problem = upload_size_problem([upload.size for upload in uploads])
+    if problem:
+        st.error(problem)
+        return None
     folder = upload_folder(db)
     try:
-        paths = [save_upload(folder, upload.name, upload.getvalue()) for upload in uploads]
+        return [save_upload(folder, upload.name, upload) for upload in uploads]
     except (OSError, ValueError) as exc:
         st.error(f"Filerna kunde inte sparas i {folder}: {exc}")
-        return
-    run_build(db, paths)
+        return None
 
 
-def run_build(db: Path, paths: list[Path]) -> None:
+def run_build(db: Path, paths: list[Path]):
     """Ingest and analyse the uploads with a progress bar, then report each file in Swedish."""
     from systemfel.pipeline import STATUS_SV, BuildError, BuildOptions, build
 
@@ -573,12 +617,12 @@ def run_build(db: Path, paths: list[Path]) -> None:
     except (BuildError, StoreError) as exc:
         bar.empty()
         st.error(str(exc))
-        return
+        return None
     except Exception as exc:  # noqa: BLE001 - a failed build must be explained, not crash the page
         log.exception("build from the explorer failed")
         bar.empty()
         st.error(f"Inläsningen misslyckades oväntat: {type(exc).__name__}: {exc}")
-        return
+        return None
     bar.progress(1.0, text="Klart")
     rows = [{"Fil": Path(f.path).name, "Status": STATUS_SV.get(f.status, f.status), "Sidor": f.pages,
              "Stycken": f.passages, "Meddelande": f.message} for f in summary.files]  # fmt: skip
@@ -588,11 +632,30 @@ def run_build(db: Path, paths: list[Path]) -> None:
     if good:
         st.success(f"{good} fil(er) klara. Alla vyer visar nu de nya rapporterna.")
     show_table(pd.DataFrame(rows), "inlasning", "upload_results")
+    return summary
 
 
 # ---------------------------------------------------------------------- main
+def usage_statistics_off() -> bool:
+    """The explorer sends nothing home, however it was started (`streamlit run app.py` from
+    another folder, an environment that turns statistics on). If Streamlit was started with
+    usage statistics on, they are turned off here and this first page, whose browser side was
+    already told otherwise, refuses to show any data."""
+    if not st.get_option("browser.gatherUsageStats"):
+        return True
+    st_config.set_option("browser.gatherUsageStats", False, "systemfel: utforskaren skickar ingen statistik")
+    return False
+
+
 def main() -> None:
     st.set_page_config(page_title="Systemfel – utforskare", layout="wide")
+    if not usage_statistics_off():
+        st.error(
+            "Streamlit startades med användningsstatistik påslagen (browser.gatherUsageStats). Utforskaren "
+            "skickar ingenting hem: statistiken är nu avstängd. Ladda om sidan för att fortsätta, och starta "
+            "helst med `systemfel app --db FIL`."
+        )
+        st.stop()
     db = resolve_db_path(sys.argv[1:], dict(os.environ))
     if db is None:
         st.error("Ingen databas angiven. " + HOW_TO_START + " Bygg en databas först med `systemfel build --db FIL`.")
@@ -615,6 +678,9 @@ def main() -> None:
         st.header("Systemfel")
         view = st.radio("Vy", list(VIEWS), format_func=VIEWS.get, key="vy")
         st.caption(markdown_safe(f"Databas: {db.name} · {sum(d.status == 'ok' for d in snap.documents)} rapporter"))
+        if snap.snapshot_only:
+            st.info("Databasens mapp är skrivskyddad: den visas som den är, och uppladdningar och rättelser "
+                    "kan inte sparas.")  # fmt: skip
     st.query_params["vy"] = view
     if not snap.passages and view != "dokument":
         st.info(

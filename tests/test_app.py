@@ -397,3 +397,73 @@ def test_clicked_map_point_maps_back_to_its_passage(app_db):
                                        "customdata": list(trace.customdata[2])}], "point_indices": [2]}}  # fmt: skip
     assert tables.selected_point_ids(event) == [int(trace.customdata[2][0])]
     assert tables.selected_point_ids({"selection": {"points": []}}) == []
+
+
+# ------------------------------------------------------------------ issue 19
+def test_the_explorer_refuses_to_run_with_usage_statistics_on(app_db, monkeypatch):
+    """However Streamlit was started, the explorer turns usage statistics off itself and shows
+    no data on the page whose browser side was told to send them."""
+    from streamlit import config as st_config
+
+    before = st_config.get_option("browser.gatherUsageStats")
+    st_config.set_option("browser.gatherUsageStats", True)
+    try:
+        monkeypatch.setenv("SYSTEMFEL_DB", str(app_db))
+        monkeypatch.setattr(sys, "argv", ["app.py"])
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.run()
+        assert not at.exception
+        assert any("gatherUsageStats" in e.value for e in at.error)
+        assert not at.dataframe and not at.metric
+        assert st_config.get_option("browser.gatherUsageStats") is False
+        at.run()
+        assert not at.error and at.metric, "the next page load works"
+    finally:
+        st_config.set_option("browser.gatherUsageStats", before)
+
+
+def test_a_very_long_query_is_capped_in_the_explorer(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "sok")
+    box = at.text_input(key="sok_fraga")
+    assert box.proto.max_chars == 1000
+    box.set_value("väntetid " * 600)  # 5400 characters: Streamlit keeps the first 1000
+    at.run(timeout=TIMEOUT)
+    assert not at.exception
+    assert len(at.text_input(key="sok_fraga").value) <= 1000
+    assert not any("för lång" in w.value for w in at.warning)
+
+
+def test_the_search_engine_refuses_a_query_over_the_cap():
+    from systemfel.models.search import MAX_QUERY_CHARS, QueryTooLongError, check_query_length
+
+    check_query_length("x" * MAX_QUERY_CHARS)
+    with pytest.raises(QueryTooLongError, match="för lång"):
+        check_query_length("x" * (MAX_QUERY_CHARS + 1))
+
+
+def test_the_total_upload_size_is_capped():
+    from systemfel.explorer.uploads import upload_size_problem
+
+    assert upload_size_problem([50 * 2**20] * 4) is None
+    assert "högst 200 MB" in upload_size_problem([50 * 2**20] * 5)
+
+
+def test_replacing_a_report_is_an_explicit_choice(writable_db, tmp_path, monkeypatch):
+    """Item 10: only the 'Ersätt rapporten' form removes a report, after its new version is stored."""
+    with Store(writable_db, readonly=True) as store:
+        old = next(d for d in store.documents() if d.file == "po-varmland-2021.pdf")
+    new = ReportPdf(tmp_path / "po-varmland-2021-rev.pdf", title="Brister och systemfel 2021", author="PO Värmland")
+    new.heading("Försäkringskassan")
+    new.paragraph(["Klienten fick vänta i över fyra månader på ett beslut om sjukersättning från",
+                   "Försäkringskassan och saknade under tiden all inkomst. Handläggaren gick inte att nå."])
+    at = start(writable_db, monkeypatch, "dokument")
+    at.selectbox(key="dokument_val").set_value(old.id)
+    at.run()
+    at.file_uploader(key=f"ersatt_fil_{old.id}").set_value([("rev.pdf", new.save().read_bytes(), "application/pdf")])
+    at.run()
+    at.button(key=f"ersatt_{old.id}").click()
+    at.run(timeout=TIMEOUT)
+    assert not at.exception, [e.value for e in at.exception]
+    with Store(writable_db, readonly=True) as store:
+        files = {d.file: d for d in store.documents()}
+    assert "po-varmland-2021.pdf" not in files and files["rev.pdf"].status == "ok"

@@ -78,3 +78,26 @@ def save_upload(folder: Path, name: str, data: bytes | BinaryIO) -> Path:
     else:
         shutil.move(tmp.name, target)
     return target
+
+
+MAX_UPLOAD_TOTAL_MB = 200  # one batch of uploads; each file is also capped by server.maxUploadSize
+
+
+def upload_size_problem(sizes: list[int], limit_mb: int = MAX_UPLOAD_TOTAL_MB) -> str | None:
+    """A Swedish explanation when one batch of uploads is larger than `limit_mb`, else None."""
+    total = sum(sizes)
+    if total > limit_mb * 1024 * 1024:
+        return (
+            f"Filerna är tillsammans {total / 1024 / 1024:.0f} MB; högst {limit_mb} MB kan läsas in åt gången. "
+            "Ladda upp dem i flera omgångar, eller läs in dem med `systemfel build`."
+        )
+    return None
+
+
+def replace_report(store, old_doc_id: int, new_status: str) -> bool:
+    """After the new version of a report was built: remove the old one, but only when the new
+    one was stored as a report of its own ("new"). A failed or duplicate upload keeps the old."""
+    if new_status != "new":
+        return False
+    store.delete_document(old_doc_id)
+    return True
