@@ -5,6 +5,10 @@ Messages are Swedish; exit codes: 0 all good, 1 some file or check failed,
 """
 from __future__ import annotations
 
+# Imports inside functions: the pipeline, evaluation and search import spaCy, which imports
+# torch through thinc: seconds to tens of seconds on this machine (python -X importtime). Each
+# command imports what it needs, so `--help`, `documents` and wrong use answer at once.
+
 import argparse
 import csv
 import io
@@ -43,6 +47,16 @@ class SwedishParser(argparse.ArgumentParser):
             message = message.replace(en, sv)
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: fel: {message}\n")
+
+
+def _worker_count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} är inte ett heltal") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"minst 1 process behövs, inte {number}")
+    return number
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -95,8 +109,8 @@ def make_parser() -> SwedishParser:
     p.add_argument("--wait", type=_number(float, 0, MAX_WAIT_SECONDS), default=0.0, metavar="SEKUNDER",
                    help="vänta på en annan pågående körning (högst en vecka)")
     p.add_argument("--max-pages", type=_number(int, 1), help="hoppa över PDF:er med fler sidor än så (minst 1)")
-    p.add_argument("--workers", type=_number(int, 0, 64), default=min(2, os.cpu_count() or 1),
-                   help="parallella läsprocesser (0: läs i denna process)")
+    p.add_argument("--workers", type=_worker_count, default=os.cpu_count() or 1, metavar="N",
+                   help="parallella processer för inläsning och inbäddning (standard: antalet kärnor)")  # fmt: skip
     p.add_argument("--timeout", type=_number(float, 0, low_open=True), default=300.0, metavar="SEKUNDER",
                    help="längsta tid för en fil")
 
@@ -128,7 +142,7 @@ def make_parser() -> SwedishParser:
     p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl")
     _add_db(p)
     p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
-    p.add_argument("--codebook", type=Path, help="temakodboken som bygget använde (standard: den medföljande)")
+    p.add_argument("--codebook", type=Path, help="en annan temakodbok (standard: den som bygget använde)")
     _add_examples(p)
     p.add_argument("--json", action="store_true")
 
@@ -440,7 +454,7 @@ EXPORT_FIELDS = [
 def cmd_export(args) -> int:
     store = _open_store(args.db, readonly=True)
     if args.what == "passages":
-        records = [{k: p[k] for k in EXPORT_FIELDS} for p in store.passages()]
+        records = [{k: p.as_dict()[k] for k in EXPORT_FIELDS} for p in store.passages()]
     elif args.what == "figures":
         records = store.figures()
     elif args.what == "clusters":
@@ -474,7 +488,7 @@ def cmd_search(args) -> int:
         themes=args.theme, actors=args.actor, orgs=args.org, years=args.year, levels=args.level, kinds=args.kind
     )
     if args.like is not None:
-        if args.like not in {p["id"] for p in engine.passages}:
+        if args.like not in {p.id for p in engine.passages}:
             print(f"systemfel: fel: inget stycke med id {args.like}.", file=sys.stderr)
             return EXIT_USAGE
         hits = engine.more_like_this(args.like, k=args.k, filters=filters)
@@ -573,7 +587,7 @@ def cmd_app(args) -> int:
     if not db.exists():
         print(f"systemfel: fel: databasen {db} finns inte. Kör först: systemfel build --db {db}", file=sys.stderr)
         return EXIT_USAGE
-    app = Path(__file__).resolve().parent.parent / "app.py"
+    app = Path(__file__).resolve().parent / "explorer" / "main.py"
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", args.host,

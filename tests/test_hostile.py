@@ -315,7 +315,7 @@ def test_a_full_disk_during_a_build_is_explained_and_the_store_stays_intact(tmp_
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     script = (f"mount -t tmpfs -o size=400k tmpfs {disk} && "
-              f"\"$0\" -m systemfel.cli build {corpus} --db {disk}/store.db --no-analysis --workers 0; "
+              f"\"$0\" -m systemfel.cli build {corpus} --db {disk}/store.db --no-analysis --workers 1; "
               f"code=$?; cp {disk}/store.db* {tmp_path}/ 2>/dev/null; exit $code")  # fmt: skip
     import os
     import subprocess
