@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -249,7 +250,7 @@ class Builder:
         pool = ProcessPool(
             max_workers=workers,
             initializer=init_worker,
-            initargs=(self.options,),
+            initargs=(self.options, os.getpid()),
             context=multiprocessing.get_context("spawn"),
         )
         try:

@@ -126,10 +126,10 @@ class FileReader:
 _worker_reader: FileReader | None = None
 
 
-def init_worker(options: ReadOptions) -> None:
+def init_worker(options: ReadOptions, parent_pid: int) -> None:
     global _worker_reader
     logging.basicConfig(level=logging.WARNING)
-    exit_with_parent()
+    exit_with_parent(parent_pid)
     _worker_reader = FileReader(options)
 
 

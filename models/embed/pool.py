@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -25,12 +26,12 @@ log = logging.getLogger(__name__)
 _worker_embedder: Embedder | None = None
 
 
-def _start_worker(spec: str, batch_size: int) -> None:
+def _start_worker(spec: str, batch_size: int, parent_pid: int) -> None:
     global _worker_embedder
     from systemfel.models.embed import load_embedder  # the package imports this module: a cycle at load
 
     logging.basicConfig(level=logging.WARNING)
-    exit_with_parent()
+    exit_with_parent(parent_pid)
     _worker_embedder = load_embedder(spec, batch_size=batch_size)
 
 
@@ -72,7 +73,7 @@ class ParallelEmbedder(Embedder):
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self.name, self.batch_size),
+                initargs=(self.name, self.batch_size, os.getpid()),
             )
         return self._pool
 

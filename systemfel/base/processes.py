@@ -6,10 +6,13 @@ import threading
 import time
 
 
-def exit_with_parent(interval: float = 0.2) -> None:
-    """Call in a worker's initializer: the worker ends as soon as its parent is gone (kill -9
-    included), instead of reading or embedding on for a dead build."""
-    parent = os.getppid()
+def exit_with_parent(parent: int, interval: float = 0.2) -> None:
+    """Call in a worker's initializer with the pid of the process that started the pool: the
+    worker ends as soon as that process is gone (kill -9 included), instead of reading or
+    embedding on for a dead build. The pid is passed in, not read here, because a parent
+    killed while the worker was still importing has already been replaced by init."""
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while True:
