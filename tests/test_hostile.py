@@ -478,19 +478,6 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _stored(db: Path) -> int:
-    import sqlite3
-
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -510,6 +497,7 @@ def test_worker_processes_end_with_a_killed_build(tmp_path):
     import time
 
     from tests.conftest import CORPUS, ROOT
+    from tests.test_faults import _stored_documents
 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -526,7 +514,7 @@ def test_worker_processes_end_with_a_killed_build(tmp_path):
             time.sleep(0.2)
             workers = [p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
         assert len(workers) >= 2, "the build started its reader processes"
-        while not _stored(tmp_path / "x.db") and time.monotonic() < limit + 300 and proc.poll() is None:
+        while not _stored_documents(tmp_path / "x.db") and time.monotonic() < limit + 300 and proc.poll() is None:
             time.sleep(0.2)  # the workers are past starting up: they have read a report
         assert proc.poll() is None, "the build is still reading when it is killed"
         proc.send_signal(signal.SIGKILL)
