@@ -393,7 +393,7 @@ def cmd_export(args) -> int:
 
 def cmd_search(args) -> int:
     from systemfel.models.search import SearchFilters
-    from systemfel.pipeline import load_search_engine
+    from systemfel.searchcache import load_engine
 
     if not args.query and args.like is None:
         print("systemfel: fel: ange en sökfråga eller --like ID.", file=sys.stderr)
@@ -402,7 +402,7 @@ def cmd_search(args) -> int:
     if not store.documents():
         print(f"Databasen {args.db} har inga dokument. Kör först: systemfel build --db {args.db}", file=sys.stderr)
         return EXIT_FAILED
-    engine = load_search_engine(store)
+    engine = load_engine(store)
     filters = SearchFilters(
         themes=args.theme, actors=args.actor, orgs=args.org, years=args.year, levels=args.level, kinds=args.kind
     )
