@@ -86,6 +86,7 @@ def _save(engine: SearchEngine, path: Path) -> None:
     """Write atomically into a folder only the user can read; failure only costs speed next time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)  # also when the folder was made by someone or something else
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as handle:
             pickle.dump(engine, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
