@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 BLOCK_KINDS = ("heading", "paragraph", "bullet", "quote", "footnote", "table")
+# a line that introduces a list or table ("Brister på central nivå:"): context of the items
+LEAD_IN = "lead_in"
 PASSAGE_KINDS = ("deficiency", "good_example", "background")
 LEVELS = ("handlaggare", "lokal", "central")
 
@@ -44,6 +46,9 @@ class Passage:
     block_kind: str
     seq: int = 0
     page_end: int | None = None
+    # lead-in lines above a list item ("Brister på lokal nivå:"), a table's column names:
+    # what the passage is read under, besides its headings
+    context: str = ""
 
     @property
     def heading(self) -> str:
