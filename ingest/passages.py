@@ -56,20 +56,28 @@ class ContextReader:
         header = ""  # column names of the current table
         header_cells = 0
         after_items = False
+        single = False  # the lead-in lines wait for one paragraph, not a list
         for i, block in enumerate(blocks):
             kind = block.kind
             if kind == "footnote":
                 continue  # set aside by the layout; does not end a list
             if kind == "heading":
-                paragraph_leads, item_leads, header, after_items = [], [], "", False
+                paragraph_leads, item_leads, header, after_items, single = [], [], "", False, False
                 continue
-            if kind == "paragraph" and is_lead_in_text(block.text) and self._leads(blocks, i):
-                if after_items:
+            if kind == "paragraph" and is_lead_in_text(block.text):
+                # a colon line: it leads the list or table after it, else the one paragraph after
+                # it ("Ombuden vill lyfta följande:"); before a heading it leads nothing
+                if after_items or single:
                     paragraph_leads, item_leads, after_items = [], [], False
                 paragraph_leads.append(block.text.strip())
                 lead_ins.add(i)
                 contexts[i] = " ".join(paragraph_leads[:-1])
                 header = ""
+                single = not self._leads(blocks, i)
+                continue
+            if single and kind in ("paragraph", "quote"):
+                contexts[i] = " ".join(paragraph_leads)
+                paragraph_leads, single = [], False
                 continue
             if kind == "bullet":
                 indent = _item_indent(block)

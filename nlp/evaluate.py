@@ -132,6 +132,7 @@ def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[dic
                 "text": passage_field(p, "text", ""),
                 "heading_path": passage_field(p, "heading_path", []),
                 "block_kind": passage_field(p, "block_kind", ""),
+                "context": passage_field(p, "context", ""),
                 "kind": lab.kind,
                 "kind_score": lab.kind_score,
                 "actors": lab.actors,
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pdf:
         from systemfel.ingest import read_document
 
-        corpus = {p.stem: read_document(p).passages for p in sorted(args.pdf.glob("*.pdf"))}
+        corpus = {p.stem: reader.keep_passages(read_document(p).passages) for p in sorted(args.pdf.glob("*.pdf"))}
         source = f"ingest.read_document på {args.pdf}"
     else:
         from systemfel.nlp.blocks import load_block_corpus

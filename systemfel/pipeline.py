@@ -188,7 +188,8 @@ class FileReader:
                 str(path), sha256, pages=parsed.pages,
                 error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
             )  # fmt: skip
-        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks)
+        # lead-in lines are the context of their items; one that states a problem stays a passage too
+        passages, blocks, pii_counts = self._mask(self.reader.keep_passages(parsed.passages), parsed.blocks)
         return ReadResult(
             path=str(path),
             sha256=sha256,
@@ -366,7 +367,7 @@ class Builder:
         for i, (doc_id, doc_rows) in enumerate(by_doc.items()):
             passages = [
                 Passage(text=r["text"], page=r["page"], heading_path=r["heading_path"], block_kind=r["block_kind"],
-                        seq=r["seq"])
+                        seq=r["seq"], context=r["context"])
                 for r in doc_rows
             ]
             labels = self.reader.label(passages)
