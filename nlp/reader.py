@@ -47,9 +47,10 @@ class PassageReader:
         labels = []
         for passage, (kind, score), level in zip(passages, kinds, levels):
             text = passage_field(passage, "text", "") or ""
-            labels.append(
-                PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=self.actors.find(text), level=level)
-            )
+            # an item under "Psykiatrin:" is about psykiatrin though its own words do not say so
+            context_actors = self.actors.find(passage_field(passage, "context", "") or "")
+            actors = list(dict.fromkeys([*self.actors.find(text), *context_actors]))
+            labels.append(PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=actors, level=level))
         return labels
 
     def keep_passages(self, passages: Sequence[Passage]) -> list[Passage]:
