@@ -164,6 +164,7 @@ class BlockBuilder:
                     or line.top < prev.top - 1
                     or has_bullet
                     or (numbered and line.x0 <= current.first.x0 + 2)
+                    or (numbered and current.kind != "bullet" and prev.text.rstrip().endswith((":", ".", "!", "?")))
                     or (numbered and current.kind == "bullet" and line.x0 >= bullet_indent - 3)  # a nested list
                     or (current.kind == "bullet" and line.x0 < bullet_indent - 3 and role == "body")
                     or "table_row" in line.extra
