@@ -52,7 +52,7 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     from systemfel.models.evaluate import theme_accuracy, theme_accuracy_leave_one_report_out, theme_predictions_leaving_reports_out
     from systemfel.models.themes import Codebook, ThemeAssigner
     from systemfel.models.vectors import MODEL_META_KEY, sentence_vectors_cached
-    from systemfel.pipeline import THEMED_KINDS, labelled_examples
+    from systemfel.pipeline import THEMED_KINDS, labelled_examples, theme_heading
 
     passages = [p for rows in by_doc.values() for p in rows if p["kind"] in THEMED_KINDS]
     embedder = load_embedder(store.get_meta(MODEL_META_KEY))
@@ -64,7 +64,7 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     sentences = sentence_vectors_cached(store, embedder, [p["text"] for p in passages], save=False)
     assigner = ThemeAssigner(Codebook.load(options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
     evidence = assigner.evidence(
-        [p["text"] for p in passages], vectors, headings=[p["heading"] or "" for p in passages], sentences=sentences
+        [p["text"] for p in passages], vectors, headings=[theme_heading(p) for p in passages], sentences=sentences
     )
     predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages)
     docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})

@@ -68,6 +68,12 @@ class BuildOptions:
         load_actor_entries(self.actor_files)
 
 
+def theme_heading(passage) -> str:
+    """What a passage is filed under, for theme assignment: its headings and the lead-in lines
+    above it ("Brister på lokal nivå: Boende:")."""
+    return " ".join(part for part in (passage["heading"] or "", passage.get("context") or "") if part)
+
+
 def labelled_examples(store: Store, options: BuildOptions) -> list:
     """The labelled examples theme assignment learns from: the shipped sentences, the user's
     files and the theme corrections made in the explorer."""
@@ -422,7 +428,7 @@ class Builder:
             matrix = np.vstack([vectors[p["text_hash"]] for p in todo])
             sentences = sentence_vectors_cached(self.store, embedder, [p["text"] for p in todo])
             for p, scores in zip(todo, assigner.predict(
-                [p["text"] for p in todo], matrix, headings=[p["heading"] or "" for p in todo], sentences=sentences
+                [p["text"] for p in todo], matrix, headings=[theme_heading(p) for p in todo], sentences=sentences
             )):
                 predicted[p["id"]] = scores
         for p in stale:
