@@ -233,7 +233,7 @@ def test_context_is_stored_and_exported(tmp_path):
         store.replace_document(path="x.pdf", sha256="ab", meta=DocumentMeta(org="X"), pages=2, blocks=[],
                                passages=[passage], labels=[PassageLabels("deficiency", 0.9, [], "lokal")])
         [stored] = store.passages()
-    assert stored["context"] == "Brister på lokal nivå:"
+    assert stored.context == "Brister på lokal nivå:"
     from systemfel.cli import EXPORT_FIELDS
 
     assert "context" in EXPORT_FIELDS
