@@ -370,7 +370,7 @@ def cmd_documents(args) -> int:
 
 
 EXPORT_FIELDS = [
-    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "text",
+    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "context", "text",
     "kind", "kind_score", "level", "actors", "themes", "theme_scores", "theme", "cluster", "pii",
 ]
 

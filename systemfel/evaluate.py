@@ -69,7 +69,7 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     sentences = sentence_vectors_cached(store, embedder, [p.text for p in passages], save=False)
     assigner = ThemeAssigner(build_codebook(store, options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
     evidence = assigner.evidence(
-        [p.text for p in passages], vectors, headings=[p.heading or "" for p in passages], sentences=sentences
+        [p.text for p in passages], vectors, headings=[p.filed_under for p in passages], sentences=sentences
     )
     predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages)
     docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})

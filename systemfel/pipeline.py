@@ -275,7 +275,7 @@ class Builder:
         for i, (doc_id, doc_rows) in enumerate(by_doc.items()):
             passages = [
                 Passage(text=r["text"], page=r["page"], heading_path=r["heading_path"], block_kind=r["block_kind"],
-                        seq=r["seq"])
+                        seq=r["seq"], context=r["context"])
                 for r in doc_rows
             ]
             labels = self.reader.label(passages)

@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS passages (
     block_kind TEXT NOT NULL,
     text TEXT NOT NULL,
     text_hash TEXT NOT NULL,
-    pii TEXT NOT NULL DEFAULT '{}'
+    pii TEXT NOT NULL DEFAULT '{}',
+    context TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
 CREATE INDEX IF NOT EXISTS passages_hash ON passages(text_hash);
@@ -153,6 +154,7 @@ class Store:
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
                 self.conn.commit()
+                self._add_missing_columns()
             else:
                 self._check_schema()
         except sqlite3.DatabaseError as exc:
@@ -162,6 +164,21 @@ class Store:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "documents" not in tables or "passages" not in tables:
             raise StoreError(f"{self.path} är ingen systemfel-databas (tabeller saknas).")
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a database was made (passages.context): added empty, so an older
+        database keeps working; a rebuild of a changed file fills them."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(passages)")}
+        if "context" not in columns:
+            self.conn.execute("ALTER TABLE passages ADD COLUMN context TEXT NOT NULL DEFAULT ''")
+            self.conn.commit()
+
+    @property
+    def _context_column(self) -> str:
+        """p.context, or an empty one in a read-only database made before the column existed."""
+        if not hasattr(self, "_has_context"):
+            self._has_context = any(r[1] == "context" for r in self.conn.execute("PRAGMA table_info(passages)"))
+        return "p.context" if self._has_context else "'' AS context"
 
     def close(self) -> None:
         self.conn.close()
@@ -299,8 +316,8 @@ class Store:
                 ],
             )
             conn.executemany(
-                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii, context)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         doc_id,
@@ -312,6 +329,7 @@ class Store:
                         p.text,
                         text_hash(p.text),
                         json.dumps(counts),
+                        p.context,
                     )
                     for i, (p, counts) in enumerate(zip(passages, passage_pii))
                 ],
@@ -375,7 +393,7 @@ class Store:
         params: tuple = (doc_id,) if doc_id is not None else ()
         rows = self.conn.execute(
             f"""SELECT p.id, p.doc_id, d.file, d.org, d.region, d.year, d.title, p.page, p.page_end,
-                   p.heading_path, p.block_kind, p.text, p.text_hash, p.seq,
+                   p.heading_path, p.block_kind, p.text, p.text_hash, p.seq, {self._context_column},
                    l.kind, l.kind_score, l.level, l.actors, p.pii, pc.cluster_id, pc.x, pc.y
               FROM passages p JOIN documents d ON d.id = p.doc_id
               LEFT JOIN labels l ON l.passage_id = p.id
@@ -392,7 +410,7 @@ class Store:
                     id=r["id"], doc_id=r["doc_id"], file=r["file"], org=r["org"], region=r["region"],
                     year=r["year"], title=r["title"], page=r["page"], page_end=r["page_end"],
                     heading_path=tuple(json.loads(r["heading_path"])), block_kind=r["block_kind"],
-                    seq=r["seq"], text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
+                    seq=r["seq"], context=r["context"], text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
                     kind_score=r["kind_score"], level=r["level"],
                     actors=tuple(json.loads(r["actors"])) if r["actors"] else (),
                     pii=json.loads(r["pii"]) if r["pii"] else {},
@@ -416,7 +434,7 @@ class Store:
         """Passages (with heading path and block kind) that the Swedish reading has not seen yet."""
         where = "AND l.passage_id IS NULL" if only_missing else ""
         rows = self.conn.execute(
-            f"""SELECT p.id, p.doc_id, p.text, p.page, p.heading_path, p.block_kind, p.seq
+            f"""SELECT p.id, p.doc_id, p.text, p.page, p.heading_path, p.block_kind, p.seq, {self._context_column}
                 FROM passages p JOIN documents d ON d.id = p.doc_id
                 LEFT JOIN labels l ON l.passage_id = p.id
                 WHERE d.status = 'ok' {where} ORDER BY p.doc_id, p.seq"""
