@@ -23,7 +23,6 @@ from systemfel.ingest import read_document
 from systemfel.nlp.blocks import load_block_corpus
 from systemfel.nlp.kind import KindClassifier
 from systemfel.nlp.reader import PassageReader
-from systemfel.nlp.segment import PassageSplitter
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +213,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocks", type=Path, default=ROOT / "tests" / "data" / "blocks",
                         help="mapp med *.blocks.jsonl (facit för textutdragningen)")
     parser.add_argument("--pdf", type=Path, default=None, help="mapp med PDF:er att läsa med ingest.read_document")
-    parser.add_argument("--split", action="store_true", help="dela mycket långa passager i meningsgrupper först")
     parser.add_argument("--errors", action="store_true", help="visa nycklar som hamnar fel")
     parser.add_argument("--figures", type=Path, default=None,
                         help="facit för rapporternas egna siffror (doc, subject, value, qualifier per rad)")
@@ -231,10 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         corpus = load_block_corpus(args.blocks)
         source = f"facitblock i {args.blocks}"
-    if args.split:
-        splitter = PassageSplitter(reader.nlp)
-        corpus = {doc: splitter.split(passages) for doc, passages in corpus.items()}
-        source += " (långa passager delade)"
     labelled = label_corpus(reader, corpus)
     report = evaluate_labels(gold, labelled)
     print(f"Källa: {source}")
