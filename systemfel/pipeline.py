@@ -396,6 +396,9 @@ class Builder:
         stages = ["vektorer"]
         stages += self._themes(passages, vectors, embedder)
         stages += self._clusters(vectors)
+        from systemfel.recurring import RecurringStage
+
+        stages += RecurringStage(embedder, progress=self.progress).run(self.store)
         return stages
 
     def _themes(self, passages: list[dict], vectors: dict[str, np.ndarray], embedder) -> list[str]:
