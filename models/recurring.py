@@ -132,15 +132,23 @@ class StatementGrouper:
 
 # ------------------------------------------------------------------------------- labels
 _WORD = re.compile(r"[^\W_]+(?:[-:][^\W_]+)*", re.UNICODE)
+# A name is a noun phrase: it neither starts nor ends with a common verb, and it does not end
+# in an adjective ("personer med psykisk"). Without a tagger these are word lists and endings.
+_EDGE_WORDS = frozenset(
+    {"är", "var", "blir", "blev", "har", "hade", "får", "fick", "kan", "ska", "skulle", "måste", "finns", "fanns",
+     "gör", "görs", "ta", "tar", "sig", "se", "ser", "vill", "bör", "både", "även", "samt", "exempel", "exempelvis", "därmed", "initialt"}
+)  # fmt: skip
+_ADJECTIVE_ENDINGS = ("isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende")
 
 
 class IssueNamer:
     """Names an issue by a phrase its own statements use, plus its distinctive terms.
 
     Candidate phrases are runs of one to four words inside a statement that start and end
-    with a content word; a phrase scores by how many of the issue's statements use it (by
-    stems), how distinctive its words are for this issue (class-based TF-IDF against all
-    statements) and, a little, by its length, so "väntetid på god man" beats "god man".
+    with a content word; a phrase scores by how many of the issue's statements hold all of
+    its word stems, times how distinctive those words are for this issue together (class-based
+    TF-IDF against all statements), so "väntetid på god man" beats "god man"; one-word and
+    very long phrases are discounted.
     """
 
     def __init__(self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None):
@@ -183,7 +191,10 @@ class IssueNamer:
                     if len(window) < length:
                         break
                     first, last = window[0].lower(), window[-1].lower()
-                    if first in stop or last in stop or first.isdigit() or last.isdigit() or len(last) < 3:
+                    if (
+                        first in stop or last in stop or first in _EDGE_WORDS or last in _EDGE_WORDS
+                        or first.isdigit() or last.isdigit() or len(last) < 3 or last.endswith(_ADJECTIVE_ENDINGS)
+                    ):
                         continue
                     content = [w for w in window if w.lower() not in stop]
                     key = tuple(self.analyzer.stem(w) for w in content)
@@ -192,11 +203,14 @@ class IssueNamer:
                     entry["forms"][" ".join(window)] += 1
         if not phrases:
             return "Namnlöst systemfel"
+        statement_stems = [set(self.analyzer.stems(text)) for text in texts]
 
         def score(item):
             key, entry = item
-            distinct = sum(weights.get(s, 0.0) for s in key) / len(key)
-            return (len(entry["docs"]) * distinct * (1 + 0.35 * (entry["content"] - 1)), -len(" ".join(key)))
+            support = sum(1 for stems in statement_stems if set(key) <= stems)
+            distinct = sum(weights.get(s, 0.0) for s in set(key))
+            words = len(set(key))
+            return (support * distinct * (1.0 if words <= 3 else 0.6) * (0.6 if words == 1 else 1.0), -len(" ".join(key)))
 
         _, best = max(sorted(phrases.items()), key=score)
         phrase = best["forms"].most_common(1)[0][0]
