@@ -31,6 +31,7 @@ from systemfel.explorer.labels import (
     load_theme_descriptions,
     load_theme_names,
 )
+from systemfel.explorer.pages import recurring as recurring_page
 from systemfel.explorer.uploads import save_upload, upload_folder
 
 log = logging.getLogger("systemfel.app")
@@ -38,6 +39,7 @@ log = logging.getLogger("systemfel.app")
 VIEWS = {
     "oversikt": "Översikt",
     "teman": "Teman",
+    "aterkommande": "Återkommande systemfel",
     "sok": "Sök liknande fall",
     "trender": "Trender",
     "dokument": "Dokument",
@@ -392,6 +394,12 @@ def _set_like(passage_id: int) -> None:
     st.session_state["liknande"] = passage_id
 
 
+def _open_similar(passage_id: int) -> None:
+    """From a quote elsewhere to *Sök liknande fall* for its passage."""
+    st.session_state["liknande"] = passage_id
+    st.session_state["vy"] = "sok"
+
+
 def search_filters(snap: Snapshot, namer: ThemeNamer, filters_class):
     """The filter widgets; each empty choice means 'all'."""
     passages = snap.passages
@@ -625,6 +633,9 @@ def main() -> None:
         overview_view(snap, namer, str(db), marker)
     elif view == "teman":
         themes_view(snap, namer)
+    elif view == "aterkommande":
+        show_flash()
+        recurring_page.render(db, marker, namer, _open_similar)
     elif view == "sok":
         search_view(snap, namer, str(db), marker)
     elif view == "trender":

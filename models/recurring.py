@@ -47,9 +47,23 @@ class StatementGrouper:
         context_weight: float = 0.2,
         lexical_weight: float = 0.2,
         min_similarity: float = 0.15,
+        candidates: int = 2,
+        lexical_ngrams: int = 1,
+        report_centring: float = 0.0,
+        lexical_kind: str = "stems",
+        method: str = "louvain",
+        ensemble: int = 1,
+        consensus: float = 0.5,
         exact_below: int = 5000,
         random_state: int = 0,
     ):
+        self.report_centring = report_centring
+        self.lexical_kind = lexical_kind
+        self.method = method
+        self.ensemble = ensemble
+        self.consensus = consensus
+        self.candidates = candidates
+        self.lexical_ngrams = lexical_ngrams
         self.n_neighbors = n_neighbors
         self.resolution = resolution
         self.context_weight = context_weight
@@ -58,16 +72,40 @@ class StatementGrouper:
         self.exact_below = exact_below
         self.random_state = random_state
 
-    def features(self, vectors: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
-        """The dense part: centred statement vectors mixed with their centred context vectors."""
+    def features(self, vectors: np.ndarray, context: np.ndarray | None = None, reports=None) -> np.ndarray:
+        """The dense part: centred statement vectors mixed with their centred context vectors.
+
+        With `reports` (a report key per row) and `report_centring`, each report's mean is
+        taken out as well, in part: what a report says everywhere (its style, its one
+        subject) should not pull its own statements together."""
         dense = centre(vectors)
         if context is not None and self.context_weight:
             dense = l2_normalise(dense + self.context_weight * centre(context))
+        if reports is not None and self.report_centring:
+            keys = np.asarray([str(r) for r in reports])
+            for key in np.unique(keys):
+                rows = keys == key
+                dense[rows] -= self.report_centring * dense[rows].mean(axis=0, keepdims=True)
+            dense = l2_normalise(dense)
         return dense
 
     def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
         analyzer = SwedishAnalyzer(min_length=2)
-        vectorizer = TfidfVectorizer(analyzer=analyzer.stems, sublinear_tf=True)
+        ngrams = self.lexical_ngrams
+
+        def terms(text: str) -> list[str]:
+            stems = analyzer.stems(text)
+            return [" ".join(stems[i : i + n]) for n in range(1, ngrams + 1) for i in range(len(stems) - n + 1)]
+
+        if self.lexical_kind == "chars":
+            # character 4-5-grams of the content words: Swedish compounds share their parts
+            # ("telefontider" / "telefon", "väntelista" / "väntetid", "vårdköer" / "kön")
+            vectorizer = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(4, 5), sublinear_tf=True,
+                preprocessor=lambda text: " ".join(analyzer.words(text)),
+            )  # fmt: skip
+        else:
+            vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
         return vectorizer.fit_transform(list(texts)).tocsr()
 
     def neighbours(self, dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,11 +130,11 @@ class StatementGrouper:
         indices, distances = index.neighbor_graph
         return indices[:, 1:].astype(np.int64), (1.0 - distances[:, 1:]).astype(np.float32)
 
-    def graph(self, vectors, texts, context=None) -> sparse.csr_matrix:
+    def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""
-        dense = self.features(vectors, context)
+        dense = self.features(vectors, context, reports)
         n = len(dense)
-        indices, sims = self.neighbours(dense, self.n_neighbors * (2 if self.lexical_weight else 1))
+        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1))
         if self.lexical_weight:
             lexical = self.lexical(texts)
             rows = np.repeat(np.arange(n), indices.shape[1])
@@ -110,23 +148,59 @@ class StatementGrouper:
         matrix = sparse.csr_matrix((sims.ravel()[keep.ravel()], (rows, indices.ravel()[keep.ravel()])), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
-    def fit_predict(self, vectors: np.ndarray, texts: Sequence[str], context: np.ndarray | None = None) -> np.ndarray:
+    def communities(self, matrix: sparse.coo_matrix, n: int, seed: int) -> np.ndarray:
+        """Community number of each node: Leiden (igraph, C) or Louvain (networkx), one seed."""
+        upper = matrix.row < matrix.col
+        edges = list(zip(matrix.row[upper].tolist(), matrix.col[upper].tolist()))
+        weights = matrix.data[upper].tolist()
+        if self.method == "leiden":
+            import random
+
+            import igraph
+
+            igraph.set_random_number_generator(random.Random(seed))
+            graph = igraph.Graph(n=n, edges=edges)
+            parts = graph.community_leiden(
+                objective_function="modularity", weights=weights, resolution=self.resolution, n_iterations=-1
+            )
+            return np.asarray(parts.membership, dtype=np.int64)
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_weighted_edges_from((i, j, w) for (i, j), w in zip(edges, weights))
+        labels = np.zeros(n, dtype=np.int64)
+        for number, members in enumerate(
+            nx.community.louvain_communities(graph, weight="weight", resolution=self.resolution, seed=seed)
+        ):
+            labels[list(members)] = number
+        return labels
+
+    def fit_predict(
+        self, vectors: np.ndarray, texts: Sequence[str], context: np.ndarray | None = None, reports=None
+    ) -> np.ndarray:
         n = len(vectors)
         labels = np.full(n, -1, dtype=np.int64)
         if n < 2:
             return labels
-        matrix = self.graph(vectors, texts, context).tocoo()
-        graph = nx.Graph()
-        graph.add_nodes_from(range(n))
-        graph.add_weighted_edges_from(
-            (int(i), int(j), float(w)) for i, j, w in zip(matrix.row, matrix.col, matrix.data) if i < j
-        )
-        communities = nx.community.louvain_communities(
-            graph, weight="weight", resolution=self.resolution, seed=self.random_state
-        )
+        matrix = self.graph(vectors, texts, context, reports).tocoo()
+        runs = [self.communities(matrix, n, self.random_state + i) for i in range(max(self.ensemble, 1))]
+        if len(runs) == 1:
+            membership = runs[0]
+        else:
+            # consensus: keep the graph's edges whose ends most runs put together, then
+            # components; one seed's luck no longer decides a borderline statement
+            agree = np.mean([run[matrix.row] == run[matrix.col] for run in runs], axis=0)
+            keep = agree >= self.consensus
+            together = sparse.csr_matrix((np.ones(keep.sum()), (matrix.row[keep], matrix.col[keep])), shape=(n, n))
+            _, membership = sparse.csgraph.connected_components(together, directed=False)
+        sizes = np.bincount(membership)
         # numbered by their smallest member, so the numbering depends only on the input order
-        for number, members in enumerate(sorted((sorted(c) for c in communities if len(c) > 1), key=lambda m: m[0])):
-            labels[members] = number
+        first: dict[int, int] = {}
+        for index, community in enumerate(membership.tolist()):
+            if sizes[community] > 1:
+                first.setdefault(community, len(first))
+        for index, community in enumerate(membership.tolist()):
+            if community in first:
+                labels[index] = first[community]
         return labels
 
 

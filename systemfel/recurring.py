@@ -84,19 +84,27 @@ class RecurringStage:
                 store, self.embedder, items, progress=lambda done, total: self.progress("Bäddar in påståenden", done, total)
             )
             by_passage = {p["id"]: p["text_hash"] for p in passages}
+            # one row per distinct statement text: a sentence repeated word for word in several
+            # reports is one statement said again, and copies would only crowd each other's
+            # neighbour lists; its first passage gives the context
+            first_seen: dict[str, dict] = {}
+            for row in rows:
+                first_seen.setdefault(row["text_hash"], row)
+            distinct = list(first_seen.values())
             self.progress("Grupperar återkommande systemfel", 0, 1)
             labels = self.grouper.fit_predict(
-                np.vstack([vectors[r["text_hash"]] for r in rows]),
-                [r["text"] for r in rows],
-                np.vstack([vectors[by_passage[r["passage_id"]]] for r in rows]),
+                np.vstack([vectors[r["text_hash"]] for r in distinct]),
+                [r["text"] for r in distinct],
+                np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct]),
             )
             groups: dict[int, list[str]] = {}
-            for row, label in zip(rows, labels):
+            for row, label in zip(distinct, labels):
                 if label >= 0:
                     groups.setdefault(int(label), []).append(row["text_hash"])
             ids = stable_ids(groups, store.previous_issue_members())
-            for row, label in zip(rows, labels):
-                row["machine_issue_id"] = ids[int(label)] if label >= 0 else None
+            issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
+            for row in rows:
+                row["machine_issue_id"] = issue_of.get(row["text_hash"])
         save_issues(store, rows, passages)
         store.set_meta("recurring_signature", signature)
         self.progress("Grupperar återkommande systemfel", 1, 1)
