@@ -11,6 +11,8 @@ its community, stays ungrouped: it is counted, never forced into an issue.
 """
 from __future__ import annotations
 
+# Imports inside functions: pynndescent (and numba under it) takes seconds to import and is
+# only needed beyond `exact_below` statements.
 import hashlib
 import logging
 import re
@@ -51,17 +53,11 @@ class StatementGrouper:
         lexical_ngrams: int = 1,
         report_centring: float = 0.0,
         lexical_kind: str = "stems",
-        method: str = "louvain",
-        ensemble: int = 1,
-        consensus: float = 0.5,
         exact_below: int = 5000,
         random_state: int = 0,
     ):
         self.report_centring = report_centring
         self.lexical_kind = lexical_kind
-        self.method = method
-        self.ensemble = ensemble
-        self.consensus = consensus
         self.candidates = candidates
         self.lexical_ngrams = lexical_ngrams
         self.n_neighbors = n_neighbors
@@ -148,28 +144,15 @@ class StatementGrouper:
         matrix = sparse.csr_matrix((sims.ravel()[keep.ravel()], (rows, indices.ravel()[keep.ravel()])), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
-    def communities(self, matrix: sparse.coo_matrix, n: int, seed: int) -> np.ndarray:
-        """Community number of each node: Leiden (igraph, C) or Louvain (networkx), one seed."""
+    def communities(self, matrix: sparse.coo_matrix, n: int) -> np.ndarray:
+        """Community number of each node: Louvain (networkx) with the fixed seed."""
         upper = matrix.row < matrix.col
-        edges = list(zip(matrix.row[upper].tolist(), matrix.col[upper].tolist()))
-        weights = matrix.data[upper].tolist()
-        if self.method == "leiden":
-            import random
-
-            import igraph
-
-            igraph.set_random_number_generator(random.Random(seed))
-            graph = igraph.Graph(n=n, edges=edges)
-            parts = graph.community_leiden(
-                objective_function="modularity", weights=weights, resolution=self.resolution, n_iterations=-1
-            )
-            return np.asarray(parts.membership, dtype=np.int64)
         graph = nx.Graph()
         graph.add_nodes_from(range(n))
-        graph.add_weighted_edges_from((i, j, w) for (i, j), w in zip(edges, weights))
+        graph.add_weighted_edges_from(zip(matrix.row[upper].tolist(), matrix.col[upper].tolist(), matrix.data[upper].tolist()))
         labels = np.zeros(n, dtype=np.int64)
         for number, members in enumerate(
-            nx.community.louvain_communities(graph, weight="weight", resolution=self.resolution, seed=seed)
+            nx.community.louvain_communities(graph, weight="weight", resolution=self.resolution, seed=self.random_state)
         ):
             labels[list(members)] = number
         return labels
@@ -181,17 +164,7 @@ class StatementGrouper:
         labels = np.full(n, -1, dtype=np.int64)
         if n < 2:
             return labels
-        matrix = self.graph(vectors, texts, context, reports).tocoo()
-        runs = [self.communities(matrix, n, self.random_state + i) for i in range(max(self.ensemble, 1))]
-        if len(runs) == 1:
-            membership = runs[0]
-        else:
-            # consensus: keep the graph's edges whose ends most runs put together, then
-            # components; one seed's luck no longer decides a borderline statement
-            agree = np.mean([run[matrix.row] == run[matrix.col] for run in runs], axis=0)
-            keep = agree >= self.consensus
-            together = sparse.csr_matrix((np.ones(keep.sum()), (matrix.row[keep], matrix.col[keep])), shape=(n, n))
-            _, membership = sparse.csgraph.connected_components(together, directed=False)
+        membership = self.communities(self.graph(vectors, texts, context, reports).tocoo(), n)
         sizes = np.bincount(membership)
         # numbered by their smallest member, so the numbering depends only on the input order
         first: dict[int, int] = {}

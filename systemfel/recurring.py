@@ -7,23 +7,25 @@ survive rebuilds; `reassemble` applies them again without regrouping (the explor
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from systemfel.base.hashing import text_hash
+from systemfel.models import recurring as recurring_module
+from systemfel.models import statements as statements_module
+from systemfel.models.embed.base import Embedder
 from systemfel.models.recurring import IssueNamer, StatementGrouper, issue_status, stable_ids
 from systemfel.models.statements import StatementSplitter
+from systemfel.models.vectors import query_vectors_cached
+from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
 from systemfel.store import Store
 
 log = logging.getLogger(__name__)
 
-# bump when splitting, grouping or naming changes, so the next build regroups
-RECURRING_VERSION = "1"
+STAGE_NAME = "återkommande systemfel"
 
 
 class RecurringError(Exception):
@@ -35,55 +37,50 @@ def check_recurring(store: Store, db: str | Path) -> None:
     built before recurring issues existed."""
     if not store.documents():
         raise RecurringError(f"Databasen {db} har inga dokument. Kör först: systemfel build --db {db}")
-    if not store.has_recurring_tables() or store.get_meta("recurring_signature") is None:
+    if not store.has_recurring_tables() or store.stage_signature(STAGE_NAME) is None:
         raise RecurringError(
             f"Databasen {db} byggdes innan återkommande systemfel fanns. Kör: systemfel build --db {db}"
         )
-    if not any(p["kind"] == "deficiency" for p in store.passages()):
+    if not any(p.kind == "deficiency" for p in store.passages()):
         raise RecurringError(f"Databasen {db} har inga stycken som beskriver brister, så inga systemfel att gruppera.")
 
 
 class RecurringStage:
-    """Groups the store's deficiency statements into recurring issues (re-run when its
-    signature changes: new passages, another model or other settings)."""
+    """Groups the deficiency statements into recurring issues; runs again when its settings,
+    its code, the model or the deficiency passages (or their themes) change."""
 
-    name = "återkommande systemfel"
+    name = STAGE_NAME
 
-    def __init__(
-        self,
-        embedder,
-        splitter: StatementSplitter | None = None,
-        grouper: StatementGrouper | None = None,
-        progress: Callable[[str, int, int], None] | None = None,
-    ):
-        self.embedder = embedder
+    def __init__(self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None):
         self.splitter = splitter or StatementSplitter()
         self.grouper = grouper or StatementGrouper()
-        self.progress = progress or (lambda stage, done, total: None)
 
-    def signature(self, store: Store) -> str:
-        hashes = sorted(p["text_hash"] for p in store.passages() if p["kind"] == "deficiency")
-        settings = f"{RECURRING_VERSION}|{self.embedder.name}|{vars(self.splitter)}|{vars(self.grouper)}"
-        return hashlib.sha1((settings + "|" + ",".join(hashes)).encode()).hexdigest()
+    def signature(self, embedder: Embedder) -> str:
+        return fingerprint(
+            embedder.name, vars(self.splitter), vars(self.grouper),
+            code_fingerprint(recurring_module, statements_module),
+        )  # fmt: skip
 
-    def run(self, store: Store) -> list[str]:
-        from systemfel.models.vectors import query_vectors_cached
-
-        signature = self.signature(store)
-        if store.get_meta("recurring_signature") == signature:
-            return []
-        passages = [p for p in store.passages() if p["kind"] == "deficiency"]
-        statements = self.splitter.split_passages([(p["id"], p["text"], p["block_kind"]) for p in passages])
+    def run(self, data: AnalysisInput) -> bool:
+        store = data.store
+        passages = [p for p in data.passages if p.kind == "deficiency"]
+        signature = fingerprint(
+            self.signature(data.embedder), input_fingerprint(passages), [(p.themes, p.actors) for p in passages]
+        )
+        if store.stage_signature(self.name) == signature:
+            return False
+        statements = self.splitter.split_passages([(p.id, p.text, p.block_kind) for p in passages])
         rows = [
-            {"passage_id": s.passage_id, "start": s.start, "end": s.end, "text": s.text, "text_hash": text_hash(s.text)}
+            {"passage_id": s.passage_id, "start": s.start, "end": s.end, "text": s.text, "text_hash": text_hash(s.text),
+             "machine_issue_id": None}
             for s in statements
-        ]
+        ]  # fmt: skip
         if rows:
-            items = [(r["text_hash"], r["text"]) for r in rows] + [(p["text_hash"], p["text"]) for p in passages]
+            items = [(r["text_hash"], r["text"]) for r in rows] + [(p.text_hash, p.text) for p in passages]
             vectors = query_vectors_cached(
-                store, self.embedder, items, progress=lambda done, total: self.progress("Bäddar in påståenden", done, total)
+                store, data.embedder, items, progress=lambda done, total: data.progress("Bäddar in påståenden", done, total)
             )
-            by_passage = {p["id"]: p["text_hash"] for p in passages}
+            by_passage = {p.id: p.text_hash for p in passages}
             # one row per distinct statement text: a sentence repeated word for word in several
             # reports is one statement said again, and copies would only crowd each other's
             # neighbour lists; its first passage gives the context
@@ -91,7 +88,7 @@ class RecurringStage:
             for row in rows:
                 first_seen.setdefault(row["text_hash"], row)
             distinct = list(first_seen.values())
-            self.progress("Grupperar återkommande systemfel", 0, 1)
+            data.progress("Grupperar återkommande systemfel", 0, 1)
             labels = self.grouper.fit_predict(
                 np.vstack([vectors[r["text_hash"]] for r in distinct]),
                 [r["text"] for r in distinct],
@@ -106,16 +103,16 @@ class RecurringStage:
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
         save_issues(store, rows, passages)
-        store.set_meta("recurring_signature", signature)
-        self.progress("Grupperar återkommande systemfel", 1, 1)
-        return ["återkommande systemfel"]
+        store.set_stage_signature(self.name, signature)
+        data.progress("Grupperar återkommande systemfel", 1, 1)
+        return True
 
 
 def reassemble(store: Store) -> None:
     """Apply the corrections again to the stored grouping (after a correction in the explorer)."""
     rows = [dict(r) for r in store.statements()]
     ids = {r["passage_id"] for r in rows}
-    passages = [p for p in store.passages() if p["id"] in ids]
+    passages = [p for p in store.passages() if p.id in ids]
     save_issues(store, rows, passages)
 
 
@@ -150,8 +147,8 @@ def apply_corrections(rows: list[dict], corrections: list[tuple[str, str, str]])
 def save_issues(store: Store, rows: list[dict], passages: list[dict]) -> None:
     """Issue records (label, status, spans) from statement rows, corrections applied, saved."""
     renames = apply_corrections(rows, store.issue_corrections())
-    by_id = {p["id"]: p for p in passages}
-    latest = max((p["year"] for p in store.passages() if p["year"] is not None), default=None)
+    by_id = {p.id: p for p in passages}
+    latest = max((p.year for p in store.passages() if p.year is not None), default=None)
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
     namer = IssueNamer().fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
@@ -159,11 +156,11 @@ def save_issues(store: Store, rows: list[dict], passages: list[dict]) -> None:
     for issue, number in numbers.items():
         members = [r for r in rows if r["issue_id"] == issue]
         member_passages = [by_id[r["passage_id"]] for r in members if r["passage_id"] in by_id]
-        themes = Counter(p["themes"][0] for p in member_passages if p["themes"])
-        actors = Counter(a for p in member_passages for a in p["actors"])
-        years = sorted({p["year"] for p in member_passages if p["year"] is not None})
-        orgs = sorted({p["org"] for p in member_passages if p["org"]})
-        reports = sorted({Path(p["file"]).stem for p in member_passages})
+        themes = Counter(p.themes[0] for p in member_passages if p.themes)
+        actors = Counter(a for p in member_passages for a in p.actors)
+        years = sorted({p.year for p in member_passages if p.year is not None})
+        orgs = sorted({p.org for p in member_passages if p.org})
+        reports = sorted({Path(p.file).stem for p in member_passages})
         member_texts = [r["text"] for r in members]
         issues.append(
             {
@@ -175,7 +172,7 @@ def save_issues(store: Store, rows: list[dict], passages: list[dict]) -> None:
                 "actors": [a for a, _ in actors.most_common()],
                 "reports": reports,
                 "orgs": orgs,
-                "regions": sorted({p["region"] for p in member_passages if p["region"]}),
+                "regions": sorted({p.region for p in member_passages if p.region}),
                 "years": years,
                 "first_year": years[0] if years else None,
                 "last_year": years[-1] if years else None,

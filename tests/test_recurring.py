@@ -5,16 +5,22 @@ import html
 import json
 import re
 import sqlite3
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from systemfel.base.textnorm import normalize_for_match
+from systemfel.base.records import DocumentMeta, Passage, PassageLabels
 from systemfel.cli import main
+from systemfel.models.embed import load_embedder
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
 from systemfel.models.recurring import StatementGrouper, stable_ids
 from systemfel.models.statements import StatementSplitter
+from systemfel.recurring import RecurringStage, reassemble
+from systemfel.stages import AnalysisInput
 from systemfel.store import SCHEMA, Store
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -112,7 +118,7 @@ def test_labels_name_the_found_gold_groups(demo_db):
     gold = _gold()
     refs = [StatementRef(Path(s["file"]).stem, s["passage_id"], s["text"], frozenset([s["issue_id"]]) if s["issue_id"] else frozenset())
             for s in statements]
-    passages = {p["id"]: (Path(p["file"]).stem, p["text"]) for p in store.passages()}
+    passages = {p.id: (Path(p.file).stem, p.text) for p in store.passages()}
     located = locate_gold(gold, refs, passages)
     score = score_recurrence(gold, located)
     assert score.found_groups
@@ -135,7 +141,7 @@ def test_every_issue_is_citable_and_has_a_status(demo_db, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows
     store = Store(demo_db, readonly=True)
-    passages = {p["id"]: p for p in store.passages()}
+    passages = {p.id: p for p in store.passages()}
     for row in rows:
         assert {"id", "label", "status", "themes", "actors", "reports", "orgs", "years", "first_year", "last_year",
                 "passage_ids", "quotes"} <= set(row)
@@ -143,8 +149,8 @@ def test_every_issue_is_citable_and_has_a_status(demo_db, capsys):
         assert row["first_year"] == min(row["years"]) and row["last_year"] == max(row["years"])
         for quote in row["quotes"]:
             passage = passages[quote["passage_id"]]
-            assert quote["text"] in passage["text"] and quote["page"] == passage["page"]
-            assert quote["file"] == passage["file"]
+            assert quote["text"] in passage.text and quote["page"] == passage.page
+            assert quote["file"] == passage.file
     # ungrouped statements stay ungrouped and are counted
     statements = store.statements()
     assert 0 < sum(1 for s in statements if s["issue_id"]) <= len(statements)
@@ -154,12 +160,12 @@ def test_grouping_is_deterministic_and_ids_survive_a_new_report(demo_db):
     store = Store(demo_db, readonly=True)
     statements = store.statements()
     vectors = store.cached_vectors("multilingual-e5-small|query", [s["text_hash"] for s in statements])
-    passages = {p["id"]: p for p in store.passages()}
-    context = store.cached_vectors("multilingual-e5-small|query", [p["text_hash"] for p in passages.values()])
+    passages = {p.id: p for p in store.passages()}
+    context = store.cached_vectors("multilingual-e5-small|query", [p.text_hash for p in passages.values()])
 
     def group(rows):
         matrix = np.vstack([vectors[s["text_hash"]] for s in rows])
-        ctx = np.vstack([context[passages[s["passage_id"]]["text_hash"]] for s in rows])
+        ctx = np.vstack([context[passages[s["passage_id"]].text_hash] for s in rows])
         labels = StatementGrouper().fit_predict(matrix, [s["text"] for s in rows], ctx)
         groups: dict[int, list[str]] = {}
         for s, label in zip(rows, labels):
@@ -188,10 +194,11 @@ def test_grouping_is_deterministic_and_ids_survive_a_new_report(demo_db):
     assert together and len(kept) == together
 
 
-def test_corrections_survive_a_regrouping(recurring_db):
-    from systemfel.models.embed import load_embedder
-    from systemfel.recurring import RecurringStage, reassemble
+def _regroup(store: Store, embedder) -> bool:
+    return RecurringStage().run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
 
+
+def test_corrections_survive_a_regrouping(recurring_db):
     store = Store(recurring_db)
     issues = store.issues()
     first, second = issues[0], issues[1]
@@ -200,8 +207,8 @@ def test_corrections_survive_a_regrouping(recurring_db):
     store.add_issue_correction("move_out", first["id"], moved["text_hash"])
     store.add_issue_correction("merge", second["id"], first["id"])
     reassemble(store)
-    store.set_meta("recurring_signature", "stale")  # forces the stage to group again
-    assert RecurringStage(load_embedder(None)).run(store)
+    store.set_stage_signature(RecurringStage.name, "stale")  # forces the stage to group again
+    assert _regroup(store, load_embedder(None))
     after = {i["id"]: i for i in store.issues()}
     assert after[first["id"]]["label"] == "Mitt eget namn"
     assert second["id"] not in after
@@ -230,9 +237,6 @@ def test_bad_stores_get_a_swedish_message(tmp_path, capsys):
 
 
 def test_a_store_without_deficiencies_is_explained(tmp_path, capsys):
-    from systemfel.base.records import DocumentMeta, Passage, PassageLabels
-    from systemfel.recurring import RecurringStage
-
     db = tmp_path / "background.db"
     with Store(db) as store:
         store.replace_document(
@@ -241,7 +245,8 @@ def test_a_store_without_deficiencies_is_explained(tmp_path, capsys):
                               block_kind="paragraph", seq=0)],
             labels=[PassageLabels(kind="background", kind_score=0.9, level=None, actors=[])],
         )  # fmt: skip
-        RecurringStage(embedder=type("E", (), {"name": "none"})()).run(store)
+        # no deficiency, so nothing is embedded: a stand-in with only a name is enough
+        assert _regroup(store, type("NoModel", (), {"name": "none"})())
     assert main(["export", "recurring", "--db", str(db)]) == 2
     assert "inga stycken som beskriver brister" in capsys.readouterr().err
 
@@ -255,10 +260,6 @@ def test_gold_keys_that_match_nothing_are_reported(demo_db, tmp_path, capsys):
 
 # ------------------------------------------------------------------------- explorer
 def _start(db: Path, monkeypatch):
-    import sys
-
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("SYSTEMFEL_DB", str(db))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(sys, "argv", ["app.py"])

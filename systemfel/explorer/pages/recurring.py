@@ -12,11 +12,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from systemfel.explorer.context import Context
 from systemfel.explorer.highlight import markdown_safe
+from systemfel.explorer.widgets import flash, show_flash
+from systemfel.recurring import reassemble
 from systemfel.store import Store, StoreError
 
-STATUS_BADGE = {"återkommande": "red", "ny": "blue", "enstaka": "gray"}
+SLUG = "aterkommande"
 TITLE = "Återkommande systemfel"
+ORDER = 25
+STATUS_BADGE = {"återkommande": "red", "ny": "blue", "enstaka": "gray"}
 
 
 @st.cache_data(max_entries=4, show_spinner="Läser systemfelen …")
@@ -73,9 +78,16 @@ def filter_issues(issues: list[dict], statements: list[dict], namer) -> list[dic
     ]  # fmt: skip
 
 
-def render(db: Path, marker: tuple, namer, on_similar) -> None:
-    """Draw the view. `on_similar(passage_id)` opens *Sök liknande fall* for a quote's passage."""
+def _open_similar(passage_id: int) -> None:
+    """From a quote to *Sök liknande fall* for its passage."""
+    st.session_state["liknande"] = passage_id
+    st.session_state["vy"] = "sok"
+
+
+def render(ctx: Context) -> None:
+    db, marker, namer = ctx.db, ctx.marker, ctx.namer
     st.title(TITLE)
+    show_flash()
     try:
         issues, statements = load_issues(str(db), marker)
     except (StoreError, sqlite3.Error) as exc:
@@ -119,7 +131,7 @@ def render(db: Path, marker: tuple, namer, on_similar) -> None:
                 st.markdown(f"> {markdown_safe(quote['text'])}")
                 st.caption(markdown_safe(f"{quote['org']} {quote['year'] or ''} – {quote['file']}, s. {quote['page']}"))
                 c1, c2 = st.columns(2)
-                c1.button("Sök liknande fall", key=f"sf_likn_{quote['id']}", on_click=on_similar,
+                c1.button("Sök liknande fall", key=f"sf_likn_{quote['id']}", on_click=_open_similar,
                           args=(quote["passage_id"],))  # fmt: skip
                 c2.button("Flytta ut ur systemfelet", key=f"sf_ut_{quote['id']}", on_click=_correct,
                           args=(db, "move_out", chosen, quote["text_hash"]))  # fmt: skip
@@ -145,22 +157,20 @@ def _rename(db: Path, issue_id: str, name_key: str) -> None:
 
 
 def _correct(db: Path, action: str, issue_id: str, target: str) -> None:
-    from systemfel.recurring import reassemble
-
     if action == "rename" and not target.strip():
-        st.session_state["flash"] = "Namnet kan inte vara tomt."
+        flash("Namnet kan inte vara tomt.")
         return
     try:
         with Store(db) as store:
             store.add_issue_correction(action, issue_id, target.strip())
             reassemble(store)
     except (StoreError, sqlite3.Error) as exc:
-        st.session_state["flash"] = f"Rättelsen kunde inte sparas: {exc}"
+        flash(f"Rättelsen kunde inte sparas: {exc}")
         return
     if action == "merge":
         st.session_state["sf_valt"] = target
-    st.session_state["flash"] = {
+    flash({
         "rename": "Systemfelet har fått nytt namn.",
         "merge": "Systemfelen är sammanslagna.",
         "move_out": "Påståendet är utflyttat ur systemfelet.",
-    }[action] + " Rättelsen gäller även efter ombyggnad."
+    }[action] + " Rättelsen gäller även efter ombyggnad.")
