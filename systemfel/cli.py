@@ -480,6 +480,9 @@ def cmd_eval(args) -> int:
     finally:
         store.close()
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
+    if args.recurrence is not None:  # both asked for: the recurrence figures follow
+        print()
+        return _eval_recurrence(args)
     return EXIT_OK
 
 
