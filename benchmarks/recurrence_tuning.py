@@ -35,16 +35,16 @@ GRID = {
 def load(db: Path):
     with Store(db, readonly=True) as store:
         statements = store.statements()
-        passages = {p["id"]: p for p in store.passages()}
+        passages = {p.id: p for p in store.passages()}
         model = store.get_meta("embedding_model") + "|query"
         first: dict[str, dict] = {}
         for s in statements:
             first.setdefault(s["text_hash"], s)
         distinct = list(first.values())
-        hashes = [s["text_hash"] for s in distinct] + [passages[s["passage_id"]]["text_hash"] for s in distinct]
+        hashes = [s["text_hash"] for s in distinct] + [passages[s["passage_id"]].text_hash for s in distinct]
         cached = store.cached_vectors(model, hashes)
     vectors = np.vstack([cached[s["text_hash"]] for s in distinct])
-    context = np.vstack([cached[passages[s["passage_id"]]["text_hash"]] for s in distinct])
+    context = np.vstack([cached[passages[s["passage_id"]].text_hash] for s in distinct])
     return statements, distinct, passages, vectors, context
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     gold = load_jsonl(args.gold, RECURRENCE_FIELDS)
     statements, distinct, passages, vectors, context = load(args.db)
     texts = [s["text"] for s in distinct]
-    doc_passages = {pid: (Path(p["file"]).stem, p["text"]) for pid, p in passages.items()}
+    doc_passages = {pid: (Path(p.file).stem, p.text) for pid, p in passages.items()}
 
     def run(params: dict):
         labels = StatementGrouper(**params).fit_predict(vectors, texts, context)

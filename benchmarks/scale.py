@@ -204,7 +204,7 @@ def grouping_scale(db: Path, factor: int, work: Path) -> list[tuple[str, float, 
 
     with Store(db, readonly=True) as store:
         statements = store.statements()
-        passages = {p["id"]: p["text_hash"] for p in store.passages()}
+        passages = {p.id: p.text_hash for p in store.passages()}
         model = store.get_meta("embedding_model") + "|query"
         first: dict[str, dict] = {}
         for s in statements:
