@@ -195,7 +195,10 @@ def test_grouping_is_deterministic_and_ids_survive_a_new_report(demo_db):
             if overlap * 2 > len(members) and overlap * 2 > len(new_members):
                 together += 1
                 assert ids_after[number] == old_id
-    assert together and len(kept) == together
+    assert together and len(kept) >= together
+    # ids are unique; an issue not kept by overlap may still keep its id through its anchor
+    # statement (the smallest statement hash), which is the deterministic fallback
+    assert len(set(ids_after.values())) == len(ids_after)
 
 
 def _regroup(store: Store, embedder) -> bool:
