@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import snowballstemmer
-from spacy.lang.sv.stop_words import STOP_WORDS
+
+STOP_WORDS_FILE = Path(__file__).resolve().parent / "data" / "stopwords-sv.txt"
+# spaCy's Swedish stop list, kept as a data file: importing spaCy pulls in torch (seconds), and
+# search must start at once.
+STOP_WORDS = frozenset(
+    line.strip() for line in STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+)
 
 # Words and numbers; a hyphen inside a word splits it ("bank-id" -> "bank", "id"), which is
 # how both queries and passages write it either way.

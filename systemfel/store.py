@@ -221,6 +221,11 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            # every committed change moves the generation: caches built from the store compare it
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('generation', '1') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
         except BaseException:
             self.conn.rollback()
             raise
@@ -235,6 +240,10 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        """How many changes have been committed: equal generations mean equal contents."""
+        return int(self.get_meta("generation") or 0)
 
     def stage_signature(self, stage: str) -> str | None:
         """The signature of the last completed run of an analysis stage (see systemfel.stages)."""
