@@ -27,6 +27,7 @@ from systemfel.nlp.actors import load_actor_entries
 from systemfel.nlp.reader import PassageReader
 from systemfel.searchcache import build_engine as load_search_engine
 from systemfel.reading import FileReader, ReadResult, init_worker, read_in_worker
+from systemfel.recurring import RecurringStage
 from systemfel.stages import THEMED_KINDS, AnalysisInput, ClusterStage, EmbeddingStage, ThemeStage
 from systemfel.store import Store
 
@@ -288,6 +289,7 @@ class Builder:
             EmbeddingStage(),
             ThemeStage(codebook, labelled_examples(self.store, self.options), params=self.options.theme_params),
             ClusterStage(codebook),
+            RecurringStage(),
         ]
 
     def analyse(self) -> list[str]:
