@@ -81,9 +81,10 @@ class FileReader:
                 path_key(path), sha256, file=self._shown(display_name(path)), pages=parsed.pages,
                 error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
             )  # fmt: skip
-        texts = [p.text for p in parsed.passages] + [h for p in parsed.passages for h in p.heading_path]
+        kept = self.reader.keep_passages(parsed.passages)
+        texts = [p.text for p in kept] + [h for p in kept for h in p.heading_path]
         known = self.pii.known_names(texts) if not self.options.keep_pii else frozenset()
-        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks, known)
+        passages, blocks, pii_counts = self._mask(kept, parsed.blocks, known)
         figures = self.reader.figures(passages, year=meta.year)
         if not self.options.keep_pii:
             meta = self.pii.mask_fields(meta, MASKED_META_FIELDS, known)
