@@ -22,7 +22,7 @@ from systemfel.base.hashing import file_sha256
 from systemfel.base.records import DocumentMeta, Passage
 from systemfel.models.embed import load_embedder
 from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
-from systemfel.models.search import SearchEngine
+from systemfel.models.search import SearchEngine, load_calibration
 from systemfel.models.themes import Codebook
 from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
 from systemfel.nlp.actors import load_actor_entries
@@ -354,4 +354,7 @@ def load_search_engine(store: Store, embedder=None, progress=None) -> SearchEngi
     cached = embed_passages_cached(store, embedder, items, progress=progress, save=save)
     sentences, owner = sentence_vectors_cached(store, embedder, [p.text for p in passages], progress=progress, save=save)
     matrix = np.vstack([cached[p.text_hash] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
-    return SearchEngine(passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner)
+    return SearchEngine(
+        passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner,
+        calibration=load_calibration(embedder.name),
+    )  # fmt: skip
