@@ -17,17 +17,32 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from systemfel.base.jsonlines import read_jsonl  # noqa: E402
 from systemfel.models.evaluate import calibrate, evaluate_queries  # noqa: E402
-from systemfel.models.search import CALIBRATION_FILE, save_calibration  # noqa: E402
+from systemfel.models.search import CALIBRATION_FILE, reading_form, save_calibration  # noqa: E402
 from systemfel.pipeline import load_search_engine  # noqa: E402
 from systemfel.store import Store  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
+
+
+class BatchedQueries:
+    """The engine's embedder with every query of this run embedded up front in one batch
+    (one query at a time costs a model call each; the vectors are the same)."""
+
+    def __init__(self, inner, queries: list[str]):
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        texts = [reading_form(q) for q in queries]
+        self.cache = dict(zip(texts, inner.embed_queries(texts)))
+
+    def embed_queries(self, texts: list[str]):
+        return np.stack([self.cache[t] if t in self.cache else self.inner.embed_queries([t])[0] for t in texts])
 
 
 def main() -> None:
@@ -40,6 +55,7 @@ def main() -> None:
     nonsense = [q for q in (DATA / "nonsense-queries.txt").read_text(encoding="utf-8").splitlines() if q.strip()]
     with Store(args.db, readonly=True) as store:
         engine = load_search_engine(store)
+    engine.embedder = BatchedQueries(engine.embedder, [q["query"] for q in dev + ombud] + nonsense)
     learned = calibrate(engine, dev)
     print(f"model {engine.embedder.name}: learned on {len(dev)} dev queries: possible >= {learned.possible}, "
           f"strong >= {learned.strong} (in use: {engine.calibration})")

@@ -267,7 +267,7 @@ def relevant_relevances(engine, queries: list[dict], k: int = RECALL_AT) -> list
     return out
 
 
-def calibrate(engine, queries: list[dict], margin: float = 0.1, k: int = RECALL_AT):
+def calibrate(engine, queries: list[dict], margin: float = 0.02, k: int = RECALL_AT):
     """Relevance thresholds from queries with judged answers.
 
     `possible` is the lowest relevance of any relevant passage the ranking puts in the first

