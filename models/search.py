@@ -199,6 +199,17 @@ class SearchEngine:
         self._kind_factor = np.asarray([self.kind_weights.get(p.kind, 1.0) for p in passages], dtype=np.float64)
         self._threads = ThreadpoolController()
 
+    def __getstate__(self) -> dict:
+        """What is kept between processes: indexes and vectors, not the model or thread handles."""
+        state = dict(self.__dict__)
+        state["embedder"] = None  # the loader gives the engine its model again
+        state.pop("_threads", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._threads = ThreadpoolController()
+
     # ------------------------------------------------------------ filtering
     @staticmethod
     def _filter_columns(passages: list[StoredPassage]) -> dict[str, list]:

@@ -47,6 +47,16 @@ class SwedishParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: fel: {message}\n")
 
 
+def _worker_count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} är inte ett heltal") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"minst 1 process behövs, inte {number}")
+    return number
+
+
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
@@ -96,7 +106,8 @@ def make_parser() -> SwedishParser:
     p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
     p.add_argument("--wait", type=float, default=0.0, metavar="SEKUNDER", help="vänta på en annan pågående körning")
     p.add_argument("--max-pages", type=int, help="hoppa över PDF:er med fler sidor än så")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallella läsprocesser")
+    p.add_argument("--workers", type=_worker_count, default=os.cpu_count() or 1, metavar="N",
+                   help="parallella processer för inläsning och inbäddning (standard: antalet kärnor)")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, metavar="SEKUNDER", help="längsta tid för en fil")
 
     p = sub.add_parser("documents", help="lista dokumenten och deras status")
@@ -104,10 +115,13 @@ def make_parser() -> SwedishParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("export", help="exportera stycken, siffror, teman eller kluster")
-    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence"])
+    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence", "recurring"])
     _add_db(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="fil att skriva till (standard: skärmen)")
+    p.add_argument(
+        "--min-reports", type=int, default=1, metavar="N", help="recurring: bara systemfel från minst N rapporter"
+    )
 
     p = sub.add_parser("search", help="sök liknande fall")
     p.add_argument("query", nargs="?", help="sökfråga")
@@ -125,7 +139,10 @@ def make_parser() -> SwedishParser:
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
 
     p = sub.add_parser("eval", help="mät mot en guldfil")
-    p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl")
+    p.add_argument("gold", type=Path, nargs="?", help="guldfil i formatet dev.jsonl")
+    p.add_argument(
+        "--recurrence", type=Path, metavar="GULD", help="mät återkommande systemfel mot en guldfil (dev-recurrence.jsonl)"
+    )
     _add_db(p)
     p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
     p.add_argument("--codebook", type=Path, help="en annan temakodbok (standard: den som bygget använde)")
@@ -360,7 +377,7 @@ def cmd_documents(args) -> int:
 
 
 EXPORT_FIELDS = [
-    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "text",
+    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "context", "text",
     "kind", "kind_score", "level", "actors", "themes", "theme_scores", "theme", "cluster", "pii",
 ]
 
@@ -373,6 +390,20 @@ def cmd_export(args) -> int:
         records = store.figures()
     elif args.what == "clusters":
         records = store.clusters()
+    elif args.what == "recurring":
+        from systemfel.recurring import RecurringError, check_recurring, issue_records
+
+        if args.min_reports < 1:
+            print("systemfel: fel: --min-reports måste vara minst 1.", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            check_recurring(store, args.db)
+        except RecurringError as exc:
+            print(f"systemfel: fel: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        records = issue_records(store, min_reports=args.min_reports)
+        if args.format == "csv":
+            records = [r | {"quotes": [f"{q['file']} s. {q['page']}: {q['text']}" for q in r["quotes"]]} for r in records]
     else:
         from systemfel.models.trends import recurrence
 
@@ -383,7 +414,7 @@ def cmd_export(args) -> int:
 
 def cmd_search(args) -> int:
     from systemfel.models.search import SearchFilters
-    from systemfel.pipeline import load_search_engine
+    from systemfel.searchcache import load_engine
 
     if not args.query and args.like is None:
         print("systemfel: fel: ange en sökfråga eller --like ID.", file=sys.stderr)
@@ -392,7 +423,7 @@ def cmd_search(args) -> int:
     if not store.documents():
         print(f"Databasen {args.db} har inga dokument. Kör först: systemfel build --db {args.db}", file=sys.stderr)
         return EXIT_FAILED
-    engine = load_search_engine(store)
+    engine = load_engine(store)
     filters = SearchFilters(
         themes=args.theme, actors=args.actor, orgs=args.org, years=args.year, levels=args.level, kinds=args.kind
     )
@@ -446,10 +477,15 @@ def cmd_eval(args) -> int:
     from systemfel.evaluate import GoldFormatError, run_evaluation
     from systemfel.pipeline import BuildOptions
 
-    for path in [args.gold, args.queries, args.codebook, *args.examples]:
+    for path in [args.gold, args.queries, args.codebook, args.recurrence, *args.examples]:
         if path is not None and not path.is_file():
             print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
             return EXIT_USAGE
+    if args.gold is None and args.recurrence is None:
+        print("systemfel: fel: ange en guldfil eller --recurrence GULD.", file=sys.stderr)
+        return EXIT_USAGE
+    if args.gold is None:
+        return _eval_recurrence(args)
     options = BuildOptions(
         codebook=args.codebook, example_files=tuple(args.examples), default_examples=not args.no_default_examples
     )
@@ -457,6 +493,26 @@ def cmd_eval(args) -> int:
     try:
         report, text = run_evaluation(store, args.gold, args.queries, options)
     except (GoldFormatError, CodebookError, LabelledExamplesError) as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
+    if args.recurrence is not None:  # both asked for: the recurrence figures follow
+        print()
+        return _eval_recurrence(args)
+    return EXIT_OK
+
+
+def _eval_recurrence(args) -> int:
+    from systemfel.evaluate import GoldFormatError, run_recurrence_evaluation
+    from systemfel.recurring import RecurringError, check_recurring
+
+    store = _open_store(args.db, readonly=True)
+    try:
+        check_recurring(store, args.db)
+        report, text = run_recurrence_evaluation(store, args.recurrence)
+    except (GoldFormatError, RecurringError) as exc:
         print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
