@@ -112,7 +112,9 @@ def apply_gold_labels(passages: list[dict], gold: list[dict]) -> list[dict]:
     return out
 
 
-def evaluate_queries(engine, queries: list[dict], mode: str = "hybrid", k: int = RECALL_AT) -> dict:
+def evaluate_queries(
+    engine, queries: list[dict], mode: str = "hybrid", k: int = RECALL_AT, threshold: bool = True
+) -> dict:
     """Recall@k (share of a query's relevant keys among its first k hits) and MRR, averaged.
 
     A hit is relevant when it covers one of the query's gold keys.
@@ -120,7 +122,7 @@ def evaluate_queries(engine, queries: list[dict], mode: str = "hybrid", k: int =
     recalls, reciprocal_ranks, per_query = [], [], []
     for row in queries:
         keys = [normalize_for_match(key) for key in row["relevant"]]
-        hits = engine.search(row["query"], k=k, mode=mode)
+        hits = engine.search(row["query"], k=k, mode=mode, threshold=threshold)
         texts = [normalize_for_match(hit.text) for hit in hits]
         found = [any(key in text for text in texts) for key in keys]
         first = next((rank for rank, text in enumerate(texts, 1) if any(key in text for key in keys)), None)
@@ -252,3 +254,29 @@ def theme_accuracy_leave_one_report_out(
         for key, value in saved.items():
             setattr(assigner, key, value)
     return {"n": n, "top1": top1 / max(n, 1), "top2": top2 / max(n, 1), "per_doc": chosen}
+
+
+def relevant_relevances(engine, queries: list[dict], k: int = RECALL_AT) -> list[list[float]]:
+    """Per query, the relevance of each of its relevant passages among the first k hits
+    ranked without a threshold (what `calibrate` learns from)."""
+    out = []
+    for row in queries:
+        keys = [normalize_for_match(key) for key in row["relevant"]]
+        hits = engine.search(row["query"], k=k, threshold=False)
+        out.append([h.relevance for h in hits if any(key in normalize_for_match(h.text) for key in keys)])
+    return out
+
+
+def calibrate(engine, queries: list[dict], margin: float = 0.02, k: int = RECALL_AT):
+    """Relevance thresholds from queries with judged answers.
+
+    `possible` is the lowest relevance of any relevant passage the ranking puts in the first
+    k, less `margin`: no judged answer that search finds is hidden by the threshold. `strong`
+    is the median relevance of those passages: half of the judged answers reach it.
+    """
+    from systemfel.models.search import Calibration
+
+    found = [r for per_query in relevant_relevances(engine, queries, k) for r in per_query]
+    if not found:
+        raise ValueError("no relevant passage among the first hits of any query: nothing to calibrate on")
+    return Calibration(possible=round(min(found) - margin, 3), strong=round(float(np.median(found)), 3))

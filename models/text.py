@@ -46,6 +46,27 @@ ABBREVIATIONS = {
     "ssc": "servicecenter",
 }
 
+# Spellings a reader takes for one thing, each written as the words a tokeniser sees (a
+# hyphen splits a word: "bank-ID" is "bank id"), mapped to one canonical word. Used by
+# search (`SwedishAnalyzer(variants=TERM_VARIANTS)`) on passages and queries alike, so
+# "BankID", "bank-id", "Bank ID" and "e-legitimation" meet, and so do "SIP" and "samordnad
+# individuell plan", "FK", "F-kassan" and "Försäkringskassan" (../shared/DOMAIN.md).
+TERM_VARIANTS = {
+    "bankid": "bankid", "bank id": "bankid", "e legitimation": "bankid", "elegitimation": "bankid",
+    "e legitimera": "bankid", "mobilt bankid": "bankid", "mobilt bank id": "bankid",
+    "sip": "sip", "samordnad individuell plan": "sip", "samordnade individuella planer": "sip",
+    "fk": "försäkringskassan", "f kassan": "försäkringskassan", "försäkringskassan": "försäkringskassan",
+    "af": "arbetsförmedlingen", "arbetsförmedlingen": "arbetsförmedlingen",
+    "kfm": "kronofogden", "kronofogden": "kronofogden",
+    "a kassan": "akassan", "akassan": "akassan",
+    "loh": "läkarutlåtande", "luh": "läkarutlåtande", "läkarutlåtande": "läkarutlåtande",
+    "sgi": "sjukpenninggrundande", "sjukpenninggrundande": "sjukpenninggrundande",
+    "ekonomiskt bistånd": "försörjningsstöd", "försörjningsstöd": "försörjningsstöd",
+    "soc": "socialtjänsten", "socialtjänsten": "socialtjänsten", "socialförvaltningen": "socialtjänsten",
+    "psyk": "psykiatrin", "psykiatrin": "psykiatrin",
+    "vc": "vårdcentralen", "vårdcentralen": "vårdcentralen",
+    "ssc": "servicecenter", "statens servicecenter": "servicecenter",
+}  # fmt: skip
 
 # A sentence ends at . ! ? or … followed by space and a capital, digit or opening quote.
 # Not spaCy's sentencizer: it splits after every full stop, so "bl. a." and "t. ex.", common
@@ -70,7 +91,10 @@ def split_sentences(text: str, min_chars: int = 30) -> list[str]:
 class SwedishAnalyzer:
     """Lower-cased word tokens without stop words, reduced to Swedish snowball stems.
 
-    Holds its own stemmer (snowball stemmers keep a cache and are not shared between callers).
+    With `variants` (see TERM_VARIANTS) the spellings of one term, several words long or
+    not, become one canonical stem before stop words are dropped (so "e" of "e-legitimation"
+    survives as part of the term). Holds its own stemmer (snowball stemmers keep a cache and
+    are not shared between callers).
     """
 
     def __init__(
@@ -78,12 +102,18 @@ class SwedishAnalyzer:
         extra_stop_words: frozenset[str] | set[str] = DOMAIN_STOP_WORDS,
         min_length: int = 1,
         abbreviations: dict[str, str] | None = None,
+        variants: dict[str, str] | None = None,
     ):
         self.stop_words = frozenset(w.lower() for w in STOP_WORDS) | frozenset(extra_stop_words)
         self.min_length = min_length
         self.abbreviations = abbreviations or {}
         self._stemmer = snowballstemmer.stemmer("swedish")
         self._stem_cache: dict[str, str] = {}
+        self.variants = {
+            tuple(self.stem(w) for w in phrase.split()): self.stem(canonical)
+            for phrase, canonical in (variants or {}).items()
+        }
+        self._longest_variant = max((len(k) for k in self.variants), default=0)
 
     def words(self, text: str) -> list[str]:
         """The content words of a text, lower-cased, in order (surface forms)."""
@@ -93,27 +123,54 @@ class SwedishAnalyzer:
         ]  # fmt: skip
 
     def stem(self, word: str) -> str:
-        return self._stemmer.stemWord(word.lower())
+        word = word.lower()
+        cache = self._stem_cache
+        return cache[word] if word in cache else cache.setdefault(word, self._stemmer.stemWord(word))
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(stem, start, end) of each content word or known multi-word term, in order."""
+        tokens = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        out: list[tuple[str, int, int]] = []
+        i = 0
+        while i < len(tokens):
+            if self.variants:
+                matched = self._variant_at(tokens, i)
+                if matched:
+                    stem, length = matched
+                    out.append((stem, tokens[i][1], tokens[i + length - 1][2]))
+                    i += length
+                    continue
+            word, start, end = tokens[i]
+            i += 1
+            if word in self.stop_words or len(word) < self.min_length:
+                continue
+            out.append((self.stem(self.abbreviations.get(word, word)), start, end))
+        return out
+
+    def _variant_at(self, tokens: list[tuple[str, int, int]], i: int) -> tuple[str, int] | None:
+        for length in range(min(self._longest_variant, len(tokens) - i), 0, -1):
+            key = tuple(self.stem(w) for w, _, _ in tokens[i : i + length])
+            if key in self.variants:
+                return self.variants[key], length
+        return None
 
     def stems(self, text: str) -> list[str]:
         """The stems of the content words of a text (abbreviations expanded), in order, with repeats."""
-        words = [self.abbreviations.get(w, w) for w in self.words(text)]
+        if self.variants:
+            return [stem for stem, _, _ in self.spans(text)]
         # each word is stemmed once per analyser: pure-Python snowball is the slow part when
         # 100,000 statements are read
-        cache = self._stem_cache
-        return [cache[w] if w in cache else cache.setdefault(w, self._stemmer.stemWord(w)) for w in words]
+        return [self.stem(self.abbreviations.get(w, w)) for w in self.words(text)]
 
     def __call__(self, text: str) -> list[str]:
         return self.stems(text)
 
     def matched_words(self, text: str, stems: set[str]) -> list[str]:
-        """Surface words of `text` whose stem is one of `stems` (for highlighting), first seen first."""
+        """Surface words (or terms) of `text` whose stem is one of `stems`, first seen first."""
         seen: dict[str, None] = {}
-        for match in _TOKEN.finditer(text):
-            word = match.group()
-            lower = word.lower()
-            if lower not in self.stop_words and self.stem(self.abbreviations.get(lower, lower)) in stems:
-                seen.setdefault(word, None)
+        for stem, start, end in self.spans(text):
+            if stem in stems:
+                seen.setdefault(text[start:end], None)
         return list(seen)
 
     def surface_forms(self, texts: list[str]) -> dict[str, str]:

@@ -133,6 +133,7 @@ def make_parser() -> SwedishParser:
     p.add_argument("--k", type=_number(int, 1, 1000), default=10, help="antal träffar (1–1000)")
     p.add_argument("--like", type=int, metavar="ID", help="fler som detta stycke (id) i stället för en fråga")
     p.add_argument("--mode", choices=["hybrid", "lexical", "dense"], default="hybrid")
+    p.add_argument("--no-threshold", action="store_true", help="visa de k bästa även under relevansgränsen")
     p.add_argument("--json", action="store_true")
     _add_filters(p)
 
@@ -513,7 +514,7 @@ def cmd_search(args) -> int:
             return EXIT_USAGE
         hits = engine.more_like_this(args.like, k=args.k, filters=filters)
     else:
-        hits = engine.search(args.query, k=args.k, filters=filters, mode=args.mode)
+        hits = engine.search(args.query, k=args.k, filters=filters, mode=args.mode, threshold=not args.no_threshold)
     if args.json:
         from dataclasses import asdict
 
@@ -521,11 +522,17 @@ def cmd_search(args) -> int:
             print(json.dumps(asdict(hit), ensure_ascii=False, default=str))
         return EXIT_OK
     if not hits:
-        print("Inga träffar.")
+        print("Inga träffar som liknar detta." if args.like is None else "Inga träffar.")
     for hit in hits:
         themes = ", ".join(hit.themes) if hit.themes else "-"
-        print(f"{hit.rank:>2}. [{hit.score:.3f}] {hit.file} s. {hit.page}  ({hit.kind or '-'}; {themes})  id={hit.passage_id}")
-        text = hit.text if len(hit.text) < 400 else hit.text[:400] + " …"
+        if args.like is not None:
+            why = "samma rapport" if hit.same_report else "från andra rapporter"
+        else:
+            why = f"relevans {hit.band or '-'} ({hit.relevance:.2f})"
+        print(f"{hit.rank:>2}. [{why}] {hit.file} s. {hit.page}  ({hit.kind or '-'}; {themes})  id={hit.passage_id}")
+        if hit.matched_terms:
+            print(f"    matchade ord: {', '.join(hit.matched_terms)}")
+        text = hit.text if len(hit.text) < 400 else hit.text[:400].rsplit(" ", 1)[0] + " …"
         print(f"    {text}\n")
     return EXIT_OK
 

@@ -25,7 +25,7 @@ from systemfel.models import search as search_module
 from systemfel.models import text as text_module
 from systemfel.models.embed import load_embedder
 from systemfel.models.embed.base import Embedder
-from systemfel.models.search import SearchEngine
+from systemfel.models.search import SearchEngine, load_calibration
 from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
 from systemfel.store import Store
 
@@ -59,7 +59,10 @@ def build_engine(store: Store, embedder: Embedder, progress=None) -> SearchEngin
     cached = embed_passages_cached(store, embedder, items, progress=progress, save=save)
     sentences, owner = sentence_vectors_cached(store, embedder, [p.text for p in passages], progress=progress, save=save)
     matrix = np.vstack([cached[p.text_hash] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
-    return SearchEngine(passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner)
+    return SearchEngine(
+        passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner,
+        calibration=load_calibration(embedder.name),
+    )  # fmt: skip
 
 
 def load_engine(store: Store, embedder: Embedder | None = None, progress=None, *, use_cache: bool = True) -> SearchEngine:
@@ -72,6 +75,7 @@ def load_engine(store: Store, embedder: Embedder | None = None, progress=None, *
                 engine = pickle.load(handle)
             if isinstance(engine, SearchEngine):
                 engine.embedder = embedder
+                engine.calibration = load_calibration(embedder.name)  # thresholds may be relearned
                 return engine
             log.warning("search cache %s holds something else; rebuilding", path)
         except Exception as exc:  # noqa: BLE001 - a broken cache file is rebuilt, never trusted

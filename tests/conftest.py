@@ -23,6 +23,13 @@ def demo_db(tmp_path_factory) -> Path:
     from systemfel.store import Store
 
     folder = tmp_path_factory.mktemp("demo")
+    prebuilt = os.environ.get("SYSTEMFEL_TEST_DB")
+    if prebuilt:  # a database built from corpus/ by this code (`systemfel build corpus --db FILE`), copied
+        import sqlite3
+
+        with sqlite3.connect(prebuilt) as source, sqlite3.connect(folder / "demo.db") as target:
+            source.backup(target)
+        return folder / "demo.db"
     corpus = folder / "corpus"
     shutil.copytree(CORPUS, corpus)
     db = folder / "demo.db"

@@ -16,11 +16,12 @@ from hypothesis import strategies as st_h
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
+from systemfel.base.records import StoredPassage
 from systemfel.store import Store
 from systemfel.base.textnorm import normalize_for_match
 from systemfel.explorer import tables
 from systemfel.explorer.export import to_csv_bytes, to_excel_bytes
-from systemfel.explorer.highlight import TermHighlighter, markdown_safe
+from systemfel.explorer.highlight import TermHighlighter, markdown_safe, snippet
 from systemfel.explorer.labels import ThemeNamer, load_theme_names
 from systemfel.explorer.uploads import safe_filename, save_upload, upload_folder
 from tests.pdfgen import ReportPdf
@@ -149,8 +150,9 @@ def test_themes_view_shows_evidence_with_report_and_page(app_db, monkeypatch):
     text = page_text(at)
     assert "brister" in text and "Belägg" in text
     assert ", s. " in text, "evidence cites report and page"
-    per_report = [f.value for f in at.dataframe if list(f.value.columns) == ["Organisation", "År", "Fil", "Stycken"]]
-    assert per_report and per_report[0]["Stycken"].sum() > 0
+    per_report = [f.value for f in at.dataframe
+                  if list(f.value.columns) == ["Organisation", "År", "Fil", tables.COUNT_MAIN, tables.COUNT_ANY]]  # fmt: skip
+    assert per_report and per_report[0][tables.COUNT_ANY].sum() > 0
     assert any(chart.proto.spec for chart in at.get("plotly_chart")), "theme map and per-year chart are drawn"
 
     at.radio(key="teman_grupp").set_value("Upptäckta kluster")
@@ -210,8 +212,9 @@ def test_trends_show_charts_and_the_reports_own_figures(app_db, monkeypatch):
     assert "Siffror som rapporterna själva anger" in text
     figures = [f.value for f in at.dataframe if "Mening" in f.value]
     assert figures and figures[0]["Antal"].gt(0).all()
-    assert len(at.get("plotly_chart")) >= 2
-    at.radio(key="trend_delning").set_value("Per organisation")
+    assert at.get("plotly_chart")
+    at.radio(key="trend_delning").set_value("Alla organisationer per år")
+    at.radio(key="trend_matt").set_value("Antal brister")
     at.run()
     assert not at.exception
     assert any("Organisation" in f.value for f in at.dataframe if "Mening" not in f.value)
@@ -229,30 +232,62 @@ def test_document_view_shows_passages_in_reading_order(app_db, monkeypatch):
     assert any("badge[Brist]" in t for t in texts) and any("badge[Bakgrund]" in t for t in texts)
 
 
-def correct_kind(db: Path, monkeypatch, old_kind: str, new_kind: str) -> tuple[AppTest, dict]:
-    """Open the Dokument view, change the kind of the first passage of `old_kind`, save."""
+def open_correction(db: Path, monkeypatch, old_kind: str) -> tuple[AppTest, StoredPassage, str]:
+    """Open the Dokument view and press Rätta on the card of the first passage of `old_kind`."""
     at = start(db, monkeypatch, "dokument")
     doc_id = at.selectbox(key="dokument_val").value
     target = next(p for p in demo_passages(db) if p.doc_id == doc_id and p.kind == old_kind)
-    at.selectbox(key="ratta_stycke").set_value(target.id)
+    card = f"dok_{target.id}"
+    at.button(key=f"ratta_{card}").click()
     at.run()
-    at.selectbox(key=f"ratta_typ_{target.id}").set_value(new_kind)
-    at.button(key="ratta_spara").click()
+    assert not at.exception
+    return at, target, card
+
+
+def correct_kind(db: Path, monkeypatch, old_kind: str, new_kind: str) -> tuple[AppTest, StoredPassage]:
+    """Change the kind of the first passage of `old_kind` from its own card, and save."""
+    at, target, card = open_correction(db, monkeypatch, old_kind)
+    at.selectbox(key=f"ratta_typ_{card}").set_value(new_kind)
+    at.run()
+    at.button(key=f"ratta_spara_{card}").click()
     at.run()
     assert not at.exception and not at.error
     return at, target
 
 
-def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
+def card_of(at: AppTest, text: str) -> list[str]:
+    """The visible text of the bordered card that quotes `text`, element by element, in order."""
+    quote = markdown_safe(text)
+    for block in at.main.children.values():
+        found = _card_in(block, quote)
+        if found is not None:
+            return found
+    raise AssertionError("no card quotes the passage")
+
+
+def _card_in(node, quote: str) -> list[str] | None:
+    children = list(getattr(node, "children", {}).values())
+    values = [getattr(c, "value", None) for c in children]
+    if quote in values:
+        return [visible(str(v)) for v in values if isinstance(v, str)]
+    for child in children:
+        found = _card_in(child, quote)
+        if found is not None:
+            return found
+    return None
+
+
+def test_a_correction_from_the_card_is_stored_and_confirmed_in_that_card(writable_db, monkeypatch):
     at, target = correct_kind(writable_db, monkeypatch, "deficiency", "background")
-    assert any("Rättelsen är sparad" in s.value for s in at.success)
+    card = card_of(at, target.text)
+    assert any("Rättelsen är sparad" in line for line in card), card  # the confirmation is where the user looks
+    assert "badge[Bakgrund]" in card[0] and "badge[Rättad]" in card[0]
+    assert "Tema:" not in card[0], "a passage corrected to background shows no deficiency themes"
     with Store(writable_db, readonly=True) as store:
         assert store.corrections()[(target.text_hash, "kind")] == "background"
         stored = next(p for p in store.passages() if p.id == target.id)
     assert stored.kind == "background"
-    texts = [m.value for m in at.markdown]
-    card_header = texts[texts.index(markdown_safe(target.text)) - 1]
-    assert "badge[Bakgrund]" in card_header and "badge[Rättad]" in card_header
+    assert not any(b.key == f"ratta_spara_dok_{target.id}" for b in at.button), "the form closes after saving"
 
 
 def test_a_passage_corrected_to_deficiency_says_when_it_gets_themes(writable_db, monkeypatch):
@@ -264,14 +299,10 @@ def test_a_passage_corrected_to_deficiency_says_when_it_gets_themes(writable_db,
 
 
 def test_a_theme_correction_is_stored_and_said_to_teach_the_next_build(writable_db, monkeypatch):
-    at = start(writable_db, monkeypatch, "dokument")
-    doc_id = at.selectbox(key="dokument_val").value
-    target = next(p for p in demo_passages(writable_db) if p.doc_id == doc_id and p.kind == "deficiency")
-    at.selectbox(key="ratta_stycke").set_value(target.id)
-    at.run()
+    at, target, card = open_correction(writable_db, monkeypatch, "deficiency")
     new_theme = next(slug for slug in ("bostad", "vald", "kunskap") if slug not in target.themes[:1])
-    at.selectbox(key=f"ratta_tema_{target.id}").set_value(new_theme)
-    at.button(key="ratta_spara").click()
+    at.selectbox(key=f"ratta_tema_{card}").set_value(new_theme)
+    at.button(key=f"ratta_spara_{card}").click()
     at.run()
     assert not at.exception and not at.error
     assert any("märkt exempel" in s.value for s in at.success)
@@ -458,3 +489,126 @@ def test_replacing_a_report_is_an_explicit_choice(writable_db, tmp_path, monkeyp
     with Store(writable_db, readonly=True) as store:
         files = {d.file: d for d in store.documents()}
     assert "po-varmland-2021.pdf" not in files and files["rev.pdf"].status == "ok"
+
+
+# ------------------------------------------------- issue 18: a research instrument
+NONSENSE = [q for q in (DATA / "nonsense-queries.txt").read_text(encoding="utf-8").splitlines() if q.strip()]
+
+
+@pytest.mark.parametrize("query", [NONSENSE[0], NONSENSE[1]])
+def test_a_query_with_no_answer_says_so_and_offers_themes(app_db, monkeypatch, query):
+    at = start(app_db, monkeypatch, "sok")
+    at.text_input(key="sok_fraga").set_value(query)
+    at.run()
+    assert not at.exception
+    assert any("Inga träffar som liknar detta" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key and b.key.startswith("liknande_")], "no result cards"
+    offered = [b for b in at.button if b.key and b.key.startswith("narmaste_")]
+    assert offered, "the closest themes are offered instead"
+    offered[0].click()
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="filter_tema").value == [offered[0].key.removeprefix("narmaste_")]
+    assert any("stycken matchar filtren" in s.value for s in at.subheader), "the theme is browsed"
+
+
+def test_a_real_query_shows_bands_and_matched_words(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "sok")
+    at.text_input(key="sok_fraga").set_value("Min klient har inget BankID och kan inte logga in hos Försäkringskassan")
+    at.run()
+    assert not at.exception
+    headers = [visible(m.value) for m in at.markdown if "träff]" in m.value]
+    assert headers and "Stark träff" in headers[0], "the best hit is a strong match"
+    assert any("Matchade ord:" in h and "bank" in h.lower() for h in headers[:5]), headers[:5]
+    marked = [w.split("</mark>")[0].lower() for m in at.markdown for w in m.value.split("<mark>")[1:]]
+    assert "hos" not in marked and "klienten" not in marked, "filler words are never highlighted"
+
+
+def test_filters_alone_browse_newest_first(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "sok")
+    at.multiselect(key="filter_org").set_value(["PO Värmland"])
+    at.run()
+    assert not at.exception
+    expected = [p for p in demo_passages(app_db) if p.org == "PO Värmland" and p.kind != "good_example"]
+    assert any(s.value == f"{len(expected)} stycken matchar filtren" for s in at.subheader)
+    sources = [visible(c.value) for c in at.caption if ", s. " in visible(c.value)]
+    assert sources and all(s.startswith("PO Värmland") for s in sources)
+    assert sources[0].startswith("PO Värmland 2024"), "newest report first"
+
+
+def numbers_by_view(monkeypatch, db: Path) -> dict[str, tuple]:
+    """The main-theme and any-theme counts of the largest theme as each view shows them."""
+    namer = ThemeNamer(load_theme_names())
+    at = start(db, monkeypatch, "oversikt")
+    sizes = next(f.value for f in at.dataframe if tables.COUNT_MAIN in f.value and "Organisationer" in f.value
+                 and "Antal år" not in f.value)  # fmt: skip
+    top = sizes.iloc[0]
+    name = top["Tema"]
+    recurrence = next(f.value for f in at.dataframe if "Antal år" in f.value and "Tema" in f.value)
+    rec = recurrence[recurrence["Tema"] == name].iloc[0]
+    views = {"Största teman": (top[tables.COUNT_MAIN], top[tables.COUNT_ANY]),
+             "Återkommande": (rec[tables.COUNT_MAIN], rec[tables.COUNT_ANY])}  # fmt: skip
+
+    at = start(db, monkeypatch, "teman")
+    assert namer.theme(at.selectbox(key="teman_val").value) == name, "the largest theme is chosen first"
+    header = next(visible(s.value) for s in at.subheader if s.value.startswith(name))
+    caption = next(visible(c.value) for c in at.caption if "nämner temat (även som andra tema)" in visible(c.value))
+    views["Teman"] = (int(re.search(r": (\d+) brister med temat som huvudtema", header).group(1)),
+                      int(re.match(r"(\d+) brister som nämner temat", caption).group(1)))  # fmt: skip
+    per_report = next(f.value for f in at.dataframe if tables.COUNT_ANY in f.value and "Fil" in f.value)
+    views["Teman per rapport"] = (per_report[tables.COUNT_MAIN].sum(), per_report[tables.COUNT_ANY].sum())
+
+    at = start(db, monkeypatch, "trender")
+    trends = next(f.value for f in at.dataframe if "Rapportens brister" in f.value)
+    main = trends.loc[trends["Tema"] == name, tables.COUNT_MAIN].sum()
+    views["Trender"] = (main, views["Största teman"][1])  # trends count main themes only, and say so
+    assert any("huvudtema" in visible(c.value) for c in at.caption)
+    return {k: (int(a), int(b)) for k, (a, b) in views.items()}
+
+
+def test_every_view_shows_the_same_counts(app_db, monkeypatch):
+    views = numbers_by_view(monkeypatch, app_db)
+    assert len(set(views.values())) == 1, views
+    main, anywhere = next(iter(views.values()))
+    passages = demo_passages(app_db)
+    slug = tables.theme_sizes(passages, ThemeNamer(load_theme_names())).iloc[0]["Slug"]
+    deficiencies = [p for p in passages if p.kind == "deficiency"]
+    assert main == sum(p.theme == slug for p in deficiencies) and anywhere == sum(slug in p.themes for p in deficiencies)
+    assert main < anywhere, "the two definitions differ on the demo reports, so the test can tell them apart"
+
+
+def test_trends_compare_like_with_like_by_default(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "trender")
+    assert at.radio(key="trend_delning").value.startswith("Per organisation")
+    assert at.radio(key="trend_matt").value == "Andel av rapportens brister"
+    warnings = [visible(w.value) for w in at.warning]
+    assert any("2017" in w and "nationell översikt" in w for w in warnings), warnings
+    assert any("2025" in w and "en enda rapport" in w for w in warnings), warnings
+    assert any("Förändring inom PO Värmland: 2021 → 2024" in s.value for s in at.subheader)
+    change = next(f.value for f in at.dataframe if "Förändring (procentenheter)" in f.value.columns)
+    assert {"Andel 2021", "Andel 2024"} <= set(change.columns) and len(change) >= 3
+
+
+def test_widgets_speak_swedish(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "sok")
+    placeholders = [m.proto.placeholder for m in at.multiselect]
+    assert placeholders and all(p == "Välj …" for p in placeholders), placeholders
+    assert at.toggle(key="filter_goda").label == "Visa även goda exempel"
+
+
+def test_snippets_cut_at_word_boundaries_around_the_match(app_db):
+    analyzer_terms = ["bank-ID", "väntetider", "Försäkringskassan", "SIP"]
+    long_passages = [p for p in demo_passages(app_db) if len(p.text) > 700]
+    assert long_passages
+    checked = 0
+    for p in long_passages:
+        words = p.text.split()
+        for term in analyzer_terms:
+            if term.lower() not in p.text.lower():
+                continue
+            cut = snippet(p.text, [term], width=300)
+            inner = cut.removeprefix("… ").removesuffix(" …").split()
+            assert inner[0] in words and inner[-1] in words, (inner[0], inner[-1])
+            assert term.lower() in cut.lower(), "the matched term is inside the snippet"
+            checked += 1
+    assert checked >= 3

@@ -200,7 +200,7 @@ def test_the_explorer_names_themes_by_the_stored_codebook(custom_codebook_build,
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    sizes = next(f.value for f in at.dataframe if "Brister" in f.value.columns and "Tema" in f.value.columns)
+    sizes = next(f.value for f in at.dataframe if "Brister (huvudtema)" in f.value.columns and "Tema" in f.value.columns)
     assert set(sizes["Tema"]) <= {"Kontakt och nåbarhet", "Pengar och försörjning", "Samarbete mellan huvudmän"}
     assert len(sizes) >= 2
 

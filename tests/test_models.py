@@ -29,7 +29,8 @@ from systemfel.base.jsonlines import read_jsonl  # noqa: E402
 from systemfel.base.records import StoredPassage  # noqa: E402
 from systemfel.models.evaluate import apply_gold_labels, passages_from_pdfs  # noqa: E402
 from systemfel.models.themes import Codebook  # noqa: E402
-from systemfel.models.trends import recurrence, theme_trends  # noqa: E402
+from systemfel.base.records import StoredPassage  # noqa: E402
+from systemfel.models.trends import recurrence, report_theme_shares, theme_counts, theme_trends, within_org_changes  # noqa: E402
 from systemfel.models.vectors import (  # noqa: E402
     MODEL_META_KEY,
     embed_passages_cached,
@@ -348,3 +349,38 @@ def test_trends_on_dev_corpus_add_up(corpus):
     assert set(frame["year"]) == {2017, 2021, 2024, 2025}
     for _, group in frame.groupby("year"):
         assert group["share"].sum() == pytest.approx(1.0)
+
+
+# --------------------------------------------- issue 18: one definition of every number
+def _stored(rows: list[dict]) -> list[StoredPassage]:
+    docs = {name: i for i, name in enumerate(sorted({r["file"] for r in rows}), 1)}
+    return [
+        StoredPassage(id=r["id"], doc_id=docs[r["file"]], file=r["file"], text=f"stycke {r['id']}", text_hash=str(r["id"]),
+                      org=r["org"], year=r["year"], kind=r["kind"], themes=tuple(r["themes"]), cluster=r["cluster"])
+        for r in rows
+    ]  # fmt: skip
+
+
+def test_theme_counts_name_main_and_any_theme():
+    frame = theme_counts(_stored(HAND_MADE)).set_index("theme")
+    assert frame.loc["ekonomi", "n_main"] == 3 and frame.loc["ekonomi", "n_any"] == 3
+    assert frame.loc["regelverk", "n_main"] == 0 and frame.loc["regelverk", "n_any"] == 1  # second theme only
+    assert frame.loc["bostad", "n_main"] == 3 and frame.loc["bostad", "n_reports"] == 2
+    # the main-theme counts add up to the deficiencies with a theme, as the trends count them
+    assert frame["n_main"].sum() == sum(r["kind"] == "deficiency" and bool(r["themes"]) for r in HAND_MADE)
+    recurring = recurrence(_stored(HAND_MADE), by="theme").set_index("key")
+    assert (recurring["n_passages"] == frame.loc[recurring.index, "n_any"]).all()
+
+
+def test_report_shares_compare_reports_of_different_length():
+    passages = _stored(HAND_MADE)
+    shares = report_theme_shares(passages, national_docs={3})
+    a21 = shares[(shares["org"] == "PO A") & (shares["year"] == 2021)].set_index("theme")
+    assert a21.loc["ekonomi", "count"] == 2 and a21.loc["ekonomi", "total"] == 4 and a21.loc["ekonomi", "share"] == 0.5
+    for _, group in shares.groupby("doc_id"):
+        assert group["share"].sum() == pytest.approx(1.0)
+    assert set(shares.loc[shares["national"], "doc_id"]) <= {3}
+    changes = within_org_changes(shares).set_index("theme")
+    assert set(changes["org"]) == {"PO A"}, "only an organisation with several years has a trend"
+    assert changes.loc["bostad", "change_points"] == pytest.approx(50.0)  # 2/4 in 2021 -> 1/1 in 2022
+    assert changes.loc["ekonomi", "change_points"] == pytest.approx(-50.0)

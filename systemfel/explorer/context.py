@@ -17,7 +17,7 @@ import streamlit as st
 from systemfel.base.records import Document, StoredPassage
 from systemfel.explorer.labels import ThemeNamer, load_theme_descriptions, load_theme_names
 from systemfel.models.embed import load_embedder
-from systemfel.models.trends import recurrence, theme_trends
+from systemfel.models.trends import recurrence, report_theme_shares
 from systemfel.searchcache import load_engine
 from systemfel.store import Store
 
@@ -126,6 +126,13 @@ def cached_recurrence(db: str, marker: tuple, by: str) -> pd.DataFrame:
     return recurrence(load_snapshot(db, marker).passages, by=by)
 
 
+def national_documents(documents: list[Document]) -> set[int]:
+    """Reports that cover the whole country (Socialstyrelsen's Lägesrapport), not one organisation's clients."""
+    return {d.id for d in documents
+            if d.meta.region.strip().lower() == "riket" or d.meta.report_kind.strip().lower() == "lägesrapport"}  # fmt: skip
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def cached_theme_trends(db: str, marker: tuple, by_org: bool) -> pd.DataFrame:
-    return theme_trends(load_snapshot(db, marker).passages, by_org=by_org)
+def cached_report_shares(db: str, marker: tuple) -> pd.DataFrame:
+    snap = load_snapshot(db, marker)
+    return report_theme_shares(snap.passages, national_documents(snap.documents))

@@ -55,14 +55,22 @@ class TermHighlighter:
 
 
 def snippet(text: str, terms: list[str], width: int = 400) -> str:
-    """A window of `text` around the first term, so long passages show the part that matched."""
+    """A window of `text` around the first matched term, cut at word boundaries, so a long
+    passage shows the part that matched and never half a word."""
     if len(text) <= width:
         return text
-    lower = text.lower()
-    positions = [lower.find(t.lower()[:5]) for t in terms if len(t) >= MIN_TERM_LENGTH]
-    positions = [p for p in positions if p >= 0]
-    start = max(0, min(positions) - width // 4) if positions else 0
-    start = text.rfind(" ", 0, start) + 1 if start else 0
-    end = min(len(text), start + width)
-    window = text[start:end]
+    positions = [m.start() for t in terms if len(t) >= MIN_TERM_LENGTH
+                 for m in [re.search(r"(?<!\w)" + re.escape(t), text, re.IGNORECASE)] if m]  # fmt: skip
+    first = min(positions) if positions else 0
+    start = max(0, first - width // 4)
+    if start:
+        space = text.rfind(" ", 0, start + 1)
+        start = space + 1 if space >= 0 else 0
+    end = start + width
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > first else end
+        while end < len(text) and text[end - 1 : end].isalnum() and text[end : end + 1].isalnum():
+            end += 1  # never split a word, even when no space is near
+    window = text[start:end].strip()
     return ("… " if start else "") + window + (" …" if end < len(text) else "")

@@ -9,6 +9,7 @@ import pandas as pd
 
 from systemfel.base.records import Document
 from systemfel.explorer.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv
+from systemfel.models.trends import ANY_THEME, MAIN_THEME, theme_counts
 
 
 def documents_table(documents: list[Document], passages: list[dict]) -> pd.DataFrame:
@@ -36,25 +37,28 @@ def failed_documents_table(documents: list[Document]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Fil", "Status", "Meddelande"])
 
 
-def theme_sizes(passages: list[dict], namer: ThemeNamer, kind: str = "deficiency") -> pd.DataFrame:
-    """Themes by how many passages of `kind` have them as their main theme, largest first."""
-    rows: dict[str, dict] = {}
-    for p in passages:
-        if p.kind != kind or not p.theme:
-            continue
-        row = rows.setdefault(p.theme, {"Tema": namer.theme(p.theme), "Slug": p.theme, "Brister": 0,
-                                           "docs": set(), "orgs": set(), "years": set()})  # fmt: skip
-        row["Brister"] += 1
-        row["docs"].add(p.doc_id)
-        row["orgs"].add(p.org)
-        row["years"].add(p.year)
-    out = [
-        {"Tema": r["Tema"], "Slug": r["Slug"], "Brister": r["Brister"], "Rapporter": len(r["docs"]),
-         "Organisationer": len(r["orgs"]), "År": len({y for y in r["years"] if y is not None})}
-        for r in rows.values()
-    ]  # fmt: skip
-    frame = pd.DataFrame(out, columns=["Tema", "Slug", "Brister", "Rapporter", "Organisationer", "År"])
-    return frame.sort_values(["Brister", "Tema"], ascending=[False, True], ignore_index=True)
+# Column names of the two counts per theme (models.trends.theme_counts), used by every view.
+COUNT_MAIN = "Brister (huvudtema)"
+COUNT_ANY = "Brister (nämner temat)"
+COUNT_HELP = (f"{COUNT_MAIN}: {MAIN_THEME}; varje brist räknas en gång, under sitt huvudtema. "
+              f"{COUNT_ANY}: {ANY_THEME}, även som andra tema; en brist kan räknas under flera teman.")  # fmt: skip
+
+
+def theme_sizes(passages: list[dict], namer: ThemeNamer) -> pd.DataFrame:
+    """Themes by how many deficiencies have them as main theme, largest first, with the count of
+    deficiencies that mention them and their spread (the one definition: theme_counts)."""
+    counts = theme_counts(passages)
+    return pd.DataFrame(
+        {
+            "Tema": counts["theme"].map(namer.theme),
+            "Slug": counts["theme"],
+            COUNT_MAIN: counts["n_main"],
+            COUNT_ANY: counts["n_any"],
+            "Rapporter": counts["n_reports"],
+            "Organisationer": counts["n_orgs"],
+            "År": counts["n_years"],
+        }
+    )
 
 
 def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer) -> pd.DataFrame:
@@ -82,18 +86,23 @@ def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer)
     return pd.DataFrame(rows, columns=columns)
 
 
-def counts_per_report(members: list[dict]) -> pd.DataFrame:
-    """How many of a theme's passages each report holds, in year order."""
-    counts = Counter((p.org, p.year, p.file) for p in members)
-    rows = [{"Organisation": o, "År": y, "Fil": f, "Stycken": n} for (o, y, f), n in counts.items()]
-    frame = pd.DataFrame(rows, columns=["Organisation", "År", "Fil", "Stycken"]).astype({"År": "Int64"})
+def counts_per_report(members: list[dict], slug: str) -> pd.DataFrame:
+    """How many of a theme's deficiencies each report holds (as main theme and at all), in year order."""
+    main = Counter((p.org, p.year, p.file) for p in members if p.theme == slug)
+    every = Counter((p.org, p.year, p.file) for p in members)
+    rows = [{"Organisation": o, "År": y, "Fil": f, COUNT_MAIN: main.get((o, y, f), 0), COUNT_ANY: n}
+            for (o, y, f), n in every.items()]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["Organisation", "År", "Fil", COUNT_MAIN, COUNT_ANY]).astype({"År": "Int64"})
     return frame.sort_values(["År", "Organisation"], ignore_index=True)
 
 
-def counts_per_year(members: list[dict]) -> pd.DataFrame:
-    counts = Counter(p.year for p in members if p.year is not None)
-    frame = pd.DataFrame(sorted(counts.items()), columns=["År", "Stycken"])
-    return frame
+def counts_per_year(members: list[dict], slug: str) -> pd.DataFrame:
+    """Per year: a theme's deficiencies as main theme and at all (long form, for a grouped bar chart)."""
+    main = Counter(p.year for p in members if p.year is not None and p.theme == slug)
+    every = Counter(p.year for p in members if p.year is not None)
+    rows = [{"År": y, "Räknat": label, "Brister": counts.get(y, 0)}
+            for y in sorted(every) for label, counts in (("huvudtema", main), ("nämner temat", every))]  # fmt: skip
+    return pd.DataFrame(rows, columns=["År", "Räknat", "Brister"])
 
 
 def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | None = None) -> pd.DataFrame:
@@ -110,10 +119,10 @@ def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | 
             "Sida": p.page,
             "Rubrik": p.heading,
             "Typ": kind_sv(p.kind),
-            "Huvudtema": namer.theme(p.theme),
-            "Teman": namer.themes(p.themes),
+            "Huvudtema": namer.theme(p.theme) if p.kind == "deficiency" else NO_VALUE,
+            "Teman": namer.themes(p.themes) if p.kind == "deficiency" else NO_VALUE,
             "Aktörer": ", ".join(p.actors) or NO_VALUE,
-            "Nivå": level_sv(p.level),
+            "Nivå": level_sv(p.level) if p.kind == "deficiency" else NO_VALUE,
             "Kluster": namer.cluster(p.cluster) if p.cluster is not None else NO_VALUE,
             "Rättad": "ja" if p.text_hash in corrected else "",
         }
@@ -136,12 +145,13 @@ def figures_table(figures: list[dict]) -> pd.DataFrame:
 
 def search_hits_table(hits: list, namer: ThemeNamer) -> pd.DataFrame:
     rows = [
-        {"Rang": h.rank, "Poäng": round(float(h.score), 4), "Citat": h.text, "Organisation": h.org, "År": h.year,
+        {"Rang": h.rank, "Relevans": h.band or NO_VALUE, "Matchade ord": ", ".join(h.matched_terms) or NO_VALUE,
+         "Citat": h.text, "Organisation": h.org, "År": h.year,
          "Fil": h.file, "Sida": h.page, "Rubrik": h.heading, "Typ": kind_sv(h.kind), "Teman": namer.themes(h.themes),
          "Id": h.passage_id}
         for h in hits
     ]  # fmt: skip
-    columns = ["Rang", "Poäng", "Citat", "Organisation", "År", "Fil", "Sida", "Rubrik", "Typ", "Teman", "Id"]
+    columns = ["Rang", "Relevans", "Matchade ord", "Citat", "Organisation", "År", "Fil", "Sida", "Rubrik", "Typ", "Teman", "Id"]
     return pd.DataFrame(rows, columns=columns).astype({"År": "Int64"})
 
 

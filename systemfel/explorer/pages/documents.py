@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from systemfel.base.records import PASSAGE_KINDS, Document, StoredPassage
+from systemfel.base.records import PASSAGE_KINDS, Document
 from systemfel.explorer import tables
 from systemfel.explorer.context import Context
 from systemfel.explorer.highlight import markdown_safe
-from systemfel.explorer.labels import ThemeNamer, kind_sv
+from systemfel.explorer.labels import kind_sv
 from systemfel.explorer.uploads import replace_report, save_upload, upload_folder, upload_size_problem
 from systemfel.explorer.widgets import export_buttons, flash, passage_card, show_flash, show_table
 from systemfel.pipeline import STATUS_SV, BuildError, BuildOptions, build
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def render(ctx: Context) -> None:
-    snap, namer, db = ctx.snap, ctx.namer, ctx.db
+    snap, db = ctx.snap, ctx.db
     st.title(TITLE)
     show_flash()
     docs = [d for d in snap.documents if d.status == "ok"]
@@ -51,62 +51,13 @@ def document_passages(ctx: Context, doc: Document) -> None:
     kinds = st.multiselect("Visa typ", list(PASSAGE_KINDS), default=list(PASSAGE_KINDS), format_func=kind_sv,
                            key="dokument_typer")  # fmt: skip
     shown = [p for p in passages if p.kind in kinds or p.kind is None]
-    correction_form(passages, namer, ctx.db)
     replace_form(ctx.db, doc)
     st.subheader(f"Stycken i läsordning ({len(shown)})")
+    st.caption("Knappen Rätta på ett stycke ändrar dess typ eller huvudtema; rättelsen gäller även efter ombyggnad.")
     for p in shown:
-        passage_card(p, namer, snap.corrections, show_source=False)
+        passage_card(p, namer, snap.corrections, show_source=False, db=ctx.db, key="dok")
     table = tables.passages_table(shown, namer, snap.corrections)
     export_buttons(table, f"stycken_{Path(doc.file).stem}", "doc_passages")
-
-
-def correction_form(passages: list[StoredPassage], namer: ThemeNamer, db: Path) -> None:
-    """Let a researcher overrule the machine: the correction survives rebuilds (keyed by text)."""
-    if not passages:
-        return
-    with st.expander("Rätta ett stycke", expanded=False):
-        by_id = {p.id: p for p in passages}
-        passage_id = st.selectbox(
-            "Stycke", list(by_id), key="ratta_stycke",
-            format_func=lambda i: f"s. {by_id[i].page}: {by_id[i].text[:90]}",
-        )  # fmt: skip
-        p = by_id[passage_id]
-        kinds = list(PASSAGE_KINDS)
-        kind = st.selectbox("Typ", kinds, index=kinds.index(p.kind) if p.kind in kinds else 0,
-                            format_func=kind_sv, key=f"ratta_typ_{passage_id}")  # fmt: skip
-        known = set(namer.theme_names) | {t for q in passages for t in q.themes}
-        theme_options = [""] + sorted(known, key=namer.theme)
-        theme = st.selectbox(
-            "Huvudtema", theme_options, index=theme_options.index(p.theme) if p.theme in theme_options else 0,
-            format_func=lambda s: namer.theme(s) if s else "(oförändrat)", key=f"ratta_tema_{passage_id}",
-        )  # fmt: skip
-        if st.button("Spara rättelse", key="ratta_spara", type="primary"):
-            save_correction(db, p, kind, theme)
-
-
-def save_correction(db: Path, passage: StoredPassage, kind: str, theme: str) -> None:
-    changes = []
-    if kind != passage.kind:
-        changes.append(("kind", kind))
-    if theme and theme != passage.theme:
-        changes.append(("theme", theme))
-    if not changes:
-        st.info("Inget att ändra: stycket har redan den typen och det temat.")
-        return
-    try:
-        with Store(db) as store:
-            for field_name, value in changes:
-                store.set_correction(passage.text_hash, field_name, value)
-    except (StoreError, sqlite3.Error) as exc:
-        st.error(f"Rättelsen kunde inte sparas: {exc}")
-        return
-    message = "Rättelsen är sparad och gäller även efter ombyggnad."
-    if kind == "deficiency" and not theme and not passage.themes:
-        message += " Stycket får teman vid nästa `systemfel build`; välj ett huvudtema här om du vill sätta det nu."
-    if theme and theme != passage.theme:
-        message += " Temat används också som märkt exempel: nästa `systemfel build` lär sig av det för liknande stycken."
-    flash(message)
-    st.rerun()
 
 
 def upload_section(db: Path) -> None:

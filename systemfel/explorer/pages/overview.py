@@ -7,7 +7,9 @@ import streamlit as st
 
 from systemfel.explorer import tables
 from systemfel.explorer.context import Context, cached_recurrence
+from systemfel.explorer.highlight import markdown_safe
 from systemfel.explorer.labels import ThemeNamer
+from systemfel.models.trends import MAIN_THEME, theme_counts
 from systemfel.explorer.widgets import TIGHT_MARGIN, show_table
 
 SLUG = "oversikt"
@@ -38,8 +40,10 @@ def render(ctx: Context) -> None:
     if sizes.empty:
         st.info("Inga brister med tema ännu. Har analysen körts? (`systemfel build --db FIL`)")
     else:
-        chart = px.bar(sizes.head(10), x="Brister", y="Tema", orientation="h", text="Brister")
-        chart.update_layout(yaxis={"categoryorder": "total ascending"}, height=360, margin=TIGHT_MARGIN)
+        st.caption(markdown_safe(f"Stapeln: {MAIN_THEME}. " + tables.COUNT_HELP))
+        main = tables.COUNT_MAIN
+        chart = px.bar(sizes.head(10), x=main, y="Tema", orientation="h", text=main)
+        chart.update_layout(yaxis={"categoryorder": "total ascending", "title": ""}, height=360, margin=TIGHT_MARGIN)
         st.plotly_chart(chart, key="overview_themes")
         show_table(sizes.drop(columns=["Slug"]), "storsta_teman", "sizes")
 
@@ -56,17 +60,26 @@ def render(ctx: Context) -> None:
 
 
 def recurrence_table(ctx: Context, by: str, namer: ThemeNamer) -> pd.DataFrame:
-    """Themes or clusters found in at least two reports, with display names and Swedish columns."""
+    """Themes or clusters found in at least two reports, with display names and Swedish columns.
+
+    Theme counts are the two of `theme_counts` (main theme and any theme), as everywhere."""
     frame = cached_recurrence(ctx.db_key, ctx.marker, by)
     frame = frame[frame["n_reports"] >= 2].copy() if not frame.empty else frame.copy()
     name = namer.theme if by == "theme" else namer.cluster
+    counts: dict = {}
+    if by == "theme":
+        main = theme_counts(ctx.snap.passages).set_index("theme")["n_main"]
+        counts[tables.COUNT_MAIN] = frame["key"].map(main).fillna(0).astype(int)
+        counts[tables.COUNT_ANY] = frame["n_passages"]
+    else:
+        counts["Brister"] = frame["n_passages"]
     return pd.DataFrame(
         {
             "Tema" if by == "theme" else "Kluster": frame["key"].map(name),
             "Rapporter": frame["n_reports"],
             "Organisationer": frame["n_orgs"],
             "Antal år": frame["n_years"],
-            "Brister": frame["n_passages"],
+            **counts,
             "År": frame["years"].map(lambda years: ", ".join(str(y) for y in years)),
             "Organisationerna": frame["orgs"].map(", ".join),
         }

@@ -9,6 +9,7 @@ from systemfel.explorer import tables
 from systemfel.explorer.context import Context, theme_descriptions
 from systemfel.explorer.highlight import markdown_safe
 from systemfel.explorer.labels import ThemeNamer
+from systemfel.models.trends import ANY_THEME, MAIN_THEME
 from systemfel.explorer.widgets import TIGHT_MARGIN, export_buttons, passage_card, show_table
 
 SLUG = "teman"
@@ -53,28 +54,43 @@ def render(ctx: Context) -> None:
     if chosen is None:
         st.info("Inga teman eller kluster att visa ännu.")
     else:
-        theme_details(title, members, namer, snap.corrections)
-    theme_map(ctx)
+        theme_details(title, members, namer, snap.corrections, chosen if grouping == "Teman i kodboken" else None)
+    theme_map(ctx, chosen if grouping == "Teman i kodboken" else None)
 
 
 def _theme_score(p: StoredPassage, slug: str) -> float:
     return p.theme_scores[p.themes.index(slug)] if slug in p.themes else 0.0
 
 
-def theme_details(title: str, members: list[StoredPassage], namer: ThemeNamer, corrections: dict) -> None:
-    st.subheader(f"{title}: {len(members)} brister")
+def theme_details(
+    title: str, members: list[StoredPassage], namer: ThemeNamer, corrections: dict, slug: str | None
+) -> None:
+    """A theme's (or cluster's) deficiencies; for a theme both counts, named as everywhere."""
+    if slug is None:
+        st.subheader(f"{title}: {len(members)} brister")
+    else:
+        n_main = sum(p.theme == slug for p in members)
+        st.subheader(f"{title}: {n_main} {MAIN_THEME}")
+        st.caption(markdown_safe(f"{len(members)} {ANY_THEME} (även som andra tema). " + tables.COUNT_HELP))
     if not members:
         st.info("Inga brister i denna grupp.")
         return
     left, right = st.columns(2)
     with left:
         st.markdown("**Per rapport**")
-        show_table(tables.counts_per_report(members), "per_rapport", "per_report")
+        if slug is None:
+            per_report = tables.counts_per_report(members, slug="").drop(columns=[tables.COUNT_MAIN])
+            per_report = per_report.rename(columns={tables.COUNT_ANY: "Brister"})
+        else:
+            per_report = tables.counts_per_report(members, slug)
+        show_table(per_report, "per_rapport", "per_report")
     with right:
         st.markdown("**Per år**")
-        per_year = tables.counts_per_year(members)
-        chart = px.bar(per_year, x="År", y="Stycken")
-        chart.update_layout(height=260, margin=TIGHT_MARGIN, xaxis={"type": "category"})
+        per_year = tables.counts_per_year(members, slug or "")
+        if slug is None:
+            per_year = per_year[per_year["Räknat"] == "nämner temat"]
+        chart = px.bar(per_year, x="År", y="Brister", color="Räknat" if slug else None, barmode="group")
+        chart.update_layout(height=260, margin=TIGHT_MARGIN, xaxis={"type": "category"}, legend_title_text="")
         st.plotly_chart(chart, key="theme_per_year")
     st.markdown(f"**Belägg** (de {min(EVIDENCE_SHOWN, len(members))} tydligaste; alla finns i exporten)")
     for p in members[:EVIDENCE_SHOWN]:
@@ -82,18 +98,26 @@ def theme_details(title: str, members: list[StoredPassage], namer: ThemeNamer, c
     export_buttons(tables.passages_table(members, namer, corrections), "belagg", "evidence")
 
 
-def theme_map(ctx: Context) -> None:
+def theme_map(ctx: Context, slug: str | None) -> None:
+    """All deficiencies as points; the chosen theme in colour, the rest grey, so its spread shows."""
     snap, namer = ctx.snap, ctx.namer
     st.subheader("Karta över bristerna")
     frame = tables.theme_map_frame(snap.passages, namer)
     if frame.empty:
         st.info("Kartan saknas: inga brister har koordinater ännu (kör analysen med `systemfel build`).")
         return
-    st.caption("Varje punkt är en brist; närliggande punkter handlar om liknande saker. "
-               "Klicka på en punkt för att läsa den.")  # fmt: skip
+    chosen = namer.theme(slug) if slug else None
+    st.caption(markdown_safe(
+        "Varje punkt är en brist; närliggande punkter handlar om liknande saker. "
+        + (f"Färgade: {chosen} som huvudtema; grå: övriga. " if chosen else "")
+        + "Klicka på en punkt för att läsa den."
+    ))  # fmt: skip
+    other = "Övriga teman"
+    frame = frame.assign(Färg=frame["Tema"].where(frame["Tema"] == chosen, other) if chosen else other)
+    frame = frame.sort_values("Färg", key=lambda c: c != other)  # coloured points drawn on top
     chart = px.scatter(
-        frame, x="x", y="y", color="Tema", custom_data=["id", "Tema", "Organisation", "År", "Sida", "Hover"],
-        color_discrete_sequence=px.colors.qualitative.Dark24,
+        frame, x="x", y="y", color="Färg", custom_data=["id", "Tema", "Organisation", "År", "Sida", "Hover"],
+        color_discrete_map={other: "#c8c8c8", **({chosen: "#c0392b"} if chosen else {})},
     )  # fmt: skip
     chart.update_traces(
         marker={"size": 9, "opacity": 0.85},
