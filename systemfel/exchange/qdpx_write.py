@@ -1,0 +1,281 @@
+"""Export the coded reports as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder.
+
+A .qdpx is a zip with `project.qde` (XML in urn:QDA-XML:project:1.0) and the sources in
+`sources/`. Each report is a TextSource whose plain text (`sources/<guid>.txt`) is the text as
+the tool read it; every passage is one PlainTextSelection coded with its kind, level, themes,
+actors and recurring issues, with a note giving page and scores. Codes a person decided (a
+correction in the explorer) are codings by the user "Rättelse i systemfel", the rest by
+"systemfel (automatisk)", so the QDA tool shows who decided what.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from systemfel.base.hashing import file_sha256
+from systemfel.base.records import Document
+from systemfel.exchange.codebook import Code, RecurringIssue, guid
+from systemfel.exchange.corpus import ExchangeCorpus
+from systemfel.exchange.schema import NS, q
+from systemfel.exchange.sourcetext import locate_in_span
+from systemfel.explorer.labels import kind_sv, level_sv
+from systemfel.store import Store
+
+MACHINE_USER = ("user:machine", "systemfel (automatisk)")
+CORRECTION_USER = ("user:correction", "Rättelse i systemfel")
+VARIABLES = (  # (key, name, REFI type)
+    ("org", "Organisation", "Text"),
+    ("region", "Region", "Text"),
+    ("year", "År", "Integer"),
+    ("report_kind", "Typ av rapport", "Text"),
+)
+
+Progress = Callable[[str, int, int], None]
+
+
+class ExportError(Exception):
+    """An export that cannot be written, explained in Swedish."""
+
+
+@dataclass
+class ExportSummary:
+    path: Path
+    sources: int = 0
+    selections: int = 0
+    codings: int = 0
+    inserted: int = 0  # passages written into their source text beside the block text
+    pdfs: int = 0
+    pdfs_left_out: list[str] = field(default_factory=list)  # Swedish, one line per report
+    seconds: float = 0.0
+    bytes: int = 0
+
+
+def source_guid(doc: Document) -> str:
+    return guid("source:" + doc.sha256)
+
+
+def selection_key(doc: Document, passage) -> str:
+    return f"passage:{doc.sha256}:{passage.seq}:{passage.text_hash}"
+
+
+def _sub(parent: etree._Element, tag: str, **attrs) -> etree._Element:
+    return etree.SubElement(parent, q(tag), {k: str(v) for k, v in attrs.items() if v is not None})
+
+
+def _text_el(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = _sub(parent, tag)
+    element.text = text
+    return element
+
+
+def _code_element(parent: etree._Element, code: Code) -> None:
+    element = _sub(parent, "Code", guid=code.guid, name=code.name, isCodable="true" if code.codable else "false")
+    if code.description:
+        _text_el(element, "Description", code.description)
+    for child in code.children:
+        _code_element(element, child)
+
+
+def _note_text(doc: Document, passage) -> str:
+    pages = f"{passage.page}–{passage.page_end}" if passage.page_end else str(passage.page)
+    lines = [f"{doc.file}, sida {pages}."]
+    if passage.heading:
+        lines.append(f"Rubrik: {passage.heading}")
+    if passage.kind:
+        lines.append(f"Typ: {kind_sv(passage.kind)} (säkerhet {passage.kind_score:.2f}).")
+    if passage.level:
+        lines.append(f"Nivå: {level_sv(passage.level)}.")
+    if passage.themes:
+        scores = ", ".join(f"{slug} {score:.2f}" for slug, score in zip(passage.themes, passage.theme_scores))
+        lines.append(f"Temapoäng: {scores}.")
+    if passage.actors:
+        lines.append("Aktörer: " + ", ".join(passage.actors) + ".")
+    return "\n".join(lines)
+
+
+class _ProjectWriter:
+    """Builds project.qde for one corpus; `sources` collects the files for sources/."""
+
+    def __init__(self, corpus: ExchangeCorpus, name: str):
+        self.corpus = corpus
+        self.machine = guid(MACHINE_USER[0])
+        self.correction = guid(CORRECTION_USER[0])
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        self.root = etree.Element(
+            q("Project"),
+            {"name": name, "origin": "systemfel", "creatingUserGUID": self.machine, "creationDateTime": now},
+            nsmap={None: NS},
+        )
+        users = _sub(self.root, "Users")
+        _sub(users, "User", guid=self.machine, name=MACHINE_USER[1])
+        _sub(users, "User", guid=self.correction, name=CORRECTION_USER[1])
+        codes = _sub(_sub(self.root, "CodeBook"), "Codes")
+        for code in corpus.codebook.roots:
+            _code_element(codes, code)
+        variables = _sub(self.root, "Variables")
+        for key, name_sv, kind in VARIABLES:
+            _sub(variables, "Variable", guid=guid("variable:" + key), name=name_sv, typeOfVariable=kind)
+        self.sources_el = _sub(self.root, "Sources")
+        self.notes: list[tuple[str, str]] = []  # (guid, text)
+        self.summary_counts = {"selections": 0, "codings": 0}
+
+    def _coding(self, selection: etree._Element, key: str, code: Code, corrected: bool) -> None:
+        coding = _sub(
+            selection, "Coding", guid=guid(f"coding:{key}:{code.key}"), creatingUser=self.correction if corrected else self.machine
+        )
+        _sub(coding, "CodeRef", targetGUID=code.guid)
+        self.summary_counts["codings"] += 1
+
+    def add_source(self, doc: Document, description: str) -> str:
+        """The report's TextSource with its selections; returns the plain text for sources/."""
+        corpus = self.corpus
+        source = corpus.source(doc)
+        source_id = source_guid(doc)
+        element = _sub(
+            self.sources_el, "TextSource", guid=source_id, name=doc.file, plainTextPath=f"internal://{source_id}.txt",
+            creatingUser=self.machine,
+        )  # fmt: skip
+        _text_el(element, "Description", description)
+        by_passage = corpus.recurring_by_passage()
+        book = corpus.codebook
+        for passage, (start, end) in zip(corpus.passages_by_doc[doc.id], source.spans):
+            key = selection_key(doc, passage)
+            selection = _sub(
+                element, "PlainTextSelection", guid=guid(key), name=f"{doc.file} s. {passage.page}",
+                startPosition=start, endPosition=end, creatingUser=self.machine,
+            )  # fmt: skip
+            self.summary_counts["selections"] += 1
+            for category, value in corpus.passage_codes(passage):
+                self._coding(selection, key, book.code(category, value), corpus.corrected(passage, category, value))
+            statements: list[tuple[RecurringIssue, int, int]] = []
+            for issue, span in by_passage.get(passage.id, []):
+                place = None
+                if span.start is not None:
+                    place = locate_in_span(source.text, start, end, passage.text[span.start : span.end])
+                if place is None:
+                    self._coding(selection, key, book.code("recurring", issue.id), False)
+                else:
+                    statements.append((issue, *place))
+            note_id = guid("note:" + key)
+            self.notes.append((note_id, _note_text(doc, passage)))
+            _sub(selection, "NoteRef", targetGUID=note_id)
+            for issue, s_start, s_end in statements:
+                s_key = f"statement:{issue.id}:{key}:{s_start}:{s_end}"
+                statement = _sub(
+                    element, "PlainTextSelection", guid=guid(s_key), name=f"Påstående: {issue.label}",
+                    startPosition=s_start, endPosition=s_end, creatingUser=self.machine,
+                )  # fmt: skip
+                self._coding(statement, s_key, book.code("recurring", issue.id), False)
+        for key, _, kind in VARIABLES:
+            value = getattr(doc.meta, key)
+            if value in (None, ""):
+                continue
+            variable_value = _sub(element, "VariableValue")
+            _sub(variable_value, "VariableRef", targetGUID=guid("variable:" + key))
+            _text_el(variable_value, "IntegerValue" if kind == "Integer" else "TextValue", str(value))
+        return source.text
+
+    def finish(self) -> bytes:
+        if not len(self.sources_el):
+            self.root.remove(self.sources_el)
+        if self.notes:
+            notes = _sub(self.root, "Notes")
+            for note_id, text in self.notes:
+                note = _sub(notes, "Note", guid=note_id, name="Sida och poäng", creatingUser=self.machine)
+                _text_el(note, "PlainTextContent", text)
+        return etree.tostring(self.root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _pdf_for(doc: Document, pii: dict[str, int], include_pdfs: bool) -> tuple[Path | None, str]:
+    """The report's PDF to put beside its text, or None and why not (Swedish)."""
+    if not include_pdfs:
+        return None, ""
+    if pii:
+        return None, f"{doc.file}: PDF:en ingår inte, eftersom personuppgifter maskerades i texten."
+    path = Path(doc.path)
+    if not path.is_file():
+        return None, f"{doc.file}: PDF:en ingår inte, filen finns inte längre på {path}."
+    if file_sha256(path) != doc.sha256:
+        return None, f"{doc.file}: PDF:en ingår inte, filen på {path} har ändrats sedan den lästes in."
+    return path, ""
+
+
+def _source_description(doc: Document, pdf_name: str | None, inserted: int) -> str:
+    meta = doc.meta
+    parts = [meta.title or doc.file]
+    who = ", ".join(str(v) for v in (meta.org, meta.region, meta.year) if v)
+    if who:
+        parts.append(who)
+    parts.append(f"{doc.pages} sidor, {doc.n_passages} stycken. Texten som systemfel läste den (personuppgifter maskerade).")
+    if pdf_name:
+        parts.append(f"Original-PDF i projektfilen: sources/{pdf_name}.")
+    if inserted:
+        parts.append(f"{inserted} stycken fanns inte ordagrant i blocktexten och står på egna rader.")
+    return " ".join(parts)
+
+
+def export_qdpx(
+    store: Store,
+    output: str | Path,
+    *,
+    codebook_path: str | Path | None = None,
+    actor_files: Sequence[Path] = (),
+    recurring: Sequence[RecurringIssue] = (),
+    include_pdfs: bool = True,
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Write the store's reports, code book and codings as a .qdpx project at `output`.
+
+    The file is written beside its target and moved into place at the end, so an interrupted
+    export never leaves half a project behind.
+    """
+    started = time.perf_counter()
+    output = Path(output)
+    corpus = ExchangeCorpus.load(store, codebook_path=codebook_path, actor_files=actor_files, recurring=recurring)
+    writer = _ProjectWriter(corpus, f"systemfel: {Path(store.path).stem}")
+    summary = ExportSummary(output)
+    pii = store.pii_counts()
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp", delete=False)
+    except OSError as exc:
+        raise ExportError(f"kan inte skriva i mappen {output.parent}: {exc.strerror or exc}") from exc
+    tmp = Path(handle.name)
+    try:
+        with handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            total = len(corpus.documents)
+            for done, doc in enumerate(corpus.documents):
+                pdf, why_not = _pdf_for(doc, pii.get(doc.id, {}), include_pdfs)
+                if why_not:
+                    summary.pdfs_left_out.append(why_not)
+                pdf_name = f"{source_guid(doc)}.pdf" if pdf else None
+                source = corpus.source(doc)
+                text = writer.add_source(doc, _source_description(doc, pdf_name, source.inserted))
+                archive.writestr(f"sources/{source_guid(doc)}.txt", text.encode("utf-8"))
+                if pdf:
+                    archive.write(pdf, f"sources/{pdf_name}")
+                    summary.pdfs += 1
+                summary.inserted += source.inserted
+                summary.sources += 1
+                if progress:
+                    progress("Exporterar", done + 1, total)
+            archive.writestr("project.qde", writer.finish())
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"kan inte skriva {output}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    summary.selections = writer.summary_counts["selections"]
+    summary.codings = writer.summary_counts["codings"]
+    summary.seconds = time.perf_counter() - started
+    summary.bytes = output.stat().st_size
+    return summary
