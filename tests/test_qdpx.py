@@ -51,6 +51,7 @@ def writable_db(demo_db, tmp_path) -> Path:
     copy = tmp_path / "copy.db"
     with sqlite3.connect(demo_db) as source, sqlite3.connect(copy) as target:
         source.backup(target)
+    Store(copy).close()  # a writable open brings the schema up to date, as any import does
     return copy
 
 
@@ -186,14 +187,21 @@ def test_code_book_and_codings_carry_what_the_store_says(exported, demo_store):
     assert years == {2017, 2021, 2024, 2025}
 
 
-def test_pdfs_travel_only_when_no_personal_data_was_masked(exported, demo_store):
+def test_pdfs_travel_only_when_no_personal_data_was_masked(exported, demo_store, writable_db, tmp_path):
     pii = demo_store.pii_counts()
     with zipfile.ZipFile(exported) as archive:
         pdfs = [n for n in archive.namelist() if n.endswith(".pdf")]
         for name in pdfs:
             assert archive.read(name).startswith(b"%PDF")
     clean = [d for d in demo_store.documents() if d.status == "ok" and not pii.get(d.id)]
-    assert len(pdfs) == len(clean)
+    assert len(pdfs) == len(clean) > 0
+    # a report whose text had personal data masked keeps its PDF (which still holds it) at home
+    with sqlite3.connect(writable_db) as conn:
+        conn.execute("UPDATE documents SET pii_counts = ? WHERE id = ?", ('{"personnummer": 1}', clean[0].id))
+    with Store(writable_db, readonly=True) as store:
+        summary = export_qdpx(store, tmp_path / "pii.qdpx")
+    assert summary.pdfs == len(clean) - 1
+    assert any(clean[0].file in line and "personuppgifter" in line for line in summary.pdfs_left_out)
 
 
 # ------------------------------------------------------------------ round trip and import
@@ -376,20 +384,28 @@ def test_unreadable_files_exit_2_in_swedish(writable_db, tmp_path, capsys, expor
     assert _state(writable_db) == before
 
 
-def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_path, capsys):
+def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_path, capsys, demo_store):
     root, texts = read_zip(exported)
     sources = root.findall("q:Sources/q:TextSource", X)
-    # a source whose text matches no stored report
-    foreign = sources[0]
-    texts["sources/" + foreign.get("plainTextPath").removeprefix("internal://")] = "En helt annan text."
+    # a source whose text matches no stored report, and one whose stored report has other text
+    foreign, changed = sources[0], sources[3]
+    foreign.set("name", "okänd-rapport.pdf")
+    for source in (foreign, changed):
+        texts["sources/" + source.get("plainTextPath").removeprefix("internal://")] = "En helt annan text."
     # a selection outside its text, on the second source
     outside = sources[1].find("q:PlainTextSelection", X)
     outside.set("startPosition", "999999")
     outside.set("endPosition", "1000005")
     # and one real change on the third source, which must still be saved
     third = sources[2]
+    text = source_text(third, texts)
     codes = {c.get("name"): c.get("guid") for c in root.iterfind(".//q:CodeBook//q:Code", X)}
-    selection = next(s for s in third.iterfind("q:PlainTextSelection", X))
+    passages = {fold_whitespace(field(p, "text")): p for p in demo_store.passages()}
+
+    def passage_at(selection):
+        return passages[fold_whitespace(text[int(selection.get("startPosition")) : int(selection.get("endPosition"))])]
+
+    selection = next(s for s in third.iterfind("q:PlainTextSelection", X) if "bemotande" not in field(passage_at(s), "themes"))
     coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
     etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes["Bemötande"])
     selection.find("q:NoteRef", X).addprevious(coding)
@@ -397,10 +413,11 @@ def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_
     write_zip(bad, root, texts)
     code, said = _import(bad, writable_db, capsys)
     assert code == 1
-    assert f"Källan '{foreign.get('name')}' matchar ingen rapport" in said
-    assert "ligger utanför texten" in said
-    corrections, _ = _state(writable_db)
-    assert corrections >= 1 or "rättelse:" not in said  # the good change went in (unless the passage had it)
+    assert "Källan 'okänd-rapport.pdf' matchar ingen rapport i databasen" in said
+    assert f"Källan '{changed.get('name')}' har en annan text än rapporten" in said
+    assert "ligger utanför texten" in said and "Traceback" not in said
+    with Store(writable_db, readonly=True) as store:  # the good change went in
+        assert store.corrections()[(field(passage_at(selection), "text_hash"), "theme")] == "bemotande"
 
 
 def test_a_failing_write_leaves_the_store_as_it_was(exported, writable_db, tmp_path, monkeypatch, demo_store):

@@ -154,7 +154,7 @@ class _Planner:
         doc = self.by_text.get(_digest(text))
         if doc is None:
             if name in self.by_name:
-                why = f"texten skiljer sig från rapporten {name} i databasen (ändrad i verktyget eller inläst på nytt)"
+                why = f"har en annan text än rapporten {name} i databasen (ändrad i verktyget, eller rapporten är inläst på nytt)"
             else:
                 why = "matchar ingen rapport i databasen"
             if selections:
