@@ -7,6 +7,7 @@ recognise our codes by GUID before it falls back to names.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -40,8 +41,13 @@ GROUPS = {
 
 
 def guid(key: str) -> str:
-    """A stable GUID for one thing in an export (a code, a source, a selection, ...)."""
-    return str(uuid.uuid5(GUID_NAMESPACE, key))
+    """A stable GUID for one thing in an export (a code, a source, a selection, ...): the
+    RFC 4122 name-based (SHA-1) UUID of `key`, as uuid.uuid5 makes it, without its objects."""
+    digest = bytearray(hashlib.sha1(GUID_NAMESPACE.bytes + key.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def slugify(name: str) -> str:
@@ -147,11 +153,13 @@ class CodeBook:
 
     roots: list[Code]
     by_guid: dict[str, Code] = field(default_factory=dict)
-    by_name: dict[tuple[str, str], Code] = field(default_factory=dict)  # (category, folded name)
+
+    by_key: dict[str, Code] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for code in self.walk():
             self.by_guid[code.guid] = code
+            self.by_key[code.key] = code
 
     def walk(self) -> Iterable[Code]:
         stack = list(reversed(self.roots))
@@ -161,7 +169,7 @@ class CodeBook:
             stack.extend(reversed(code.children))
 
     def code(self, category: str, value: str) -> Code:
-        return self.by_guid[guid(f"code:{category}:{value}")]
+        return self.by_key[f"{category}:{value}"]
 
     def find(self, code_guid: str, name: str) -> Code | None:
         """Our code for a code in an imported project: by GUID, else by its name (or a theme's id)."""

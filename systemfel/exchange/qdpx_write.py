@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 import time
 import zipfile
@@ -101,50 +102,60 @@ def _note_text(doc: Document, passage) -> str:
     return "\n".join(lines)
 
 
-class _ProjectWriter:
-    """Builds project.qde for one corpus; `sources` collects the files for sources/."""
+def _top(tag: str, **attrs) -> etree._Element:
+    """An element written on its own into the streamed project document."""
+    return etree.Element(q(tag), {k: str(v) for k, v in attrs.items() if v is not None}, nsmap={None: NS})
 
-    def __init__(self, corpus: ExchangeCorpus, name: str):
+
+class _ProjectWriter:
+    """Streams project.qde: the heading parts at once, then one TextSource per report (so the
+    whole project is never held in memory), then the notes the selections refer to."""
+
+    def __init__(self, corpus: ExchangeCorpus, xf: etree.xmlfile):
         self.corpus = corpus
+        self.xf = xf
         self.machine = guid(MACHINE_USER[0])
         self.correction = guid(CORRECTION_USER[0])
+        self.notes: list[tuple[str, str]] = []  # (guid, text)
+        self.selections = 0
+        self.codings = 0
+        self.by_passage = corpus.recurring_by_passage()
+
+    def project_attributes(self, name: str) -> dict[str, str]:
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        self.root = etree.Element(
-            q("Project"),
-            {"name": name, "origin": "systemfel", "creatingUserGUID": self.machine, "creationDateTime": now},
-            nsmap={None: NS},
-        )
-        users = _sub(self.root, "Users")
+        return {"name": name, "origin": "systemfel", "creatingUserGUID": self.machine, "creationDateTime": now}
+
+    def write_heading(self) -> None:
+        users = _top("Users")
         _sub(users, "User", guid=self.machine, name=MACHINE_USER[1])
         _sub(users, "User", guid=self.correction, name=CORRECTION_USER[1])
-        codes = _sub(_sub(self.root, "CodeBook"), "Codes")
-        for code in corpus.codebook.roots:
+        codebook = _top("CodeBook")
+        codes = _sub(codebook, "Codes")
+        for code in self.corpus.codebook.roots:
             _code_element(codes, code)
-        variables = _sub(self.root, "Variables")
+        variables = _top("Variables")
         for key, name_sv, kind in VARIABLES:
             _sub(variables, "Variable", guid=guid("variable:" + key), name=name_sv, typeOfVariable=kind)
-        self.sources_el = _sub(self.root, "Sources")
-        self.notes: list[tuple[str, str]] = []  # (guid, text)
-        self.summary_counts = {"selections": 0, "codings": 0}
+        for element in (users, codebook, variables):
+            self.xf.write(element, pretty_print=True)
 
     def _coding(self, selection: etree._Element, key: str, code: Code, corrected: bool) -> None:
         coding = _sub(
             selection, "Coding", guid=guid(f"coding:{key}:{code.key}"), creatingUser=self.correction if corrected else self.machine
         )
         _sub(coding, "CodeRef", targetGUID=code.guid)
-        self.summary_counts["codings"] += 1
+        self.codings += 1
 
-    def add_source(self, doc: Document, description: str) -> str:
-        """The report's TextSource with its selections; returns the plain text for sources/."""
+    def write_source(self, doc: Document, description: str) -> None:
+        """The report's TextSource with its selections, codings and variable values."""
         corpus = self.corpus
         source = corpus.source(doc)
         source_id = source_guid(doc)
-        element = _sub(
-            self.sources_el, "TextSource", guid=source_id, name=doc.file, plainTextPath=f"internal://{source_id}.txt",
+        element = _top(
+            "TextSource", guid=source_id, name=doc.file, plainTextPath=f"internal://{source_id}.txt",
             creatingUser=self.machine,
         )  # fmt: skip
         _text_el(element, "Description", description)
-        by_passage = corpus.recurring_by_passage()
         book = corpus.codebook
         for passage, (start, end) in zip(corpus.passages_by_doc[doc.id], source.spans):
             key = selection_key(doc, passage)
@@ -152,11 +163,11 @@ class _ProjectWriter:
                 element, "PlainTextSelection", guid=guid(key), name=f"{doc.file} s. {passage.page}",
                 startPosition=start, endPosition=end, creatingUser=self.machine,
             )  # fmt: skip
-            self.summary_counts["selections"] += 1
+            self.selections += 1
             for category, value in corpus.passage_codes(passage):
                 self._coding(selection, key, book.code(category, value), corpus.corrected(passage, category, value))
             statements: list[tuple[RecurringIssue, int, int]] = []
-            for issue, span in by_passage.get(passage.id, []):
+            for issue, span in self.by_passage.get(passage.id, []):
                 place = None
                 if span.start is not None:
                     place = locate_in_span(source.text, start, end, passage.text[span.start : span.end])
@@ -173,6 +184,7 @@ class _ProjectWriter:
                     element, "PlainTextSelection", guid=guid(s_key), name=f"Påstående: {issue.label}",
                     startPosition=s_start, endPosition=s_end, creatingUser=self.machine,
                 )  # fmt: skip
+                self.selections += 1
                 self._coding(statement, s_key, book.code("recurring", issue.id), False)
         for key, _, kind in VARIABLES:
             value = getattr(doc.meta, key)
@@ -181,17 +193,16 @@ class _ProjectWriter:
             variable_value = _sub(element, "VariableValue")
             _sub(variable_value, "VariableRef", targetGUID=guid("variable:" + key))
             _text_el(variable_value, "IntegerValue" if kind == "Integer" else "TextValue", str(value))
-        return source.text
+        self.xf.write(element, pretty_print=True)
 
-    def finish(self) -> bytes:
-        if not len(self.sources_el):
-            self.root.remove(self.sources_el)
-        if self.notes:
-            notes = _sub(self.root, "Notes")
+    def write_notes(self) -> None:
+        if not self.notes:
+            return
+        with self.xf.element(q("Notes")):
             for note_id, text in self.notes:
-                note = _sub(notes, "Note", guid=note_id, name="Sida och poäng", creatingUser=self.machine)
+                note = _top("Note", guid=note_id, name="Sida och poäng", creatingUser=self.machine)
                 _text_el(note, "PlainTextContent", text)
-        return etree.tostring(self.root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+                self.xf.write(note, pretty_print=True)
 
 
 def _pdf_for(doc: Document, pii: dict[str, int], include_pdfs: bool) -> tuple[Path | None, str]:
@@ -210,16 +221,33 @@ def _pdf_for(doc: Document, pii: dict[str, int], include_pdfs: bool) -> tuple[Pa
 
 def _source_description(doc: Document, pdf_name: str | None, inserted: int) -> str:
     meta = doc.meta
-    parts = [meta.title or doc.file]
     who = ", ".join(str(v) for v in (meta.org, meta.region, meta.year) if v)
-    if who:
-        parts.append(who)
+    parts = [f"{meta.title or doc.file}" + (f" ({who})." if who else ".")]
     parts.append(f"{doc.pages} sidor, {doc.n_passages} stycken. Texten som systemfel läste den (personuppgifter maskerade).")
     if pdf_name:
         parts.append(f"Original-PDF i projektfilen: sources/{pdf_name}.")
     if inserted:
         parts.append(f"{inserted} stycken fanns inte ordagrant i blocktexten och står på egna rader.")
     return " ".join(parts)
+
+
+def _export_source(
+    writer: _ProjectWriter, archive: zipfile.ZipFile, doc: Document, pii: dict[str, int], include_pdfs: bool,
+    summary: ExportSummary,
+) -> None:
+    """One report: its TextSource into project.qde, its text (and PDF) into sources/."""
+    pdf, why_not = _pdf_for(doc, pii, include_pdfs)
+    if why_not:
+        summary.pdfs_left_out.append(why_not)
+    pdf_name = f"{source_guid(doc)}.pdf" if pdf else None
+    source = writer.corpus.source(doc)
+    writer.write_source(doc, _source_description(doc, pdf_name, source.inserted))
+    archive.writestr(f"sources/{source_guid(doc)}.txt", source.text.encode("utf-8"))
+    if pdf:
+        archive.write(pdf, f"sources/{pdf_name}")
+        summary.pdfs += 1
+    summary.inserted += source.inserted
+    summary.sources += 1
 
 
 def export_qdpx(
@@ -240,7 +268,6 @@ def export_qdpx(
     started = time.perf_counter()
     output = Path(output)
     corpus = ExchangeCorpus.load(store, codebook_path=codebook_path, actor_files=actor_files, recurring=recurring)
-    writer = _ProjectWriter(corpus, f"systemfel: {Path(store.path).stem}")
     summary = ExportSummary(output)
     pii = store.pii_counts()
     try:
@@ -249,24 +276,23 @@ def export_qdpx(
         raise ExportError(f"kan inte skriva i mappen {output.parent}: {exc.strerror or exc}") from exc
     tmp = Path(handle.name)
     try:
-        with handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            total = len(corpus.documents)
-            for done, doc in enumerate(corpus.documents):
-                pdf, why_not = _pdf_for(doc, pii.get(doc.id, {}), include_pdfs)
-                if why_not:
-                    summary.pdfs_left_out.append(why_not)
-                pdf_name = f"{source_guid(doc)}.pdf" if pdf else None
-                source = corpus.source(doc)
-                text = writer.add_source(doc, _source_description(doc, pdf_name, source.inserted))
-                archive.writestr(f"sources/{source_guid(doc)}.txt", text.encode("utf-8"))
-                if pdf:
-                    archive.write(pdf, f"sources/{pdf_name}")
-                    summary.pdfs += 1
-                summary.inserted += source.inserted
-                summary.sources += 1
-                if progress:
-                    progress("Exporterar", done + 1, total)
-            archive.writestr("project.qde", writer.finish())
+        with handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
+                tempfile.TemporaryFile(dir=output.parent) as qde:  # fmt: skip
+            with etree.xmlfile(qde, encoding="utf-8") as xf:
+                xf.write_declaration()
+                writer = _ProjectWriter(corpus, xf)
+                with xf.element(q("Project"), writer.project_attributes(f"systemfel: {Path(store.path).stem}"), nsmap={None: NS}):
+                    writer.write_heading()
+                    if corpus.documents:
+                        with xf.element(q("Sources")):
+                            for done, doc in enumerate(corpus.documents):
+                                _export_source(writer, archive, doc, pii.get(doc.id, {}), include_pdfs, summary)
+                                if progress:
+                                    progress("Exporterar", done + 1, len(corpus.documents))
+                    writer.write_notes()
+            qde.seek(0)
+            with archive.open("project.qde", "w") as member:
+                shutil.copyfileobj(qde, member, 1 << 20)
         os.replace(tmp, output)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -274,8 +300,8 @@ def export_qdpx(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    summary.selections = writer.summary_counts["selections"]
-    summary.codings = writer.summary_counts["codings"]
+    summary.selections = writer.selections
+    summary.codings = writer.codings
     summary.seconds = time.perf_counter() - started
     summary.bytes = output.stat().st_size
     return summary

@@ -11,12 +11,15 @@ passage still has exactly one span; `SourceText.inserted` counts those.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 BLOCK_SEPARATOR = "\n\n"
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\S+")
 
 
 def fold_whitespace(text: str) -> str:
@@ -31,29 +34,32 @@ class SourceText:
     inserted: int  # passages the block text did not hold, written in beside it
 
 
-def _folded_with_index(text: str) -> tuple[str, list[int]]:
-    """The text with whitespace runs folded to one space, and each folded character's
-    position in the original text."""
-    chars: list[str] = []
-    index: list[int] = []
-    in_space = False
-    for position, char in enumerate(text):
-        if char.isspace():
-            if not in_space and chars:
-                chars.append(" ")
-                index.append(position)
-            in_space = True
-        else:
-            chars.append(char)
-            index.append(position)
-            in_space = False
-    return "".join(chars), index
+class _Folded:
+    """A text with each whitespace run folded to one space (`text`), mapping positions back."""
+
+    def __init__(self, original: str):
+        self.tokens = [m.span() for m in _WORD.finditer(original)]
+        self.text = " ".join(original.split())
+        self.starts = list(itertools.accumulate((b - a + 1 for a, b in self.tokens[:-1]), initial=0))
+
+    def position(self, folded: int) -> int:
+        """Where the folded text's character `folded` stands in the original (a folded space:
+        the first whitespace character of its run)."""
+        i = bisect.bisect_right(self.starts, folded) - 1
+        a, b = self.tokens[i]
+        offset = folded - self.starts[i]
+        return a + offset if offset < b - a else b
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of folded characters start..end (end exclusive, end > start)."""
+        return self.position(start), self.position(end - 1) + 1
 
 
 def compose_source_text(block_texts: Sequence[str], passage_texts: Sequence[str]) -> SourceText:
     """The report text from its blocks, and the span of each passage (in reading order) in it."""
     original = BLOCK_SEPARATOR.join(t.strip() for t in block_texts if t.strip())
-    folded, index = _folded_with_index(original)
+    folding = _Folded(original)
+    folded = folding.text
     pieces: list[str] = []
     length = 0  # characters written so far
     consumed = 0  # characters of `original` written so far
@@ -64,8 +70,7 @@ def compose_source_text(block_texts: Sequence[str], passage_texts: Sequence[str]
         needle = fold_whitespace(passage)
         found = folded.find(needle, cursor) if needle else -1
         if found >= 0:
-            start = index[found]
-            end = index[found + len(needle) - 1] + 1
+            start, end = folding.span(found, found + len(needle))
             pieces.append(original[consumed:end])
             spans.append((length + start - consumed, length + end - consumed))
             length += end - consumed
@@ -85,9 +90,10 @@ def compose_source_text(block_texts: Sequence[str], passage_texts: Sequence[str]
 
 def locate_in_span(text: str, start: int, end: int, needle: str) -> tuple[int, int] | None:
     """Where `needle` (whitespace folded) stands inside text[start:end], in positions of `text`."""
-    folded, index = _folded_with_index(text[start:end])
+    folding = _Folded(text[start:end])
     wanted = fold_whitespace(needle)
-    found = folded.find(wanted) if wanted else -1
+    found = folding.text.find(wanted) if wanted else -1
     if found < 0:
         return None
-    return start + index[found], start + index[found + len(wanted) - 1] + 1
+    first, last = folding.span(found, found + len(wanted))
+    return start + first, start + last
