@@ -420,15 +420,21 @@ def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_
         assert store.corrections()[(field(passage_at(selection), "text_hash"), "theme")] == "bemotande"
 
 
-def test_a_failing_write_leaves_the_store_as_it_was(exported, writable_db, tmp_path, monkeypatch, demo_store):
+def _with_codings(exported: Path, tmp_path: Path, code_name: str, n: int) -> Path:
+    """The export with `code_name` coded on its first n selections by an unnamed user."""
     root, texts = read_zip(exported)
     codes = {c.get("name"): c.get("guid") for c in root.iterfind(".//q:CodeBook//q:Code", X)}
-    for selection in list(root.iterfind(".//q:PlainTextSelection", X))[:20]:
+    for selection in list(root.iterfind(".//q:PlainTextSelection", X))[:n]:
         coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
-        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes["Bemötande"])
+        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes[code_name])
         selection.find("q:NoteRef", X).addprevious(coding)
     changed = tmp_path / "changed.qdpx"
     write_zip(changed, root, texts)
+    return changed
+
+
+def test_a_failing_write_leaves_the_store_as_it_was(exported, writable_db, tmp_path, monkeypatch):
+    changed = _with_codings(exported, tmp_path, "Bemötande", 20)
     before = _state(writable_db)
 
     def fail(conn):
@@ -444,15 +450,9 @@ def test_a_failing_write_leaves_the_store_as_it_was(exported, writable_db, tmp_p
 
 
 def test_dry_run_changes_nothing(exported, writable_db, tmp_path, capsys):
-    root, texts = read_zip(exported)
-    codes = {c.get("name"): c.get("guid") for c in root.iterfind(".//q:CodeBook//q:Code", X)}
-    for selection in list(root.iterfind(".//q:PlainTextSelection", X))[:5]:
-        coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
-        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes["Väntetider"])
-        selection.find("q:NoteRef", X).addprevious(coding)
-    changed = tmp_path / "changed.qdpx"
-    write_zip(changed, root, texts)
+    changed = _with_codings(exported, tmp_path, "Väntetider", 5)
     before = _state(writable_db)
     assert main(["import", "qdpx", str(changed), "--db", str(writable_db), "--dry-run"]) == 0
-    assert "skulle sparas" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "skulle sparas" in said and "rättelse: " in said  # there was something to save
     assert _state(writable_db) == before
