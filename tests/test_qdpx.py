@@ -204,6 +204,33 @@ def test_pdfs_travel_only_when_no_personal_data_was_masked(exported, demo_store,
     assert any(clean[0].file in line and "personuppgifter" in line for line in summary.pdfs_left_out)
 
 
+def test_a_handmade_report_with_odd_text_exports_valid_xml(tmp_path, schema):
+    """Control characters, a passage its blocks do not hold, a PDF that is gone."""
+    from systemfel.base.records import Block, DocumentMeta, Passage, PassageLabels, ThemeScore
+
+    texts = ["Klienten fick vänta\x0c i  månader.", "Ingen   återkoppling\nfrån FK.", "Text som blocken saknar."]
+    blocks = [Block("heading", "Brister\x01", 1), Block("paragraph", texts[0], 1), Block("paragraph", texts[1], 2)]
+    passages = [Passage(text=t, page=1, heading_path=["Brister"], block_kind="paragraph") for t in texts]
+    with Store(tmp_path / "hand.db") as store:
+        store.replace_document(
+            path=str(tmp_path / "borta.pdf"), sha256="abc", meta=DocumentMeta(org="PO Test\x02", year=2024),
+            pages=2, blocks=blocks, passages=passages,
+            labels=[PassageLabels(kind="deficiency", kind_score=0.9, actors=["Försäkringskassan"]) for _ in passages],
+        )  # fmt: skip
+        ids = [field(p, "id") for p in store.passages()]
+        store.save_themes({ids[0]: [ThemeScore("vantetider", 0.8)]})
+        summary = export_qdpx(store, tmp_path / "hand.qdpx")
+    assert summary.inserted == 1 and summary.pdfs == 0
+    assert "finns inte längre" in summary.pdfs_left_out[0]
+    root, files = read_zip(tmp_path / "hand.qdpx")
+    assert schema.validate(etree.ElementTree(root)), schema.error_log
+    source = root.find("q:Sources/q:TextSource", X)
+    text = source_text(source, files)
+    assert "\x0c" in text  # the source text keeps every character, so positions hold
+    cut = [text[int(s.get("startPosition")) : int(s.get("endPosition"))] for s in source.iterfind("q:PlainTextSelection", X)]
+    assert [fold_whitespace(c) for c in cut] == [fold_whitespace(t) for t in texts]
+
+
 # ------------------------------------------------------------------ round trip and import
 def test_export_import_export_gives_the_same_codings(exported, writable_db, tmp_path):
     with Store(writable_db) as store:

@@ -27,6 +27,7 @@ from systemfel.exchange.codebook import Code, RecurringIssue, guid
 from systemfel.exchange.corpus import ExchangeCorpus
 from systemfel.exchange.schema import NS, q
 from systemfel.exchange.sourcetext import locate_in_span
+from systemfel.explorer.export import ILLEGAL_XML
 from systemfel.explorer.labels import kind_sv, level_sv
 from systemfel.store import Store
 
@@ -67,13 +68,23 @@ def selection_key(doc: Document, passage) -> str:
     return f"passage:{doc.sha256}:{passage.seq}:{passage.text_hash}"
 
 
+def _xml_safe(value) -> str:
+    """Text XML can hold: control characters a PDF may carry are dropped (the source text
+    files keep every character, so positions are not affected)."""
+    return ILLEGAL_XML.sub("", str(value))
+
+
+def _attributes(attrs: dict) -> dict[str, str]:
+    return {k: _xml_safe(v) for k, v in attrs.items() if v is not None}
+
+
 def _sub(parent: etree._Element, tag: str, **attrs) -> etree._Element:
-    return etree.SubElement(parent, q(tag), {k: str(v) for k, v in attrs.items() if v is not None})
+    return etree.SubElement(parent, q(tag), _attributes(attrs))
 
 
 def _text_el(parent: etree._Element, tag: str, text: str) -> etree._Element:
     element = _sub(parent, tag)
-    element.text = text
+    element.text = _xml_safe(text)
     return element
 
 
@@ -104,7 +115,7 @@ def _note_text(doc: Document, passage) -> str:
 
 def _top(tag: str, **attrs) -> etree._Element:
     """An element written on its own into the streamed project document."""
-    return etree.Element(q(tag), {k: str(v) for k, v in attrs.items() if v is not None}, nsmap={None: NS})
+    return etree.Element(q(tag), _attributes(attrs), nsmap={None: NS})
 
 
 class _ProjectWriter:
