@@ -436,7 +436,7 @@ def cmd_export_qdpx(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from systemfel.exchange.qdpx_read import QdpxReadError, apply_import, plan_import
+    from systemfel.exchange.qdpx_read import QdpxReadError, apply_import, count, plan_import
     from systemfel.models.themes import CodebookError
     from systemfel.nlp.actors import ActorFileError
 
@@ -463,10 +463,10 @@ def cmd_import(args) -> int:
         store.close()
     verb = "skulle sparas" if args.dry_run else "sparades"
     print(
-        f"{args.file}: {plan.sources_matched} källor matchade rapporter, {plan.selections} markeringar, "
-        f"{plan.codings} kodningar lästes."
+        f"{args.file}: {count(plan.sources_matched, 'källa', 'källor')} matchade rapporter; "
+        f"{count(plan.selections, 'markering', 'markeringar')} och {count(plan.codings, 'kodning', 'kodningar')} lästes."
     )
-    print(f"{len(plan.corrections)} rättelser och {len(plan.examples)} märkta exempel {verb}.")
+    print(f"{count(len(plan.corrections), 'rättelse', 'rättelser')} och {len(plan.examples)} märkta exempel {verb}.")
     for line in plan.changes:
         print(f"  rättelse: {line}")
     for line in plan.notes:

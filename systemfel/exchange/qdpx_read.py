@@ -214,15 +214,16 @@ class _Planner:
             self.correct(passage, "theme", new_themes[0], where)
             for extra in new_themes[1:]:
                 self.plan.skipped.append(
-                    f"{where}: temat {extra!r} sparades inte; ett stycke kan få ett rättat tema åt gången "
-                    f"({new_themes[0]!r} sparades)."
+                    f"{where}: temat {self.name('theme', extra)} sparades inte; ett stycke kan få ett rättat tema "
+                    f"åt gången ({self.name('theme', new_themes[0])} sparades)."
                 )
         kinds = {v for (c, v) in codes if c == "kind"}
         new_kinds = sorted(kinds - {passage.kind})
         if len(new_kinds) == 1:
             self.correct(passage, "kind", new_kinds[0], where)
         elif len(new_kinds) > 1:
-            self.plan.skipped.append(f"{where}: flera typer ({', '.join(new_kinds)}); ingen av dem sparades.")
+            names = ", ".join(self.name("kind", k) for k in new_kinds)
+            self.plan.skipped.append(f"{where}: flera nya typer ({names}); ingen av dem sparades.")
         for category, value in codes:
             if category == "level" and value != passage.level:
                 self.unsaved["nivå"] = self.unsaved.get("nivå", 0) + 1
@@ -237,20 +238,29 @@ class _Planner:
             return
         self.plan.corrections.append(correction)
         label = "tema" if field_name == "theme" else "typ"
-        self.plan.changes.append(f"{where}: {label} {value}")
+        self.plan.changes.append(f"{where}: {label} {self.name(field_name, value)}")
+
+    def name(self, category: str, value: str) -> str:
+        return self.corpus.codebook.code(category, value).name
 
     def finish(self) -> ImportPlan:
         for what, n in sorted(self.unsaved.items()):
             self.plan.skipped.append(
-                f"{n} nya kodningar med {what} sparades inte: sådana rättelser kan databasen inte spara ännu."
+                f"{count(n, 'ny kodning', 'nya kodningar')} av {what} sparades inte: sådana rättelser kan "
+                "databasen inte spara ännu."
             )
         for path, n in sorted(self.plan.new_codes.items()):
             self.plan.notes.append(
-                f"Ny kod {path!r} matchar inget tema: {n} markeringar sparades som märkta exempel med "
+                f"Ny kod {path!r} matchar inget tema: {count(n, 'markering', 'markeringar')} blir märkta exempel med "
                 f"tema-id {slugify(path.rsplit(' > ', 1)[-1])!r}. Lägg temat i en egen kodbok (build --codebook) "
                 "så lär sig nästa bygge av dem."
             )
         return self.plan
+
+
+def count(n: int, one: str, many: str) -> str:
+    """'1 markering', '3 markeringar'."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _passages_under(spans: Sequence[tuple[int, int]], start: int, end: int) -> list[int]:
