@@ -316,3 +316,11 @@ def export_qdpx(
     summary.seconds = time.perf_counter() - started
     summary.bytes = output.stat().st_size
     return summary
+
+
+def qdpx_bytes(store: Store, **options) -> bytes:
+    """The project as bytes, for a download button; `options` as for `export_qdpx`."""
+    with tempfile.TemporaryDirectory(prefix="systemfel-qdpx-") as folder:
+        path = Path(folder) / "projekt.qdpx"
+        export_qdpx(store, path, **options)
+        return path.read_bytes()
