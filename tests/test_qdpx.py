@@ -246,6 +246,25 @@ def test_export_import_export_gives_the_same_codings(exported, writable_db, tmp_
     assert len(codings(first)) > 1000
 
 
+def test_a_tool_that_writes_windows_line_ends_is_understood(exported, writable_db, tmp_path):
+    """A tool that saves the source text with CRLF counts positions in its own text."""
+    root, texts = read_zip(exported)
+    for source in root.iterfind("q:Sources/q:TextSource", X):
+        name = "sources/" + source.get("plainTextPath").removeprefix("internal://")
+        text = texts[name]
+        for selection in source.iterfind("q:PlainTextSelection", X):
+            for attr in ("startPosition", "endPosition"):
+                position = int(selection.get(attr))
+                selection.set(attr, str(position + text.count("\n", 0, position)))
+        texts[name] = text.replace("\n", "\r\n")
+    crlf = tmp_path / "crlf.qdpx"
+    write_zip(crlf, root, texts)
+    with Store(writable_db, readonly=True) as store:
+        plan = plan_import(store, crlf)
+    assert plan.skipped == [] and plan.corrections == []
+        assert plan.sources_matched == 4 and plan.selections == len(store.passages()) > 300
+
+
 def _fresh_guids(root: etree._Element) -> None:
     """Replace every GUID as a tool that keeps none of ours would, keeping references intact."""
     mapping: dict[str, str] = {}

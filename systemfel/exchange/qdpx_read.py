@@ -9,6 +9,7 @@ checked first and written in one transaction, or not at all.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import zipfile
 from collections.abc import Sequence
@@ -152,6 +153,10 @@ class _Planner:
             self.plan.skipped.append(f"Källan {name!r}: texten finns inte i projektfilen; {len(selections)} markeringar hoppades över.")
             return
         doc = self.by_text.get(_digest(text))
+        line_ends: list[int] = []  # where a tool's Windows line ends stand, to map its positions to ours
+        if doc is None and "\r\n" in text:
+            doc = self.by_text.get(_digest(text.replace("\r\n", "\n")))
+            line_ends = [i for i, char in enumerate(text) if char == "\r" and text.startswith("\n", i + 1)]
         if doc is None:
             if name in self.by_name:
                 why = f"har en annan text än rapporten {name} i databasen (ändrad i verktyget, eller rapporten är inläst på nytt)"
@@ -169,7 +174,8 @@ class _Planner:
                 "(bara markerade textavsnitt kan bli rättelser)."
             )
         passages = self.corpus.passages_by_doc[doc.id]
-        spans = self.corpus.source(doc).spans
+        ours = self.corpus.source(doc)
+        spans = ours.spans
         found: dict[int, dict[tuple[str, str], str]] = {}  # passage index -> code -> user guid
         for selection in selections:
             self.plan.selections += 1
@@ -181,6 +187,9 @@ class _Planner:
                     f"{where} ligger utanför texten (0–{len(text)} tecken); {len(codings)} kodningar hoppades över."
                 )
                 continue
+            if line_ends:
+                start -= bisect.bisect_right(line_ends, start - 1)
+                end -= bisect.bisect_right(line_ends, end - 1)
             targets = _passages_under(spans, start, end)
             if not targets:
                 self.plan.skipped.append(f"{where} täcker inget stycke; {len(codings)} kodningar hoppades över.")
@@ -193,7 +202,7 @@ class _Planner:
                     self.plan.skipped.append(f"{where}: en kodning pekar på en kod som inte finns i kodboken.")
                     continue
                 if code is None:
-                    self.new_code(foreign, fold_whitespace(text[start:end]), doc.file)
+                    self.new_code(foreign, fold_whitespace(ours.text[start:end]), doc.file)
                     continue
                 for index in targets:
                     found.setdefault(index, {})[(code.category, code.value)] = coding.get("creatingUser", "")
