@@ -261,7 +261,7 @@ def test_a_tool_that_writes_windows_line_ends_is_understood(exported, writable_d
     write_zip(crlf, root, texts)
     with Store(writable_db, readonly=True) as store:
         plan = plan_import(store, crlf)
-    assert plan.skipped == [] and plan.corrections == []
+        assert plan.skipped == [] and plan.corrections == []
         assert plan.sources_matched == 4 and plan.selections == len(store.passages()) > 300
 
 
