@@ -129,7 +129,8 @@ def recurring_issues_from_records(
                 spans.append(StatementSpan(pid, start, start + len(quote["text"])))
             else:
                 spans.append(StatementSpan(pid))
-        spans += [StatementSpan(int(p)) for p in issue.get("passage_ids") or [] if int(p) not in quoted and int(p) in passage_texts]
+        unquoted = [int(p) for p in issue.get("passage_ids") or [] if int(p) not in quoted]
+        spans += [StatementSpan(p) for p in unquoted if p in passage_texts]
         parts = [issue.get("description") or ""]
         if issue.get("status"):
             parts.append(f"Status: {issue['status']}.")

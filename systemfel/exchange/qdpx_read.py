@@ -100,7 +100,8 @@ def _foreign_codes(root: etree._Element) -> dict[str, ForeignCode]:
     def walk(element: etree._Element, trail: tuple[str, ...]) -> None:
         for code in element.findall(q("Code")):
             name = code.get("name", "")
-            out[code.get("guid", "").strip("{}").lower()] = ForeignCode(code.get("guid", ""), name, " > ".join((*trail, name)))
+            code_guid = code.get("guid", "")
+            out[code_guid.strip("{}").lower()] = ForeignCode(code_guid, name, " > ".join((*trail, name)))
             walk(code, (*trail, name))
 
     codes = root.find(f"{q('CodeBook')}/{q('Codes')}")
@@ -150,7 +151,9 @@ class _Planner:
         text = _source_text(source, texts)
         selections = source.findall(q("PlainTextSelection"))
         if text is None:
-            self.plan.skipped.append(f"Källan {name!r}: texten finns inte i projektfilen; {len(selections)} markeringar hoppades över.")
+            self.plan.skipped.append(
+                f"Källan {name!r}: texten finns inte i projektfilen; {len(selections)} markeringar hoppades över."
+            )
             return
         doc = self.by_text.get(_digest(text))
         line_ends: list[int] = []  # where a tool's Windows line ends stand, to map its positions to ours
@@ -159,7 +162,10 @@ class _Planner:
             line_ends = [i for i, char in enumerate(text) if char == "\r" and text.startswith("\n", i + 1)]
         if doc is None:
             if name in self.by_name:
-                why = f"har en annan text än rapporten {name} i databasen (ändrad i verktyget, eller rapporten är inläst på nytt)"
+                why = (
+                    f"har en annan text än rapporten {name} i databasen (ändrad i verktyget, "
+                    "eller rapporten är inläst på nytt)"
+                )
             else:
                 why = "matchar ingen rapport i databasen"
             if selections:

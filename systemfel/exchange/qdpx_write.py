@@ -151,9 +151,8 @@ class _ProjectWriter:
             self.xf.write(element, pretty_print=True)
 
     def _coding(self, selection: etree._Element, key: str, code: Code, corrected: bool) -> None:
-        coding = _sub(
-            selection, "Coding", guid=guid(f"coding:{key}:{code.key}"), creatingUser=self.correction if corrected else self.machine
-        )
+        user = self.correction if corrected else self.machine
+        coding = _sub(selection, "Coding", guid=guid(f"coding:{key}:{code.key}"), creatingUser=user)
         _sub(coding, "CodeRef", targetGUID=code.guid)
         self.codings += 1
 
@@ -234,7 +233,8 @@ def _source_description(doc: Document, pdf_name: str | None, inserted: int) -> s
     meta = doc.meta
     who = ", ".join(str(v) for v in (meta.org, meta.region, meta.year) if v)
     parts = [f"{meta.title or doc.file}" + (f" ({who})." if who else ".")]
-    parts.append(f"{doc.pages} sidor, {doc.n_passages} stycken. Texten som systemfel läste den (personuppgifter maskerade).")
+    parts.append(f"{doc.pages} sidor, {doc.n_passages} stycken.")
+    parts.append("Texten som systemfel läste den (personuppgifter maskerade).")
     if pdf_name:
         parts.append(f"Original-PDF i projektfilen: sources/{pdf_name}.")
     if inserted:
@@ -292,7 +292,8 @@ def export_qdpx(
             with etree.xmlfile(qde, encoding="utf-8") as xf:
                 xf.write_declaration()
                 writer = _ProjectWriter(corpus, xf)
-                with xf.element(q("Project"), writer.project_attributes(f"systemfel: {Path(store.path).stem}"), nsmap={None: NS}):
+                attributes = writer.project_attributes(f"systemfel: {Path(store.path).stem}")
+                with xf.element(q("Project"), attributes, nsmap={None: NS}):
                     writer.write_heading()
                     if corpus.documents:
                         with xf.element(q("Sources")):

@@ -30,4 +30,6 @@ def schema_errors(root: etree._Element, limit: int = 5) -> list[str]:
 
 def safe_parser() -> etree.XMLParser:
     """No entities expanded, nothing fetched: an imported file is somebody else's."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_comments=True)
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
