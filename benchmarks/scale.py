@@ -11,7 +11,8 @@ in one process, side by side:
   - embedding passages/s (a small vs a large batch)
   - search latency median / p95 on the demo store vs the scaled store
   - incremental: adding one report to the scaled store vs building that report alone
-  - REFI-QDA export (`systemfel export qdpx`): seconds, peak memory and file size
+  - REFI-QDA export (`systemfel export qdpx`): seconds, peak memory and file size; reading
+    that file back (`systemfel import qdpx --dry-run`): seconds and peak memory
 Each row prints demo, scaled and their ratio; the scaled corpus is `factor` times the demo.
 
     .venv/bin/python benchmarks/scale.py --exchange-only --demo-db DEMO.db [--factor 100]
@@ -191,6 +192,10 @@ def qdpx_rows(demo_db: Path, scaled_db: Path, work: Path, *extra: str) -> list[t
     rows.append(("qdpx export seconds (whole command)", demo_s, scaled_s))
     rows.append(("qdpx export peak memory MiB", demo_rss, scaled_rss))
     rows.append(("qdpx file MB", demo_out.stat().st_size / 1e6, scaled_out.stat().st_size / 1e6))
+    demo_s, demo_rss = timed_command("import", "qdpx", str(demo_out), "--db", str(demo_db), "--dry-run")
+    scaled_s, scaled_rss = timed_command("import", "qdpx", str(scaled_out), "--db", str(scaled_db), "--dry-run")
+    rows.append(("qdpx import of that file (--dry-run) seconds", demo_s, scaled_s))
+    rows.append(("qdpx import peak memory MiB", demo_rss, scaled_rss))
     return rows
 
 
