@@ -13,6 +13,7 @@ All in one run, side by side:
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import os
 import random
 import statistics
@@ -27,10 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from systemfel.models.embed import MINILM_NAME, load_embedder  # noqa: E402
+from systemfel.base.jsonlines import read_jsonl  # noqa: E402
 from systemfel.models.evaluate import (  # noqa: E402
     evaluate_queries,
     passages_from_pdfs,
-    read_jsonl,
     theme_accuracy,
     theme_predictions_leaving_reports_out,
 )
@@ -60,11 +61,11 @@ def scale(passages, vectors, sentences, owner, factor, seed=7):
     out, blocks, sentence_blocks, owner_blocks = [], [], [], []
     for copy in range(factor):
         for p in passages:
-            text = p["text"]
+            text = p.text
             for a, b in SWAPS:
                 if rng.random() < 0.3:
                     text = text.replace(a, b)
-            out.append(p | {"id": len(out) + 1, "text": text, "org": rng.choice(ORGS), "year": rng.randint(2012, 2026)})
+            out.append(replace(p, id=len(out) + 1, text=text, org=rng.choice(ORGS), year=rng.randint(2012, 2026)))
         blocks.append(vectors + noise.normal(0, 0.02, vectors.shape).astype(np.float32))
         sentence_blocks.append(sentences + noise.normal(0, 0.02, sentences.shape).astype(np.float32))
         owner_blocks.append(owner + copy * len(passages))
@@ -105,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
 
     passages = passages_from_pdfs(ROOT / "corpus")
-    texts = [p["text"] for p in passages]
+    texts = [p.text for p in passages]
     queries = read_jsonl(ROOT / "tests" / "data" / "dev-queries.jsonl")
     gold = read_jsonl(ROOT / "tests" / "data" / "dev.jsonl")
     sentences, owner = sentence_rows(texts)
@@ -135,7 +136,7 @@ def main() -> None:
 
     print("\nTheme accuracy on dev gold deficiency keys (targets 0.75 / 0.90)")
     print(f"  {'backend':<24} {'evidence':<28} {'n':>3} {'main':>6} {'top 2':>6} {'themes/passage':>15}")
-    headings = [p["heading"] for p in passages]
+    headings = [p.heading for p in passages]
     for spec, embedder in embedders.items():
         assigner = ThemeAssigner(Codebook.load(), embedder).fit()
         for label, extra in (
@@ -144,7 +145,7 @@ def main() -> None:
             ("passage + heading + sentence", {"headings": headings, "sentences": (sentence_vectors[spec], owner)}),
         ):
             predicted = assigner.predict(texts, vectors[spec], **extra)
-            r = theme_accuracy(gold, passages, {p["id"]: [t.slug for t in s] for p, s in zip(passages, predicted)})
+            r = theme_accuracy(gold, passages, {p.id: [t.slug for t in s] for p, s in zip(passages, predicted)})
             per = np.mean([len(s) for s in predicted])
             print(f"  {embedder.name:<24} {label:<28} {r['n']:>3} {r['top1']:>6.3f} {r['top2']:>6.3f} {per:>15.2f}")
         # + the shipped labelled sentences, each report scored without those taken from it

@@ -4,15 +4,17 @@ Used by benchmarks/extraction_quality.py and by the tests, so both report the sa
 """
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import pdfplumber
+
 from systemfel.ingest.furniture import furniture_key
 from systemfel.ingest.reader import read_document
+from systemfel.base.jsonlines import read_jsonl
 from systemfel.base.textnorm import normalize_for_match
 
 
@@ -75,8 +77,6 @@ def text_recall(truth: str, extracted: str, min_moved_words: int = 4) -> tuple[f
 def running_lines(pdf_path: Path) -> list[str]:
     """Header/footer lines found independently of our reader: plain pdfplumber text,
     first and last line of each page, repeated (digits aside) on at least half of the pages."""
-    import pdfplumber
-
     edges: list[list[str]] = []
     with pdfplumber.open(pdf_path) as pdf:
         for page in pdf.pages:
@@ -90,16 +90,14 @@ def running_lines(pdf_path: Path) -> list[str]:
 
 def load_gold_keys(gold_path: Path) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = defaultdict(list)
-    for line in Path(gold_path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            keys[item["doc"]].append(item["key"])
+    for item in read_jsonl(gold_path):
+        keys[item["doc"]].append(item["key"])
     return keys
 
 
 def document_quality(pdf_path: Path, blocks_path: Path, keys: list[str]) -> DocQuality:
     parsed = read_document(pdf_path)
-    truth_blocks = [json.loads(line) for line in blocks_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    truth_blocks = read_jsonl(blocks_path)
     truth = " ".join(b["text"] for b in truth_blocks if b["kind"] != "h")
     extracted = " ".join(p.text for p in parsed.passages)
     in_order, with_moved = text_recall(truth, extracted)

@@ -5,7 +5,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from systemfel.ingest.blocks import BlockBuilder, LaidBlock
+import pdfplumber
+
+from systemfel.ingest.blocks import BlockBuilder, LaidBlock, body_font_size
 from systemfel.ingest.errors import IngestError
 from systemfel.ingest.furniture import FurnitureDetector
 from systemfel.ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
@@ -78,8 +80,6 @@ def _corrupt(path: Path, exc: BaseException) -> IngestError:
 
 def _extract_pages(path: Path, max_pages: int) -> tuple[list[_RawPage], dict]:
     """Everything we need from pdfplumber, with its exceptions turned into IngestError."""
-    import pdfplumber
-
     try:
         pdf = pdfplumber.open(path)
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for bad files
@@ -212,8 +212,6 @@ def _cover_page(pages: list[list[Line]]) -> int | None:
     rest = [line for page in pages[1:] for line in page]
     if not rest:
         return None
-    from systemfel.ingest.blocks import body_font_size
-
     body = body_font_size(rest)
     if words <= 60 and max(line.size for line in first) >= 1.5 * body:
         return first[0].page

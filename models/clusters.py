@@ -19,6 +19,7 @@ from sklearn.metrics import silhouette_score
 
 from systemfel.models.embed.base import Embedder, l2_normalise
 from systemfel.models.text import SwedishAnalyzer
+from systemfel.models.themes import ThemeAssigner
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def theme_vectors_from_passages(passages: list[dict], vectors: np.ndarray, slugs
     """Centroid of the passages whose main theme is each slug (zero row for unused themes)."""
     out = np.zeros((len(slugs), vectors.shape[1]), dtype=np.float32)
     for i, slug in enumerate(slugs):
-        members = [j for j, p in enumerate(passages) if (p.get("themes") or [None])[0] == slug]
+        members = [j for j, p in enumerate(passages) if (p.themes or [None])[0] == slug]
         if members:
             out[i] = vectors[members].mean(axis=0)
     return l2_normalise(out)
@@ -191,11 +192,11 @@ def discover_clusters(
     vectors = l2_normalise(vectors)
     labels = (clusterer or PassageClusterer(random_state=random_state)).fit_predict(vectors)
     namer = namer or ClusterNamer()
-    keywords = namer.keywords([p["text"] for p in passages], labels)
+    keywords = namer.keywords([p.text for p in passages], labels)
     coords = layout_2d(vectors, method=layout, random_state=random_state)
 
     slugs: list[str] = codebook.slugs if codebook is not None else []
-    themed = sum(bool(p.get("themes")) for p in passages)
+    themed = sum(bool(p.themes) for p in passages)
     if slugs and theme_vectors is None:
         if themed * 2 >= len(passages):
             # centroids of the passages users see under each theme: measured closer to the
@@ -203,8 +204,6 @@ def discover_clusters(
             theme_vectors = theme_vectors_from_passages(passages, vectors, slugs)
         else:
             if assigner is None and embedder is not None:
-                from systemfel.models.themes import ThemeAssigner
-
                 assigner = ThemeAssigner(codebook, embedder).fit()
             if assigner is not None:
                 theme_vectors = assigner.theme_vectors_
@@ -214,7 +213,7 @@ def discover_clusters(
     if slugs and theme_vectors is not None:
         nearest = np.argmax(vectors @ theme_vectors.T, axis=1)
         member_themes = [
-            (p.get("themes") or [None])[0] or slugs[int(n)] for p, n in zip(passages, nearest)
+            (p.themes or [None])[0] or slugs[int(n)] for p, n in zip(passages, nearest)
         ]
     clusters: list[dict] = []
     for cluster in sorted(set(int(c) for c in labels)):
@@ -238,6 +237,6 @@ def discover_clusters(
             ).as_row()
         )
     assignments = {
-        int(p["id"]): (int(c), float(x), float(y)) for p, c, (x, y) in zip(passages, labels, coords)
+        int(p.id): (int(c), float(x), float(y)) for p, c, (x, y) in zip(passages, labels, coords)
     }
     return clusters, assignments

@@ -5,33 +5,33 @@ normalised key is a substring of the normalised passage text.
 """
 from __future__ import annotations
 
-import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from systemfel.base.hashing import text_hash
+from systemfel.base.jsonlines import read_jsonl
+from systemfel.base.records import StoredPassage
 from systemfel.base.textnorm import normalize_for_match
+from systemfel.ingest import read_document
 
 log = logging.getLogger(__name__)
 
 RECALL_AT = 10
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
-def passages_from_blocks(blocks_dir: str | Path, corpus_dir: str | Path | None = None) -> list[dict]:
+def passages_from_blocks(blocks_dir: str | Path, corpus_dir: str | Path | None = None) -> list[StoredPassage]:
     """Passages shaped like `Store.passages()` rows, from `*.blocks.jsonl` ground-truth files.
 
     Lets the models be developed and measured without PDF extraction; a report's org and
     year come from its `corpus/<name>.yaml` sidecar when there is one.
     """
-    passages: list[dict] = []
+    passages: list[StoredPassage] = []
     for doc_id, path in enumerate(sorted(Path(blocks_dir).glob("*.blocks.jsonl")), 1):
         doc = path.name.removesuffix(".blocks.jsonl")
         meta: dict = {}
@@ -44,39 +44,24 @@ def passages_from_blocks(blocks_dir: str | Path, corpus_dir: str | Path | None =
                 heading = block["text"]
                 continue
             passages.append(
-                {
-                    "id": len(passages) + 1,
-                    "doc_id": doc_id,
-                    "doc": doc,
-                    "file": f"{doc}.pdf",
-                    "org": meta.get("org", ""),
-                    "year": meta.get("year"),
-                    "title": meta.get("title", ""),
-                    "page": None,
-                    "heading": heading,
-                    "heading_path": [heading] if heading else [],
-                    "block_kind": {"p": "paragraph", "bullet": "bullet", "quote": "quote"}.get(block["kind"], "paragraph"),
-                    "seq": seq,
-                    "text": block["text"],
-                    "text_hash": text_hash(block["text"]),
-                    "kind": None,
-                    "actors": [],
-                    "level": None,
-                    "themes": [],
-                }
+                StoredPassage(
+                    id=len(passages) + 1, doc_id=doc_id, file=f"{doc}.pdf", org=meta.get("org", ""),
+                    year=meta.get("year"), title=meta.get("title", ""), page=None,
+                    heading_path=(heading,) if heading else (),
+                    block_kind={"p": "paragraph", "bullet": "bullet", "quote": "quote"}.get(block["kind"], "paragraph"),
+                    seq=seq, text=block["text"], text_hash=text_hash(block["text"]),
+                )  # fmt: skip
             )
     return passages
 
 
-def passages_from_pdfs(corpus_dir: str | Path) -> list[dict]:
+def passages_from_pdfs(corpus_dir: str | Path) -> list[StoredPassage]:
     """Passages shaped like `Store.passages()` rows, read from the PDFs by the real extraction.
 
     For measuring the models on what the pipeline really produces, without a database or the
     Swedish reading (kind, actors, level stay empty). Org and year come from the yaml sidecars.
     """
-    from systemfel.ingest import read_document
-
-    passages: list[dict] = []
+    passages: list[StoredPassage] = []
     for doc_id, path in enumerate(sorted(Path(corpus_dir).glob("*.pdf")), 1):
         meta: dict = {}
         sidecar = path.with_suffix(".yaml")
@@ -85,26 +70,12 @@ def passages_from_pdfs(corpus_dir: str | Path) -> list[dict]:
         parsed = read_document(path)
         for passage in parsed.passages:
             passages.append(
-                {
-                    "id": len(passages) + 1,
-                    "doc_id": doc_id,
-                    "doc": path.stem,
-                    "file": path.name,
-                    "org": meta.get("org", ""),
-                    "year": meta.get("year"),
-                    "title": meta.get("title", ""),
-                    "page": passage.page,
-                    "heading": passage.heading,
-                    "heading_path": list(passage.heading_path),
-                    "block_kind": passage.block_kind,
-                    "seq": passage.seq,
-                    "text": passage.text,
-                    "text_hash": text_hash(passage.text),
-                    "kind": None,
-                    "actors": [],
-                    "level": None,
-                    "themes": [],
-                }
+                StoredPassage(
+                    id=len(passages) + 1, doc_id=doc_id, file=path.name, org=meta.get("org", ""),
+                    year=meta.get("year"), title=meta.get("title", ""), page=passage.page,
+                    heading_path=tuple(passage.heading_path), block_kind=passage.block_kind,
+                    seq=passage.seq, text=passage.text, text_hash=text_hash(passage.text),
+                )  # fmt: skip
             )
     return passages
 
@@ -112,7 +83,7 @@ def passages_from_pdfs(corpus_dir: str | Path) -> list[dict]:
 def passage_covering(key: str, passages: list[dict]) -> dict | None:
     """The first passage whose normalised text contains the normalised key."""
     needle = normalize_for_match(key)
-    return next((p for p in passages if needle in normalize_for_match(p["text"])), None)
+    return next((p for p in passages if needle in normalize_for_match(p.text)), None)
 
 
 def apply_gold_labels(passages: list[dict], gold: list[dict]) -> list[dict]:
@@ -121,19 +92,23 @@ def apply_gold_labels(passages: list[dict], gold: list[dict]) -> list[dict]:
     For developing stages downstream of the Swedish reading (clusters, trends) before it
     exists; passages no key covers keep kind None.
     """
-    out = [dict(p) for p in passages]
-    by_doc: dict[str, list[dict]] = {}
+    out = list(passages)
+    index = {p.id: i for i, p in enumerate(out)}
+    by_doc: dict[str, list[StoredPassage]] = {}
     for p in out:
-        by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
+        by_doc.setdefault(p.doc, []).append(p)
     for row in gold:
-        passage = passage_covering(row["key"], by_doc.get(row["doc"], []))
+        passage = passage_covering(row["key"], [out[index[p.id]] for p in by_doc.get(row["doc"], [])])
         if passage is None:
             log.warning("gold key not found in %s: %s", row["doc"], row["key"])
             continue
-        passage["kind"] = row["label"]
-        passage["themes"] = list(row.get("themes") or passage["themes"])
-        passage["actors"] = list(row.get("actors") or passage["actors"])
-        passage["level"] = row.get("level") or passage["level"]
+        out[index[passage.id]] = replace(
+            passage,
+            kind=row["label"],
+            themes=tuple(row.get("themes") or passage.themes),
+            actors=tuple(row.get("actors") or passage.actors),
+            level=row.get("level") or passage.level,
+        )
     return out
 
 
@@ -164,7 +139,7 @@ def themed_keys(gold: list[dict], passages: list[dict]) -> list[tuple[dict, dict
     """Each themed deficiency key of the gold with the passage that covers it (None if none)."""
     by_doc: dict[str, list[dict]] = {}
     for p in passages:
-        by_doc.setdefault(p.get("doc") or Path(p["file"]).stem, []).append(p)
+        by_doc.setdefault(p.doc, []).append(p)
     return [
         (row, passage_covering(row["key"], by_doc.get(row["doc"], [])))
         for row in gold
@@ -191,7 +166,7 @@ def theme_hits(keys: list[tuple[dict, dict | None]], predicted: dict[int, list[s
             uncovered += 1
             continue
         n += 1
-        slugs = predicted.get(passage["id"], [])
+        slugs = predicted.get(passage.id, [])
         top1 += bool(slugs) and slugs[0] in row["themes"]
         hit2 = any(s in row["themes"] for s in slugs[:2])
         top2 += hit2
@@ -206,13 +181,13 @@ def theme_predictions_leaving_reports_out(
     """Ranked theme slugs per passage id, each report scored without its own labelled examples
     (and without those of `exclude_also`): what the assigner would say about a report it has
     no labels from."""
-    docs = np.asarray([p.get("doc") or Path(p["file"]).stem for p in passages], dtype=object)
+    docs = np.asarray([p.doc for p in passages], dtype=object)
     predicted: dict[int, list[str]] = {}
     for doc in sorted(set(docs)):
         rows = np.flatnonzero(docs == doc)
         scores = assigner.combine(evidence.rows(rows), exclude_docs={doc} | exclude_also)
         for i, ranked in zip(rows, assigner.rank(scores)):
-            predicted[passages[i]["id"]] = [t.slug for t in ranked]
+            predicted[passages[i].id] = [t.slug for t in ranked]
     return predicted
 
 
@@ -246,7 +221,7 @@ def theme_accuracy_leave_one_report_out(
     """
     grid = grid or THEME_SETTINGS_GRID
     evidence = assigner.evidence(
-        [p["text"] for p in passages], vectors, headings=[p.get("heading") or "" for p in passages], sentences=sentences
+        [p.text for p in passages], vectors, headings=[p.heading for p in passages], sentences=sentences
     )
     saved = {key: getattr(assigner, key) for setting in grid for key in setting}
     keys = themed_keys(gold, passages)

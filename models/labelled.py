@@ -66,7 +66,7 @@ def labelled_from_gold(gold: list[dict], passages: list[dict]) -> tuple[list[Lab
     """
     by_doc: dict[str, list[dict]] = {}
     for p in passages:
-        by_doc.setdefault(p["doc"], []).append(p)
+        by_doc.setdefault(p.doc, []).append(p)
     examples: list[LabelledExample] = []
     missing: list[str] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
@@ -74,12 +74,12 @@ def labelled_from_gold(gold: list[dict], passages: list[dict]) -> tuple[list[Lab
         if row.get("label") != "deficiency" or not row.get("themes"):
             continue
         needle = normalize_for_match(row["key"])
-        passage = next((p for p in by_doc.get(row["doc"], []) if needle in normalize_for_match(p["text"])), None)
+        passage = next((p for p in by_doc.get(row["doc"], []) if needle in normalize_for_match(p.text)), None)
         if passage is None:
             missing.append(f"{row['doc']}: {row['key']}")
             continue
-        sentences = split_sentences(passage["text"]) or [passage["text"]]
-        text = next((s for s in sentences if needle in normalize_for_match(s)), passage["text"])
+        sentences = split_sentences(passage.text) or [passage.text]
+        text = next((s for s in sentences if needle in normalize_for_match(s)), passage.text)
         themes = tuple(row["themes"])
         if (text, themes) not in seen:
             seen.add((text, themes))

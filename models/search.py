@@ -107,8 +107,8 @@ class SearchEngine:
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
         self.analyzer = analyzer or SwedishAnalyzer()
-        self._index_position = {p["id"]: i for i, p in enumerate(passages)}
-        self._stems = [self.analyzer.stems(p["text"] + " " + (p.get("heading") or "")) for p in passages]
+        self._index_position = {p.id: i for i, p in enumerate(passages)}
+        self._stems = [self.analyzer.stems(p.text + " " + (p.heading or "")) for p in passages]
         self._bm25 = bm25s.BM25(k1=k1, b=b)
         self._vocabulary: set[str] = set()
         if passages:
@@ -122,12 +122,12 @@ class SearchEngine:
     @staticmethod
     def _filter_columns(passages: list[dict]) -> dict[str, list]:
         return {
-            "orgs": [p.get("org") for p in passages],
-            "years": [p.get("year") for p in passages],
-            "levels": [p.get("level") for p in passages],
-            "kinds": [p.get("kind") for p in passages],
-            "themes": [set(p.get("themes") or ()) for p in passages],
-            "actors": [set(p.get("actors") or ()) for p in passages],
+            "orgs": [p.org for p in passages],
+            "years": [p.year for p in passages],
+            "levels": [p.level for p in passages],
+            "kinds": [p.kind for p in passages],
+            "themes": [set(p.themes or ()) for p in passages],
+            "actors": [set(p.actors or ()) for p in passages],
         }
 
     def filter_mask(self, filters: SearchFilters | None) -> np.ndarray:
@@ -237,58 +237,18 @@ class SearchEngine:
             p = self.passages[i]
             hits.append(
                 SearchHit(
-                    passage_id=p["id"],
+                    passage_id=p.id,
                     score=float(scores[i]),
                     rank=rank,
-                    text=p["text"],
-                    file=p.get("file", ""),
-                    page=p.get("page"),
-                    org=p.get("org", ""),
-                    year=p.get("year"),
-                    heading=p.get("heading", ""),
-                    kind=p.get("kind"),
-                    themes=list(p.get("themes") or []),
-                    matched_terms=self.analyzer.matched_words(p["text"], stems),
+                    text=p.text,
+                    file=p.file,
+                    page=p.page,
+                    org=p.org,
+                    year=p.year,
+                    heading=p.heading,
+                    kind=p.kind,
+                    themes=list(p.themes or []),
+                    matched_terms=self.analyzer.matched_words(p.text, stems),
                 )
             )
         return hits
-
-
-def engine_from_store(store, embedder: Embedder | None = None, progress=None) -> SearchEngine:
-    """A SearchEngine over every stored passage, with cached passage and sentence vectors.
-
-    The model is the one recorded in the store (meta "embedding_model") unless given. Vectors
-    a build has not cached yet are embedded now and cached when the store is writable (the
-    explorer and `systemfel search` open it read-only: then they are only kept in memory).
-    """
-    from systemfel.models.embed import load_embedder
-    from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
-
-    passages = store.passages()
-    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
-    save = _writable(store)
-    if not save:
-        log.info("read-only database: vectors not cached yet are embedded and kept in memory only")
-    items = list({p["text_hash"]: p["text"] for p in passages}.items())
-    cached = embed_passages_cached(store, embedder, items, progress=progress, save=save)
-    sentences, owner = sentence_vectors_cached(store, embedder, [p["text"] for p in passages], progress=progress, save=save)
-    matrix = (
-        np.vstack([cached[p["text_hash"]] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
-    )
-    return SearchEngine(passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner)
-
-
-def _writable(store) -> bool:
-    """Whether the store's connection may write (the explorer opens it read-only)."""
-    import sqlite3
-
-    try:
-        store.conn.execute("BEGIN IMMEDIATE")
-        # a write that changes nothing: a read-only connection refuses it, a writable one does nothing
-        store.conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        if store.conn.in_transaction:
-            store.conn.rollback()
-    return True

@@ -104,6 +104,10 @@ class Codebook:
         """Swedish display name of each slug."""
         return {t.slug: t.name for t in self.themes}
 
+    def to_rows(self) -> list[dict]:
+        """The themes as plain rows, the shape `from_dict` reads back (kept in the store)."""
+        return [asdict(t) for t in self.themes]
+
     def fingerprint(self) -> str:
         """Changes whenever anything that affects theme assignment changes."""
         payload = json.dumps([asdict(t) for t in self.themes], ensure_ascii=False, sort_keys=True)

@@ -15,7 +15,7 @@ RECURRENCE_COLUMNS = [
 
 
 def _deficiencies(passages: list[dict]) -> list[dict]:
-    return [p for p in passages if p.get("kind") == "deficiency"]
+    return [p for p in passages if p.kind == "deficiency"]
 
 
 def recurrence(passages: list[dict], by: str = "theme") -> pd.DataFrame:
@@ -28,15 +28,15 @@ def recurrence(passages: list[dict], by: str = "theme") -> pd.DataFrame:
         raise ValueError(f"Okänd gruppering '{by}'. Välj 'theme' eller 'cluster'.")
     groups: dict[object, list[dict]] = {}
     for p in _deficiencies(passages):
-        keys = list(dict.fromkeys(p.get("themes") or [])) if by == "theme" else [p.get("cluster")]
+        keys = list(dict.fromkeys(p.themes or [])) if by == "theme" else [p.cluster]
         for key in keys:
             if key is not None:
                 groups.setdefault(key, []).append(p)
     rows = []
     for key, members in groups.items():
-        reports = sorted({p.get("file") or str(p.get("doc_id")) for p in members})
-        orgs = sorted({p["org"] for p in members if p.get("org")})
-        years = sorted({int(p["year"]) for p in members if p.get("year") is not None})
+        reports = sorted({p.file or str(p.doc_id) for p in members})
+        orgs = sorted({p.org for p in members if p.org})
+        years = sorted({int(p.year) for p in members if p.year is not None})
         rows.append(
             {
                 "key": key,
@@ -47,7 +47,7 @@ def recurrence(passages: list[dict], by: str = "theme") -> pd.DataFrame:
                 "years": years,
                 "orgs": orgs,
                 "reports": reports,
-                "passage_ids": [p["id"] for p in members],
+                "passage_ids": [p.id for p in members],
             }
         )
     frame = pd.DataFrame(rows, columns=RECURRENCE_COLUMNS)
@@ -68,9 +68,9 @@ def theme_trends(passages: list[dict], by_org: bool = False) -> pd.DataFrame:
     """
     group_cols = ["year", "org"] if by_org else ["year"]
     rows = [
-        {"year": p.get("year"), "org": p.get("org") or "", "theme": (p.get("themes") or [None])[0]}
+        {"year": p.year, "org": p.org or "", "theme": (p.themes or [None])[0]}
         for p in _deficiencies(passages)
-        if p.get("year") is not None
+        if p.year is not None
     ]
     columns = [*group_cols, "theme", "count", "share"]
     if not rows:

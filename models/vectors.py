@@ -7,18 +7,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
+from systemfel.base.hashing import text_hash
 from systemfel.models.embed.base import Embedder
+from systemfel.models.text import split_sentences
 
 log = logging.getLogger(__name__)
 
 MODEL_META_KEY = "embedding_model"
 
 
+class VectorCache(Protocol):
+    """What the vector functions need of a store: models/ never sees the database itself."""
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]: ...
+    def save_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+    def drop_vectors_except(self, model: str) -> None: ...
+
+
 def embed_passages_cached(
-    store,
+    store: VectorCache,
     embedder: Embedder,
     items: list[tuple[str, str]],
     progress: Callable[[int, int], None] | None = None,
@@ -60,8 +73,6 @@ def sentence_rows(texts: list[str], min_chars: int = 30) -> tuple[list[str], np.
 
     A one-sentence passage gets no rows: its passage vector already is its sentence vector.
     """
-    from systemfel.models.text import split_sentences
-
     sentences: list[str] = []
     owner: list[int] = []
     for index, text in enumerate(texts):
@@ -79,7 +90,7 @@ def embed_sentences(embedder: Embedder, texts: list[str], progress=None) -> tupl
 
 
 def sentence_vectors_cached(
-    store,
+    store: VectorCache,
     embedder: Embedder,
     texts: list[str],
     progress: Callable[[int, int], None] | None = None,
@@ -87,8 +98,6 @@ def sentence_vectors_cached(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like `embed_sentences`, but cached in the store by sentence text hash (same table and
     model rules as passage vectors), so search can start without embedding anything."""
-    from systemfel.base.hashing import text_hash
-
     sentences, owner = sentence_rows(texts)
     items = [(text_hash(s), s) for s in sentences]
     vectors = embed_passages_cached(store, embedder, items, progress=progress, save=save)

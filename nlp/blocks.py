@@ -8,9 +8,9 @@ no heading levels, so a run of headings with no text between them is read as nes
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from systemfel.base.jsonlines import read_jsonl
 from systemfel.base.records import Passage
 
 BLOCK_KIND_TO_PASSAGE = {"p": "paragraph", "bullet": "bullet", "quote": "quote"}
@@ -21,28 +21,24 @@ def passages_from_blocks(path: str | Path) -> list[Passage]:
     heading: list[str] = []
     after_heading = False
     passages: list[Passage] = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            block = json.loads(line)
-            text = block.get("text", "").strip()
-            if not text:
-                continue
-            if block.get("kind") == "h":
-                heading = [*heading, text] if after_heading else [text]
-                after_heading = True
-                continue
-            after_heading = False
-            passages.append(
-                Passage(
-                    text=text,
-                    page=int(block.get("page") or 0),
-                    heading_path=list(heading),
-                    block_kind=BLOCK_KIND_TO_PASSAGE.get(block.get("kind", "p"), "paragraph"),
-                    seq=len(passages),
-                )
+    for block in read_jsonl(path):
+        text = block.get("text", "").strip()
+        if not text:
+            continue
+        if block.get("kind") == "h":
+            heading = [*heading, text] if after_heading else [text]
+            after_heading = True
+            continue
+        after_heading = False
+        passages.append(
+            Passage(
+                text=text,
+                page=int(block.get("page") or 0),
+                heading_path=list(heading),
+                block_kind=BLOCK_KIND_TO_PASSAGE.get(block.get("kind", "p"), "paragraph"),
+                seq=len(passages),
             )
+        )
     return passages
 
 

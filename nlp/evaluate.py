@@ -8,13 +8,20 @@ and passages labelled in memory (`python -m nlp.evaluate`).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from systemfel.base.hashing import text_hash
+from systemfel.base.jsonlines import read_jsonl
+from systemfel.base.records import StoredPassage
 from systemfel.base.textnorm import normalize_for_match
+from systemfel.ingest import read_document
+from systemfel.nlp.blocks import load_block_corpus
+from systemfel.nlp.kind import KindClassifier
+from systemfel.nlp.reader import PassageReader
+from systemfel.nlp.segment import PassageSplitter
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +34,7 @@ def _ratio(hit: int, n: int) -> float | None:
 
 
 def _count_doc(gold: list[dict], passages: list[dict]) -> dict[str, int]:
-    normalised = [(normalize_for_match(p.get("text", "") or ""), p) for p in passages]
+    normalised = [(normalize_for_match(p.text or ""), p) for p in passages]
     c = dict.fromkeys(
         ["def_n", "def_hit", "excl_n", "excl_hit", "good_n", "good_hit", "level_n", "level_hit",
          "actor_n", "actor_hit", "keys", "uncovered"], 0)  # fmt: skip
@@ -36,7 +43,7 @@ def _count_doc(gold: list[dict], passages: list[dict]) -> dict[str, int]:
         holders = [p for text, p in normalised if key in text]
         c["keys"] += 1
         c["uncovered"] += not holders
-        marked = [p for p in holders if p.get("kind") == "deficiency"]
+        marked = [p for p in holders if p.kind == "deficiency"]
         label = row.get("label")
         if label == "deficiency":
             c["def_n"] += 1
@@ -46,14 +53,14 @@ def _count_doc(gold: list[dict], passages: list[dict]) -> dict[str, int]:
             c["excl_hit"] += not marked
             if label == "good_example":
                 c["good_n"] += 1
-                c["good_hit"] += any(p.get("kind") == "good_example" for p in holders)
+                c["good_hit"] += any(p.kind == "good_example" for p in holders)
         # for level and actors, read the passage the system would show for this key
         shown = (marked or holders or [None])[0]
         if row.get("level"):
             c["level_n"] += 1
-            c["level_hit"] += bool(shown and shown.get("level") == row["level"])
+            c["level_hit"] += bool(shown and shown.level == row["level"])
         if row.get("actors"):
-            found = set(shown.get("actors") or []) if shown else set()
+            found = set(shown.actors) if shown else set()
             c["actor_n"] += len(row["actors"])
             c["actor_hit"] += sum(actor in found for actor in row["actors"])
     return c
@@ -119,25 +126,18 @@ def format_report(report: dict) -> str:
 
 
 # ------------------------------------------------------------------ dev runner
-def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[dict]]:
-    """Label in memory and return the dicts evaluate_labels reads."""
-    from systemfel.nlp.kind import passage_field
-
-    out: dict[str, list[dict]] = {}
+def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[StoredPassage]]:
+    """Label in memory: the passages as the store would return them, for `evaluate_labels`."""
+    out: dict[str, list[StoredPassage]] = {}
     for doc, passages in passages_by_doc.items():
         labels = reader.label(passages)
         out[doc] = [
-            {
-                "doc": doc,
-                "text": passage_field(p, "text", ""),
-                "heading_path": passage_field(p, "heading_path", []),
-                "block_kind": passage_field(p, "block_kind", ""),
-                "kind": lab.kind,
-                "kind_score": lab.kind_score,
-                "actors": lab.actors,
-                "level": lab.level,
-            }
-            for p, lab in zip(passages, labels)
+            StoredPassage(
+                id=i, doc_id=0, file=f"{doc}.pdf", text=p.text, text_hash=text_hash(p.text), page=p.page,
+                heading_path=tuple(p.heading_path), block_kind=p.block_kind, seq=p.seq, kind=lab.kind,
+                kind_score=lab.kind_score, actors=tuple(lab.actors), level=lab.level,
+            )  # fmt: skip
+            for i, (p, lab) in enumerate(zip(passages, labels))
         ]
     return out
 
@@ -157,8 +157,6 @@ def ablation_table(reader, corpus: dict[str, list], gold: list[dict]) -> str:
 
     Shows which evidence carries the figures and that they do not rest on finely set weights.
     """
-    from systemfel.nlp.kind import KindClassifier
-
     base = KindClassifier(reader.nlp)
     weights = {name: getattr(base, name) for name in (
         "heading_weight", "quote_weight", "problem_weight", "negation_weight", "client_weight", "good_weight",
@@ -180,10 +178,6 @@ def ablation_table(reader, corpus: dict[str, list], gold: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _load_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Utvärdera den svenska läsningen mot en guldfil.")
     parser.add_argument("--gold", type=Path, default=ROOT / "tests" / "data" / "dev.jsonl")
@@ -197,23 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from systemfel.nlp.reader import PassageReader
-
-    gold = _load_jsonl(args.gold)
+    gold = read_jsonl(args.gold)
     reader = PassageReader()
     if args.pdf:
-        from systemfel.ingest import read_document
-
         corpus = {p.stem: read_document(p).passages for p in sorted(args.pdf.glob("*.pdf"))}
         source = f"ingest.read_document på {args.pdf}"
     else:
-        from systemfel.nlp.blocks import load_block_corpus
-
         corpus = load_block_corpus(args.blocks)
         source = f"facitblock i {args.blocks}"
     if args.split:
-        from systemfel.nlp.segment import PassageSplitter
-
         splitter = PassageSplitter(reader.nlp)
         corpus = {doc: splitter.split(passages) for doc, passages in corpus.items()}
         source += " (långa passager delade)"
@@ -227,12 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.errors:
         for row in gold:
             key = normalize_for_match(row["key"])
-            holders = [p for p in labelled.get(row["doc"], []) if key in normalize_for_match(p["text"])]
-            kinds = {p["kind"] for p in holders}
+            holders = [p for p in labelled.get(row["doc"], []) if key in normalize_for_match(p.text)]
+            kinds = {p.kind for p in holders}
             wrong = (row["label"] == "deficiency") != ("deficiency" in kinds)
             if wrong or (row["label"] == "good_example" and "good_example" not in kinds):
                 p = holders[0] if holders else None
-                where = f" | {p['heading_path']} {p['block_kind']} {p['kind_score']} | {p['text'][:160]!r}" if p else ""
+                where = f" | {p.heading_path} {p.block_kind} {p.kind_score} | {p.text[:160]!r}" if p else ""
                 print(f"- {row['doc']} [{row['label']}] {row['key']!r} -> {sorted(kinds) or 'saknas'}{where}")
     return 0
 

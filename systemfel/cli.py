@@ -5,6 +5,10 @@ Messages are Swedish; exit codes: 0 all good, 1 some file or check failed,
 """
 from __future__ import annotations
 
+# Imports inside functions: the pipeline, evaluation and search import spaCy, which imports
+# torch through thinc: seconds to tens of seconds on this machine (python -X importtime). Each
+# command imports what it needs, so `--help`, `documents` and wrong use answer at once.
+
 import argparse
 import csv
 import io
@@ -137,7 +141,7 @@ def make_parser() -> SwedishParser:
     p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl")
     _add_db(p)
     p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
-    p.add_argument("--codebook", type=Path, help="temakodboken som bygget använde (standard: den medföljande)")
+    p.add_argument("--codebook", type=Path, help="en annan temakodbok (standard: den som bygget använde)")
     _add_examples(p)
     p.add_argument("--json", action="store_true")
 
@@ -379,7 +383,7 @@ def cmd_export(args) -> int:
         return cmd_export_qdpx(args)
     store = _open_store(args.db, readonly=True)
     if args.what == "passages":
-        records = [{k: p[k] for k in EXPORT_FIELDS} for p in store.passages()]
+        records = [{k: p.as_dict()[k] for k in EXPORT_FIELDS} for p in store.passages()]
     elif args.what == "figures":
         records = store.figures()
     elif args.what == "clusters":
@@ -504,7 +508,7 @@ def cmd_search(args) -> int:
         themes=args.theme, actors=args.actor, orgs=args.org, years=args.year, levels=args.level, kinds=args.kind
     )
     if args.like is not None:
-        if args.like not in {p["id"] for p in engine.passages}:
+        if args.like not in {p.id for p in engine.passages}:
             print(f"systemfel: fel: inget stycke med id {args.like}.", file=sys.stderr)
             return EXIT_USAGE
         hits = engine.more_like_this(args.like, k=args.k, filters=filters)
@@ -603,7 +607,7 @@ def cmd_app(args) -> int:
     if not db.exists():
         print(f"systemfel: fel: databasen {db} finns inte. Kör först: systemfel build --db {db}", file=sys.stderr)
         return EXIT_USAGE
-    app = Path(__file__).resolve().parent.parent / "app.py"
+    app = Path(__file__).resolve().parent / "explorer" / "main.py"
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", args.host,

@@ -10,6 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from systemfel.base.jsonlines import read_json_lines
+from systemfel.models.embed import load_embedder
+from systemfel.models.evaluate import (
+    evaluate_queries,
+    theme_accuracy,
+    theme_accuracy_leave_one_report_out,
+    theme_predictions_leaving_reports_out,
+)
+from systemfel.models.themes import ThemeAssigner
+from systemfel.models.vectors import MODEL_META_KEY, sentence_vectors_cached
+from systemfel.nlp.evaluate import evaluate_labels, format_report
+from systemfel.pipeline import THEMED_KINDS, BuildOptions, build_codebook, labelled_examples, load_search_engine
 from systemfel.store import Store
 
 
@@ -37,7 +48,7 @@ def passages_by_doc(store: Store) -> dict[str, list[dict]]:
     """Passages grouped by report name (file stem), the `doc` of the gold format."""
     grouped: dict[str, list[dict]] = {}
     for p in store.passages():
-        grouped.setdefault(Path(p["file"]).stem, []).append(p | {"doc": Path(p["file"]).stem})
+        grouped.setdefault(p.doc, []).append(p)
     return grouped
 
 
@@ -48,23 +59,17 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     The stored themes are not measured: they were assigned with every labelled example,
     including those taken from the gold reports themselves.
     """
-    from systemfel.models.embed import load_embedder
-    from systemfel.models.evaluate import theme_accuracy, theme_accuracy_leave_one_report_out, theme_predictions_leaving_reports_out
-    from systemfel.models.themes import Codebook, ThemeAssigner
-    from systemfel.models.vectors import MODEL_META_KEY, sentence_vectors_cached
-    from systemfel.pipeline import THEMED_KINDS, labelled_examples
-
-    passages = [p for rows in by_doc.values() for p in rows if p["kind"] in THEMED_KINDS]
+    passages = [p for rows in by_doc.values() for p in rows if p.kind in THEMED_KINDS]
     embedder = load_embedder(store.get_meta(MODEL_META_KEY))
-    cached = store.cached_vectors(embedder.name, [p["text_hash"] for p in passages])
-    missing = [p for p in passages if p["text_hash"] not in cached]
+    cached = store.cached_vectors(embedder.name, [p.text_hash for p in passages])
+    missing = [p for p in passages if p.text_hash not in cached]
     if missing:
-        cached |= dict(zip([p["text_hash"] for p in missing], embedder.embed_passages([p["text"] for p in missing])))
-    vectors = np.vstack([cached[p["text_hash"]] for p in passages])
-    sentences = sentence_vectors_cached(store, embedder, [p["text"] for p in passages], save=False)
-    assigner = ThemeAssigner(Codebook.load(options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
+        cached |= dict(zip([p.text_hash for p in missing], embedder.embed_passages([p.text for p in missing])))
+    vectors = np.vstack([cached[p.text_hash] for p in passages])
+    sentences = sentence_vectors_cached(store, embedder, [p.text for p in passages], save=False)
+    assigner = ThemeAssigner(build_codebook(store, options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
     evidence = assigner.evidence(
-        [p["text"] for p in passages], vectors, headings=[p["heading"] or "" for p in passages], sentences=sentences
+        [p.text for p in passages], vectors, headings=[p.heading or "" for p in passages], sentences=sentences
     )
     predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages)
     docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
@@ -80,8 +85,6 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
 def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = None, options=None) -> tuple[dict, str]:
     """The figures as a report dict and as text. `options` (BuildOptions) name the codebook
     and labelled examples the build used."""
-    from systemfel.nlp.evaluate import evaluate_labels, format_report
-    from systemfel.pipeline import BuildOptions
 
     options = options or BuildOptions()
 
@@ -116,8 +119,6 @@ def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = No
     if unknown:
         lines.append(f"\nVarning: guldfilen nämner dokument som inte finns i databasen: {', '.join(unknown)}")
     if queries_path is not None:
-        from systemfel.models.evaluate import evaluate_queries
-        from systemfel.pipeline import load_search_engine
 
         engine = load_search_engine(store)
         report["queries"] = {mode: evaluate_queries(engine, queries, mode) for mode in ("lexical", "dense", "hybrid")}

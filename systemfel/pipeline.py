@@ -6,28 +6,36 @@ Each stage lives in its own package; this module only wires them to the store.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
+from pebble import ProcessPool
+from pebble.common import ProcessExpired
 
-from systemfel.base.records import DocumentMeta, Passage, ThemeScore
 from systemfel.base.hashing import file_sha256
+from systemfel.base.records import DocumentMeta, Passage
+from systemfel.models.embed import load_embedder
+from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
+from systemfel.models.search import SearchEngine
+from systemfel.models.themes import Codebook
+from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
+from systemfel.nlp.actors import load_actor_entries
+from systemfel.nlp.reader import PassageReader
+from systemfel.reading import FileReader, ReadResult, init_worker, read_in_worker
+from systemfel.stages import THEMED_KINDS, AnalysisInput, ClusterStage, EmbeddingStage, ThemeStage
 from systemfel.store import Store
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
-# Kinds of passage that get themes: a background passage has no theme to count.
-THEMED_KINDS = ("deficiency", "good_example")
-# bump when theme assignment changes, so the next build re-assigns every theme
-THEMES_VERSION = "4"
+__all__ = ["THEMED_KINDS", "BuildError", "BuildOptions", "BuildSummary", "FileResult", "build", "load_search_engine"]
 
 
 class BuildError(Exception):
@@ -47,6 +55,7 @@ class BuildOptions:
     actor_files: tuple[Path, ...] = ()
     relabel: bool = False
     analyse: bool = True  # embeddings, themes, clusters
+    theme_params: dict = field(default_factory=dict)  # ThemeAssigner settings (weights) other than its defaults
     lock_timeout: float = 0.0  # seconds to wait for another build on the same database
     max_pages: int | None = None
     max_bytes: int | None = None
@@ -57,10 +66,6 @@ class BuildOptions:
         """Load the user's codebook, example and actor files now, so a broken one stops the
         build before anything is read (CodebookError / LabelledExamplesError / ActorFileError,
         in Swedish)."""
-        from systemfel.models.labelled import read_labelled
-        from systemfel.models.themes import Codebook
-        from systemfel.nlp.actors import load_actor_entries
-
         if self.codebook is not None:
             Codebook.load(self.codebook)
         for path in self.example_files:
@@ -68,11 +73,17 @@ class BuildOptions:
         load_actor_entries(self.actor_files)
 
 
+def build_codebook(store: Store, path: Path | None = None) -> Codebook:
+    """The codebook a user names, else the one the store's last build used, else the shipped one."""
+    if path is not None:
+        return Codebook.load(path)
+    rows = store.codebook()
+    return Codebook.from_dict(rows, source=f"kodboken i {store.path}") if rows else Codebook.load()
+
+
 def labelled_examples(store: Store, options: BuildOptions) -> list:
     """The labelled examples theme assignment learns from: the shipped sentences, the user's
     files and the theme corrections made in the explorer."""
-    from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
-
     examples = read_labelled(DEFAULT_LABELLED) if options.default_examples else []
     for path in options.example_files:
         examples += read_labelled(path)
@@ -138,100 +149,6 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-@dataclass
-class ReadResult:
-    """What a worker hands back for one file: everything to store, or why not."""
-
-    path: str
-    sha256: str
-    pages: int = 0
-    meta: DocumentMeta | None = None
-    blocks: list = field(default_factory=list)
-    passages: list[Passage] = field(default_factory=list)
-    passage_pii: list[dict[str, int]] = field(default_factory=list)
-    labels: list = field(default_factory=list)
-    figures: list = field(default_factory=list)
-    error: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-
-class FileReader:
-    """Turns one PDF into stored-ready records: parse, metadata, mask, label, figures.
-
-    Runs inside a worker process, so it holds its own spaCy pipeline and touches no database.
-    """
-
-    def __init__(self, options: BuildOptions):
-        from systemfel.nlp.pii import PiiDetector
-        from systemfel.nlp.reader import PassageReader
-
-        self.options = options
-        self.reader = PassageReader(actor_paths=tuple(options.actor_files))
-        self.pii = PiiDetector()
-
-    def read(self, path: Path, sha256: str) -> ReadResult:
-        from systemfel.ingest import read_document
-        from systemfel.ingest.errors import IngestError
-        from systemfel.ingest.metadata import load_sidecar, resolve
-
-        kwargs = {}
-        if self.options.max_pages:
-            kwargs["max_pages"] = self.options.max_pages
-        if self.options.max_bytes:
-            kwargs["max_bytes"] = self.options.max_bytes
-        warnings: list[str] = []
-        try:
-            parsed = read_document(path, **kwargs)
-            meta = resolve(load_sidecar(path, warnings), parsed.pdf_meta, path, self.options.meta_overrides)
-        except IngestError as exc:
-            return ReadResult(str(path), sha256, error=exc.message)
-        if not parsed.passages:
-            return ReadResult(
-                str(path), sha256, pages=parsed.pages,
-                error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
-            )  # fmt: skip
-        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks)
-        return ReadResult(
-            path=str(path),
-            sha256=sha256,
-            pages=parsed.pages,
-            meta=meta,
-            blocks=blocks,
-            passages=passages,
-            passage_pii=pii_counts,
-            labels=self.reader.label(passages),
-            figures=self.reader.figures(passages, year=meta.year),
-            warnings=warnings,
-        )
-
-    def _mask(self, passages: list[Passage], blocks):
-        """Mask personal data before anything is stored, unless the user asked to keep it."""
-        counts = []
-        masked_passages = []
-        for passage in passages:
-            masked, found = self.pii.mask(passage.text)
-            counts.append(found)
-            masked_passages.append(passage if self.options.keep_pii else replace(passage, text=masked))
-        if not self.options.keep_pii:
-            blocks = [replace(b, text=self.pii.mask(b.text)[0]) for b in blocks]
-        return masked_passages, blocks, counts
-
-
-# One FileReader per worker process: loading spaCy once per worker, not once per file.
-_worker_reader: FileReader | None = None
-
-
-def _init_worker(options: BuildOptions) -> None:
-    global _worker_reader
-    logging.basicConfig(level=logging.WARNING)
-    _worker_reader = FileReader(options)
-
-
-def _read_in_worker(path: Path, sha256: str) -> ReadResult:
-    assert _worker_reader is not None
-    return _worker_reader.read(path, sha256)
-
-
 class Builder:
     """Runs one build against one store; holds the stage objects it needs."""
 
@@ -242,10 +159,8 @@ class Builder:
         self._reader = None
 
     @property
-    def reader(self):
+    def reader(self) -> PassageReader:
         if self._reader is None:
-            from systemfel.nlp.reader import PassageReader
-
             self._reader = PassageReader(actor_paths=tuple(self.options.actor_files))
         return self._reader
 
@@ -318,22 +233,17 @@ class Builder:
         return [results[p] for p in files]
 
     def _read_in_pool(self, todo: list[tuple[Path, str]]):
-        from concurrent.futures import TimeoutError as FutureTimeout
-
-        from pebble import ProcessPool
-        from pebble.common import ProcessExpired
-
         workers = min(self.options.workers, len(todo))
         # spawn, not fork: the parent may hold torch and thread pools that do not survive a fork
         pool = ProcessPool(
             max_workers=workers,
-            initializer=_init_worker,
+            initializer=init_worker,
             initargs=(self.options,),
             context=multiprocessing.get_context("spawn"),
         )
         try:
             futures = [
-                (path, sha, pool.schedule(_read_in_worker, args=(path, sha), timeout=self.options.file_timeout))
+                (path, sha, pool.schedule(read_in_worker, args=(path, sha), timeout=self.options.file_timeout))
                 for path, sha in todo
             ]
             for path, sha, future in futures:
@@ -375,79 +285,23 @@ class Builder:
             self.store.save_labels(zip([r["id"] for r in doc_rows], labels))
             self.progress("Läser svenska texten", i + 1, len(by_doc))
 
-    def analyse(self) -> list[str]:
-        """Corpus-level stages: vectors, themes, clusters. Cached work is not redone."""
-        from systemfel.models.embed import load_embedder
-        from systemfel.models.vectors import embed_passages_cached, sentence_vectors_cached
+    def stages(self, codebook: Codebook) -> list:
+        """The corpus-level stages in the order data flows; each decides itself whether to run."""
+        return [
+            EmbeddingStage(),
+            ThemeStage(codebook, labelled_examples(self.store, self.options), params=self.options.theme_params),
+            ClusterStage(codebook),
+        ]
 
+    def analyse(self) -> list[str]:
+        """Corpus-level stages: vectors, themes, clusters. Work whose signature and input are unchanged is not redone."""
         passages = self.store.passages()
         if not passages:
             return []
-        embedder = load_embedder(self.options.embedder)
-        items = list({p["text_hash"]: p["text"] for p in passages}.items())
-        vectors = embed_passages_cached(
-            self.store, embedder, items, progress=lambda done, total: self.progress("Bäddar in", done, total)
-        )
-        # sentence vectors let search match one sentence of a long passage; cached for the explorer
-        sentence_vectors_cached(
-            self.store,
-            embedder,
-            [p["text"] for p in passages],
-            progress=lambda done, total: self.progress("Bäddar in meningar", done, total),
-        )
-        stages = ["vektorer"]
-        stages += self._themes(passages, vectors, embedder)
-        stages += self._clusters(vectors)
-        return stages
-
-    def _themes(self, passages: list[dict], vectors: dict[str, np.ndarray], embedder) -> list[str]:
-        from systemfel.models.themes import Codebook, ThemeAssigner
-
         codebook = Codebook.load(self.options.codebook)
-        labelled = labelled_examples(self.store, self.options)
-        labelled_fingerprint = hashlib.sha1(repr([(e.text, e.themes, e.doc) for e in labelled]).encode()).hexdigest()
-        signature = hashlib.sha1(
-            f"{THEMES_VERSION}|{embedder.name}|{codebook.fingerprint()}|{labelled_fingerprint}".encode()
-        ).hexdigest()
-        redo_all = self.store.get_meta("themes_signature") != signature
-        todo = [p for p in passages if p["kind"] in THEMED_KINDS and (redo_all or not p["themes"])]
-        stale = [p for p in passages if p["kind"] not in THEMED_KINDS and p["themes"]]
-        if not todo and not stale and not redo_all:
-            return []
-        self.progress("Tilldelar teman", 0, max(len(todo), 1))
-        assigner = ThemeAssigner(codebook, embedder, labelled=labelled).fit()
-        predicted: dict[int, list[ThemeScore]] = {}
-        if todo:
-            from systemfel.models.vectors import sentence_vectors_cached
-
-            matrix = np.vstack([vectors[p["text_hash"]] for p in todo])
-            sentences = sentence_vectors_cached(self.store, embedder, [p["text"] for p in todo])
-            for p, scores in zip(todo, assigner.predict(
-                [p["text"] for p in todo], matrix, headings=[p["heading"] or "" for p in todo], sentences=sentences
-            )):
-                predicted[p["id"]] = scores
-        for p in stale:
-            predicted[p["id"]] = []
-        self.store.save_themes(predicted, replace_all=redo_all)
-        self.store.set_meta("themes_signature", signature)
-        self.progress("Tilldelar teman", len(todo), max(len(todo), 1))
-        return ["teman"]
-
-    def _clusters(self, vectors: dict[str, np.ndarray]) -> list[str]:
-        from systemfel.models.clusters import discover_clusters
-
-        deficiencies = [p for p in self.store.passages() if p["kind"] == "deficiency"]
-        if len(deficiencies) < 3:
-            self.store.save_clusters([], {})
-            return []
-        self.progress("Grupperar", 0, 1)
-        matrix = np.vstack([vectors[p["text_hash"]] for p in deficiencies])
-        from systemfel.models.themes import Codebook
-
-        clusters, assignments = discover_clusters(deficiencies, matrix, codebook=Codebook.load(self.options.codebook))
-        self.store.save_clusters(clusters, assignments)
-        self.progress("Grupperar", 1, 1)
-        return ["kluster"]
+        self.store.save_codebook(codebook.to_rows())
+        data = AnalysisInput(self.store, load_embedder(self.options.embedder), passages, self.progress)
+        return [stage.name for stage in self.stages(codebook) if stage.run(data)]
 
     # ----------------------------------------------------------------- run
     def run(self, paths: list[Path]) -> BuildSummary:
@@ -486,8 +340,20 @@ def build(
         lock.release()
 
 
-def load_search_engine(store: Store, embedder=None, progress=None):
-    """Assemble the search engine from the store's passages and cached passage and sentence vectors."""
-    from systemfel.models.search import engine_from_store
+def load_search_engine(store: Store, embedder=None, progress=None) -> SearchEngine:
+    """The search engine over the store's passages and cached passage and sentence vectors.
 
-    return engine_from_store(store, embedder, progress=progress)
+    The model is the one recorded in the store unless given. Vectors a build has not cached
+    yet are embedded now and cached when the store is writable (the explorer and `systemfel
+    search` open it read-only: then they are only kept in memory).
+    """
+    passages = store.passages()
+    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
+    save = store.writable()
+    if not save:
+        log.info("read-only database: vectors not cached yet are embedded and kept in memory only")
+    items = list({p.text_hash: p.text for p in passages}.items())
+    cached = embed_passages_cached(store, embedder, items, progress=progress, save=save)
+    sentences, owner = sentence_vectors_cached(store, embedder, [p.text for p in passages], progress=progress, save=save)
+    matrix = np.vstack([cached[p.text_hash] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
+    return SearchEngine(passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner)

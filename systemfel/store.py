@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from systemfel.base.hashing import text_hash
-from systemfel.base.records import Block, Document, DocumentMeta, Figure, Passage, PassageLabels, ThemeScore
+from systemfel.base.records import Block, Document, DocumentMeta, Figure, Passage, PassageLabels, StoredPassage, ThemeScore
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,35 @@ class Store:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def stage_signature(self, stage: str) -> str | None:
+        """The signature of the last completed run of an analysis stage (see systemfel.stages)."""
+        return self.get_meta(f"stage:{stage}")
+
+    def set_stage_signature(self, stage: str, signature: str) -> None:
+        self.set_meta(f"stage:{stage}", signature)
+
+    def save_codebook(self, themes: list[dict]) -> None:
+        """The codebook the last build used (slug, name, description, examples of each theme), so the
+        explorer, `eval` and exports name and score themes as that build did."""
+        self.set_meta("codebook", json.dumps(themes, ensure_ascii=False))
+
+    def codebook(self) -> list[dict]:
+        """The codebook of the last build; empty for a store built before it was kept."""
+        return json.loads(self.get_meta("codebook") or "[]")
+
+    def writable(self) -> bool:
+        """Whether this connection may write (the explorer and `search` open the store read-only)."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            # a write that changes nothing: a read-only connection refuses it, a writable one does nothing
+            self.conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+        return True
+
     # ------------------------------------------------------------ documents
     def document_state(self, path: str) -> tuple[str, str] | None:
         """(sha256, status) of the document stored for a path, if any."""
@@ -349,7 +378,7 @@ class Store:
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
     # ------------------------------------------------------------- passages
-    def passages(self, doc_id: int | None = None) -> list[dict]:
+    def passages(self, doc_id: int | None = None) -> list[StoredPassage]:
         """Passages joined with their document, labels, themes and cluster, in reading order."""
         where = "WHERE d.status = 'ok'" + (" AND p.doc_id = ?" if doc_id is not None else "")
         params: tuple = (doc_id,) if doc_id is not None else ()
@@ -366,36 +395,20 @@ class Store:
         themes = self._themes_by_passage()
         out = []
         for r in rows:
-            heading_path = json.loads(r["heading_path"])
-            record = {
-                "id": r["id"],
-                "doc_id": r["doc_id"],
-                "file": r["file"],
-                "org": r["org"],
-                "region": r["region"],
-                "year": r["year"],
-                "title": r["title"],
-                "page": r["page"],
-                "page_end": r["page_end"],
-                "heading": " > ".join(heading_path),
-                "heading_path": heading_path,
-                "block_kind": r["block_kind"],
-                "seq": r["seq"],
-                "text": r["text"],
-                "text_hash": r["text_hash"],
-                "kind": r["kind"],
-                "kind_score": r["kind_score"],
-                "level": r["level"],
-                "actors": json.loads(r["actors"]) if r["actors"] else [],
-                "pii": json.loads(r["pii"]) if r["pii"] else {},
-                "themes": [t.slug for t in themes.get(r["id"], [])],
-                "theme_scores": [round(t.score, 4) for t in themes.get(r["id"], [])],
-                "cluster": r["cluster_id"],
-                "x": r["x"],
-                "y": r["y"],
-            }
-            record["theme"] = record["themes"][0] if record["themes"] else None
-            out.append(record)
+            scored = themes.get(r["id"], [])
+            out.append(
+                StoredPassage(
+                    id=r["id"], doc_id=r["doc_id"], file=r["file"], org=r["org"], region=r["region"],
+                    year=r["year"], title=r["title"], page=r["page"], page_end=r["page_end"],
+                    heading_path=tuple(json.loads(r["heading_path"])), block_kind=r["block_kind"],
+                    seq=r["seq"], text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
+                    kind_score=r["kind_score"], level=r["level"],
+                    actors=tuple(json.loads(r["actors"])) if r["actors"] else (),
+                    pii=json.loads(r["pii"]) if r["pii"] else {},
+                    themes=tuple(t.slug for t in scored), theme_scores=tuple(round(t.score, 4) for t in scored),
+                    cluster=r["cluster_id"], x=r["x"], y=r["y"],
+                )  # fmt: skip
+            )
         return out
 
     def passage_texts(self) -> list[tuple[int, str, str]]:

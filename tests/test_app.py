@@ -210,29 +210,20 @@ def test_trends_show_charts_and_the_reports_own_figures(app_db, monkeypatch):
     assert "Siffror som rapporterna själva anger" in text
     figures = [f.value for f in at.dataframe if "Mening" in f.value]
     assert figures and figures[0]["Antal"].gt(0).all()
-    if "systemfel.models.trends" in sys.modules or _importable("systemfel.models.trends"):
-        assert len(at.get("plotly_chart")) >= 2
-        at.radio(key="trend_delning").set_value("Per organisation")
-        at.run()
-        assert not at.exception
-        assert any("Organisation" in f.value for f in at.dataframe if "Mening" not in f.value)
-
-
-def _importable(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
+    assert len(at.get("plotly_chart")) >= 2
+    at.radio(key="trend_delning").set_value("Per organisation")
+    at.run()
+    assert not at.exception
+    assert any("Organisation" in f.value for f in at.dataframe if "Mening" not in f.value)
 
 
 def test_document_view_shows_passages_in_reading_order(app_db, monkeypatch):
     at = start(app_db, monkeypatch, "dokument")
     doc_id = at.selectbox(key="dokument_val").value
-    passages = [p for p in demo_passages(app_db) if p["doc_id"] == doc_id]
+    passages = [p for p in demo_passages(app_db) if p.doc_id == doc_id]
     assert passages
     texts = [m.value for m in at.markdown]
-    first, last = (markdown_safe(passages[i]["text"]) for i in (0, -1))
+    first, last = (markdown_safe(passages[i].text) for i in (0, -1))
     assert first in texts and last in texts
     assert texts.index(first) < texts.index(last)
     assert any("badge[Brist]" in t for t in texts) and any("badge[Bakgrund]" in t for t in texts)
@@ -242,10 +233,10 @@ def correct_kind(db: Path, monkeypatch, old_kind: str, new_kind: str) -> tuple[A
     """Open the Dokument view, change the kind of the first passage of `old_kind`, save."""
     at = start(db, monkeypatch, "dokument")
     doc_id = at.selectbox(key="dokument_val").value
-    target = next(p for p in demo_passages(db) if p["doc_id"] == doc_id and p["kind"] == old_kind)
-    at.selectbox(key="ratta_stycke").set_value(target["id"])
+    target = next(p for p in demo_passages(db) if p.doc_id == doc_id and p.kind == old_kind)
+    at.selectbox(key="ratta_stycke").set_value(target.id)
     at.run()
-    at.selectbox(key=f"ratta_typ_{target['id']}").set_value(new_kind)
+    at.selectbox(key=f"ratta_typ_{target.id}").set_value(new_kind)
     at.button(key="ratta_spara").click()
     at.run()
     assert not at.exception and not at.error
@@ -256,37 +247,37 @@ def test_a_correction_is_stored_and_shown_after_rerun(writable_db, monkeypatch):
     at, target = correct_kind(writable_db, monkeypatch, "deficiency", "background")
     assert any("Rättelsen är sparad" in s.value for s in at.success)
     with Store(writable_db, readonly=True) as store:
-        assert store.corrections()[(target["text_hash"], "kind")] == "background"
-        stored = next(p for p in store.passages() if p["id"] == target["id"])
-    assert stored["kind"] == "background"
+        assert store.corrections()[(target.text_hash, "kind")] == "background"
+        stored = next(p for p in store.passages() if p.id == target.id)
+    assert stored.kind == "background"
     texts = [m.value for m in at.markdown]
-    card_header = texts[texts.index(markdown_safe(target["text"])) - 1]
+    card_header = texts[texts.index(markdown_safe(target.text)) - 1]
     assert "badge[Bakgrund]" in card_header and "badge[Rättad]" in card_header
 
 
 def test_a_passage_corrected_to_deficiency_says_when_it_gets_themes(writable_db, monkeypatch):
     at, target = correct_kind(writable_db, monkeypatch, "background", "deficiency")
-    assert not target["themes"]
+    assert not target.themes
     assert any("nästa `systemfel build`" in s.value for s in at.success)
     with Store(writable_db, readonly=True) as store:
-        assert next(p for p in store.passages() if p["id"] == target["id"])["kind"] == "deficiency"
+        assert next(p for p in store.passages() if p.id == target.id).kind == "deficiency"
 
 
 def test_a_theme_correction_is_stored_and_said_to_teach_the_next_build(writable_db, monkeypatch):
     at = start(writable_db, monkeypatch, "dokument")
     doc_id = at.selectbox(key="dokument_val").value
-    target = next(p for p in demo_passages(writable_db) if p["doc_id"] == doc_id and p["kind"] == "deficiency")
-    at.selectbox(key="ratta_stycke").set_value(target["id"])
+    target = next(p for p in demo_passages(writable_db) if p.doc_id == doc_id and p.kind == "deficiency")
+    at.selectbox(key="ratta_stycke").set_value(target.id)
     at.run()
-    new_theme = next(slug for slug in ("bostad", "vald", "kunskap") if slug not in target["themes"][:1])
-    at.selectbox(key=f"ratta_tema_{target['id']}").set_value(new_theme)
+    new_theme = next(slug for slug in ("bostad", "vald", "kunskap") if slug not in target.themes[:1])
+    at.selectbox(key=f"ratta_tema_{target.id}").set_value(new_theme)
     at.button(key="ratta_spara").click()
     at.run()
     assert not at.exception and not at.error
     assert any("märkt exempel" in s.value for s in at.success)
     with Store(writable_db, readonly=True) as store:
-        assert store.corrections()[(target["text_hash"], "theme")] == new_theme
-        assert {"text": target["text"], "slug": new_theme} in [
+        assert store.corrections()[(target.text_hash, "theme")] == new_theme
+        assert {"text": target.text, "slug": new_theme} in [
             {"text": r["text"], "slug": r["slug"]} for r in store.theme_corrections()
         ]
 
@@ -389,7 +380,7 @@ def test_clicked_map_point_maps_back_to_its_passage(app_db):
 
     passages = demo_passages(app_db)
     frame = tables.theme_map_frame(passages, ThemeNamer(load_theme_names()))
-    assert not frame.empty and frame["id"].isin([p["id"] for p in passages]).all()
+    assert not frame.empty and frame["id"].isin([p.id for p in passages]).all()
     figure = px.scatter(frame, x="x", y="y", color="Tema", custom_data=["id"])
     trace = figure.data[0]
     # the shape Streamlit returns for a click on the third point of the first trace

@@ -125,18 +125,18 @@ def test_build_is_idempotent_and_replaces_changed_files(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "inläst" in first.stdout
     with Store(db, readonly=True) as store:
-        before = [(p["id"], p["text"]) for p in store.passages()]
-        assert {p["org"] for p in store.passages()} == {"PO Test"}
-        assert {p["year"] for p in store.passages()} == {2030}
+        before = [(p.id, p.text) for p in store.passages()]
+        assert {p.org for p in store.passages()} == {"PO Test"}
+        assert {p.year for p in store.passages()} == {2030}
     again = run_cli("build", str(folder), "--db", str(db), "--no-analysis")
     assert again.returncode == 0 and "oförändrad" in again.stdout
     with Store(db, readonly=True) as store:
-        assert [(p["id"], p["text"]) for p in store.passages()] == before
+        assert [(p.id, p.text) for p in store.passages()] == before
     shutil.copy(small[1], target)  # the file changes
     changed = run_cli("build", str(folder), "--db", str(db), "--no-analysis")
     assert changed.returncode == 0 and "ersatt" in changed.stdout
     with Store(db, readonly=True) as store:
-        after = [(p["id"], p["text"]) for p in store.passages()]
+        after = [(p.id, p.text) for p in store.passages()]
         assert len(store.documents()) == 1
     assert after and not set(after) & set(before)
 
@@ -270,22 +270,22 @@ def test_a_theme_correction_teaches_the_next_build(demo_db, tmp_path):
 
     db = copy_db(demo_db, tmp_path / "demo.db")
     with Store(db) as store:
-        target = next(p for p in store.passages() if p["kind"] == "deficiency" and "bostad" not in p["themes"])
+        target = next(p for p in store.passages() if p.kind == "deficiency" and "bostad" not in p.themes)
         before = labelled_examples(store, BuildOptions())
-        signature = store.get_meta("themes_signature")
-        store.set_correction(target["text_hash"], "theme", "bostad")
+        signature = store.stage_signature("teman")
+        store.set_correction(target.text_hash, "theme", "bostad")
         after = labelled_examples(store, BuildOptions())
         assert len(after) == len(before) + 1
         learned = after[-1]
-        assert (learned.text, learned.themes, learned.source) == (target["text"], ("bostad",), "rättelse")
-        assert learned.doc == Path(target["file"]).stem
+        assert (learned.text, learned.themes, learned.source) == (target.text, ("bostad",), "rättelse")
+        assert learned.doc == Path(target.file).stem
         assert [e.source for e in labelled_examples(store, BuildOptions(default_examples=False))] == ["rättelse"]
         summary = build(store, [demo_db.parent / "corpus"])
-        assert "teman" in summary.stages and store.get_meta("themes_signature") != signature
-        assert {p["file"] for p in store.passages()} and all(
-            p["themes"] for p in store.passages() if p["kind"] == "deficiency"
+        assert "teman" in summary.stages and store.stage_signature("teman") != signature
+        assert {p.file for p in store.passages()} and all(
+            p.themes for p in store.passages() if p.kind == "deficiency"
         )
-        assert "bostad" in next(p for p in store.passages() if p["id"] == target["id"])["themes"]
+        assert "bostad" in next(p for p in store.passages() if p.id == target.id).themes
 
 
 def test_an_output_file_that_cannot_be_written_is_explained(demo_db, tmp_path, capsys):

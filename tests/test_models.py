@@ -25,7 +25,8 @@ from systemfel.models.embed import (  # noqa: E402
     SentenceTransformerEmbedder,
     load_embedder,
 )
-from systemfel.models.evaluate import apply_gold_labels, passages_from_pdfs, read_jsonl  # noqa: E402
+from systemfel.base.jsonlines import read_jsonl  # noqa: E402
+from systemfel.models.evaluate import apply_gold_labels, passages_from_pdfs  # noqa: E402
 from systemfel.models.themes import Codebook  # noqa: E402
 from systemfel.models.trends import recurrence, theme_trends  # noqa: E402
 from systemfel.models.vectors import (  # noqa: E402
@@ -62,7 +63,7 @@ def dev_corpus(config: pytest.Config) -> DevCorpus:
         gold = read_jsonl(DATA / "dev.jsonl")
         raw = passages_from_pdfs(CORPUS)
         passages = apply_gold_labels(raw, gold)
-        vectors = embedder.embed_passages([p["text"] for p in passages])
+        vectors = embedder.embed_passages([p.text for p in passages])
         config.stash[_STASH_KEY] = DevCorpus(embedder, passages, vectors, gold, read_jsonl(DATA / "dev-queries.jsonl"))
     return config.stash[_STASH_KEY]
 
@@ -74,7 +75,7 @@ def dev_sentences(config: pytest.Config) -> tuple[np.ndarray, np.ndarray]:
     """Sentence vectors and owners of the dev corpus (for search), built once per session."""
     if _SENTENCES_KEY not in config.stash:
         corpus = dev_corpus(config)
-        config.stash[_SENTENCES_KEY] = embed_sentences(corpus.embedder, [p["text"] for p in corpus.passages])
+        config.stash[_SENTENCES_KEY] = embed_sentences(corpus.embedder, [p.text for p in corpus.passages])
     return config.stash[_SENTENCES_KEY]
 
 
@@ -170,7 +171,7 @@ def test_e5_prefix_detection_by_name():
 
 # ---------------------------------------------------------------- vector cache
 def test_rebuild_uses_cached_vectors(tmp_path, corpus):
-    items = [(p["text_hash"], p["text"]) for p in corpus.passages[:12]]
+    items = [(p.text_hash, p.text) for p in corpus.passages[:12]]
     with Store(tmp_path / "cache.db") as store:
         first = CountingEmbedder(corpus.embedder)
         vectors = embed_passages_cached(store, first, items)
@@ -193,7 +194,7 @@ def test_rebuild_uses_cached_vectors(tmp_path, corpus):
 
 
 def test_switching_model_drops_old_vectors_and_reembeds(tmp_path, corpus, minilm):
-    items = [(p["text_hash"], p["text"]) for p in corpus.passages[:5]]
+    items = [(p.text_hash, p.text) for p in corpus.passages[:5]]
     with Store(tmp_path / "switch.db") as store:
         embed_passages_cached(store, CountingEmbedder(corpus.embedder), items)
         switched = CountingEmbedder(minilm)
@@ -209,7 +210,7 @@ def test_switching_model_drops_old_vectors_and_reembeds(tmp_path, corpus, minilm
 
 
 def test_sentence_vectors_cached_in_store(tmp_path, corpus):
-    texts = [p["text"] for p in corpus.passages[:15]]
+    texts = [p.text for p in corpus.passages[:15]]
     sentences, owner = sentence_rows(texts)
     assert len(sentences) == len(owner) and set(owner) <= set(range(15))
     # every sentence row comes from its own passage, in order
@@ -228,7 +229,7 @@ def test_sentence_vectors_cached_in_store(tmp_path, corpus):
 
 # -------------------------------------------------------------------- clusters
 def _deficiencies(corpus: DevCorpus) -> tuple[list[dict], np.ndarray]:
-    index = [i for i, p in enumerate(corpus.passages) if p["kind"] == "deficiency"]
+    index = [i for i, p in enumerate(corpus.passages) if p.kind == "deficiency"]
     return [corpus.passages[i] for i in index], corpus.vectors[index]
 
 
@@ -240,7 +241,7 @@ def test_clusters_are_deterministic_named_and_linked(corpus):
     assert first == second
     clusters, assignments = first
     assert len(clusters) >= 3
-    assert set(assignments) == {p["id"] for p in passages}
+    assert set(assignments) == {p.id for p in passages}
     assert sum(c["size"] for c in clusters) == len(passages)
     sizes = {c["id"]: 0 for c in clusters}
     for cluster_id, x, y in assignments.values():
@@ -249,7 +250,7 @@ def test_clusters_are_deterministic_named_and_linked(corpus):
     assert sizes == {c["id"]: c["size"] for c in clusters}
     for c in clusters:
         assert c["label"] and c["keywords"]
-        words = set(" ".join(p["text"] for p, (cid, _, _) in zip(passages, assignments.values()) if cid == c["id"]).lower().split())
+        words = set(" ".join(p.text for p, (cid, _, _) in zip(passages, assignments.values()) if cid == c["id"]).lower().split())
         # keywords are readable surface words that occur in the cluster's own passages
         assert all(any(k.lower() in w for w in words) for k in c["keywords"])
         assert c["theme_slug"] in codebook.slugs
@@ -262,9 +263,9 @@ def test_cluster_theme_link_and_new_flag(corpus):
     clusters, assignments = discover_clusters(passages, vectors, codebook=Codebook.load())
     members: dict[int, list[dict]] = {}
     for p in passages:
-        members.setdefault(assignments[p["id"]][0], []).append(p)
+        members.setdefault(assignments[p.id][0], []).append(p)
     for c in clusters:
-        share = sum(p["themes"][0] == c["theme_slug"] for p in members[c["id"]]) / c["size"]
+        share = sum(p.themes[0] == c["theme_slug"] for p in members[c["id"]]) / c["size"]
         assert c["is_new"] == (share < 1 / 3)
         assert 0.0 < c["theme_similarity"] <= 1.0 + 1e-6
     assert not all(c["is_new"] for c in clusters)

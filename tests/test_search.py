@@ -29,7 +29,7 @@ def engine(request, corpus) -> SearchEngine:
 
 
 def _by_id(corpus):
-    return {p["id"]: p for p in corpus.passages}
+    return {p.id: p for p in corpus.passages}
 
 
 def test_hits_carry_citation_and_highlight_terms(engine, corpus):
@@ -42,7 +42,7 @@ def test_hits_carry_citation_and_highlight_terms(engine, corpus):
     for hit in hits:
         source = passages[hit.passage_id]
         assert (hit.text, hit.file, hit.page, hit.org, hit.year) == (
-            source["text"], source["file"], source["page"], source["org"], source["year"]
+            source.text, source.file, source.page, source.org, source.year
         )
         assert hit.page >= 1
         for term in hit.matched_terms:
@@ -68,14 +68,14 @@ def test_dense_mode_finds_paraphrase_without_shared_words(engine, corpus):
 @pytest.mark.parametrize(
     "filters, check",
     [
-        (SearchFilters(orgs=["PO Värmland"]), lambda p: p["org"] == "PO Värmland"),
-        (SearchFilters(years=[2017, 2025]), lambda p: p["year"] in (2017, 2025)),
-        (SearchFilters(kinds=["deficiency"]), lambda p: p["kind"] == "deficiency"),
-        (SearchFilters(themes=["digitalisering"]), lambda p: "digitalisering" in p["themes"]),
-        (SearchFilters(actors=["Försäkringskassan"]), lambda p: "Försäkringskassan" in p["actors"]),
+        (SearchFilters(orgs=["PO Värmland"]), lambda p: p.org == "PO Värmland"),
+        (SearchFilters(years=[2017, 2025]), lambda p: p.year in (2017, 2025)),
+        (SearchFilters(kinds=["deficiency"]), lambda p: p.kind == "deficiency"),
+        (SearchFilters(themes=["digitalisering"]), lambda p: "digitalisering" in p.themes),
+        (SearchFilters(actors=["Försäkringskassan"]), lambda p: "Försäkringskassan" in p.actors),
         (
             SearchFilters(orgs=["PO Värmland"], kinds=["deficiency"], years=[2021]),
-            lambda p: p["org"] == "PO Värmland" and p["kind"] == "deficiency" and p["year"] == 2021,
+            lambda p: p.org == "PO Värmland" and p.kind == "deficiency" and p.year == 2021,
         ),
     ],
 )
@@ -91,7 +91,7 @@ def test_filters_restrict_every_mode(engine, corpus, filters, check):
 
 
 def test_filter_on_level_and_no_match(engine, corpus):
-    central = {p["id"] for p in corpus.passages if p["level"] == "central"}
+    central = {p.id for p in corpus.passages if p.level == "central"}
     assert central
     hits = engine.search("bostad", k=500, filters=SearchFilters(levels=["central"]))
     assert {h.passage_id for h in hits} == central
@@ -105,12 +105,12 @@ def test_blank_query_and_bad_mode(engine):
 
 
 def test_more_like_this_excludes_itself_and_finds_its_kind(engine, corpus):
-    source = next(p for p in corpus.passages if p["text"].startswith("”Slut på telefontider"))
-    hits = engine.more_like_this(source["id"], k=10)
-    assert len(hits) == 10 and source["id"] not in {h.passage_id for h in hits}
+    source = next(p for p in corpus.passages if p.text.startswith("”Slut på telefontider"))
+    hits = engine.more_like_this(source.id, k=10)
+    assert len(hits) == 10 and source.id not in {h.passage_id for h in hits}
     # the other vignettes about getting an appointment at a vårdcentral are the nearest
     assert sum("vårdcentral" in h.text.lower() for h in hits[:3]) >= 2
-    only_2017 = engine.more_like_this(source["id"], k=5, filters=SearchFilters(years=[2017]))
+    only_2017 = engine.more_like_this(source.id, k=5, filters=SearchFilters(years=[2017]))
     assert only_2017 and all(h.year == 2017 for h in only_2017)
     with pytest.raises(KeyError):
         engine.more_like_this(-1)
@@ -158,13 +158,13 @@ def _small_store(path, corpus, n=12):
         meta=DocumentMeta(org="PO Test", year=2024),
         pages=3,
         blocks=[],
-        passages=[Passage(text=p["text"], page=p["page"], heading_path=p["heading_path"], block_kind="paragraph") for p in chosen],
+        passages=[Passage(text=p.text, page=p.page, heading_path=p.heading_path, block_kind="paragraph") for p in chosen],
     )
     return store
 
 
 def test_engine_from_store_caches_then_reads_only(tmp_path, corpus):
-    from systemfel.models.search import engine_from_store
+    from systemfel.pipeline import load_search_engine as engine_from_store
     from systemfel.store import Store
     from tests.test_models import CountingEmbedder
 
@@ -183,5 +183,5 @@ def test_engine_from_store_caches_then_reads_only(tmp_path, corpus):
         partial = CountingEmbedder(corpus.embedder)
         engine = engine_from_store(readonly, embedder=partial)
         assert 0 < partial.embedded < first.embedded  # only what was deleted, and nothing written
-        hits = engine.search(corpus.passages[0]["text"][:60], k=1)
-        assert hits[0].text == corpus.passages[0]["text"] and hits[0].org == "PO Test"
+        hits = engine.search(corpus.passages[0].text[:60], k=1)
+        assert hits[0].text == corpus.passages[0].text and hits[0].org == "PO Test"

@@ -34,8 +34,8 @@ def test_replace_document_replaces_old_passages_and_cascades(tmp_path):
         _store_doc(store)
         _store_doc(store, sha="s2", texts=("Ny text om väntetider.",))
         passages = store.passages()
-        assert [p["text"] for p in passages] == ["Ny text om väntetider."]
-        assert passages[0]["kind"] == "deficiency" and passages[0]["actors"] == ["Försäkringskassan"]
+        assert [p.text for p in passages] == ["Ny text om väntetider."]
+        assert passages[0].kind == "deficiency" and passages[0].actors == ("Försäkringskassan",)
         assert len(store.documents()) == 1
         assert store.conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 1
         assert store.conn.execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 1
@@ -49,25 +49,25 @@ def test_failed_write_leaves_previous_version(tmp_path):
             with store.transaction() as conn:
                 conn.execute("DELETE FROM documents WHERE path = 'a.pdf'")
                 raise ValueError("interrupted")
-        assert [p["text"] for p in store.passages()] == ["Klienten fick vänta.", "Ingen återkoppling."]
+        assert [p.text for p in store.passages()] == ["Klienten fick vänta.", "Ingen återkoppling."]
 
 
 def test_corrections_survive_rebuild(tmp_path):
     with Store(tmp_path / "x.db") as store:
         _store_doc(store)
         target = store.passages()[1]
-        store.save_themes({p["id"]: [ThemeScore("vantetider", 0.7)] for p in store.passages()})
-        store.set_correction(target["text_hash"], "kind", "background")
-        store.set_correction(target["text_hash"], "theme", "information")
-        corrected = {p["text"]: p for p in store.passages()}["Ingen återkoppling."]
+        store.save_themes({p.id: [ThemeScore("vantetider", 0.7)] for p in store.passages()})
+        store.set_correction(target.text_hash, "kind", "background")
+        store.set_correction(target.text_hash, "theme", "information")
+        corrected = {p.text: p for p in store.passages()}["Ingen återkoppling."]
         assert corrected["kind"] == "background" and corrected["theme"] == "information"
         # the file changes elsewhere, the corrected passage text stays: the correction holds
         _store_doc(store, sha="s3", texts=("Helt ny första text.", "Ingen återkoppling."))
-        store.save_themes({p["id"]: [ThemeScore("vantetider", 0.7)] for p in store.passages()})
-        rebuilt = {p["text"]: p for p in store.passages()}
-        assert rebuilt["Ingen återkoppling."]["kind"] == "background"
-        assert rebuilt["Ingen återkoppling."]["themes"][0] == "information"
-        assert rebuilt["Helt ny första text."]["kind"] == "deficiency"
+        store.save_themes({p.id: [ThemeScore("vantetider", 0.7)] for p in store.passages()})
+        rebuilt = {p.text: p for p in store.passages()}
+        assert rebuilt["Ingen återkoppling."].kind == "background"
+        assert rebuilt["Ingen återkoppling."].themes[0] == "information"
+        assert rebuilt["Helt ny första text."].kind == "deficiency"
 
 
 def test_unknown_correction_field_is_refused(tmp_path):

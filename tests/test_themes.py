@@ -138,7 +138,7 @@ def test_one_sentence_about_a_theme_counts(assigner, corpus):
 def dev_evidence(learned, corpus, request):
     passages = corpus.passages
     return learned.evidence(
-        [p["text"] for p in passages], corpus.vectors, headings=[p["heading"] for p in passages],
+        [p.text for p in passages], corpus.vectors, headings=[p.heading for p in passages],
         sentences=dev_sentences(request.config),
     )  # fmt: skip
 
@@ -173,9 +173,9 @@ def test_theme_targets_hold_with_the_weights_chosen_leaving_each_report_out(lear
 def test_labelled_sentences_help_on_reports_they_were_not_taken_from(assigner, learned, corpus, dev_evidence, request):
     """The codebook alone against codebook + labelled sentences of the *other* reports."""
     passages = corpus.passages
-    plain = assigner.predict([p["text"] for p in passages], corpus.vectors, headings=[p["heading"] for p in passages],
+    plain = assigner.predict([p.text for p in passages], corpus.vectors, headings=[p.heading for p in passages],
                              sentences=dev_sentences(request.config))  # fmt: skip
-    without = theme_accuracy(corpus.gold, passages, {p["id"]: [t.slug for t in r] for p, r in zip(passages, plain)})
+    without = theme_accuracy(corpus.gold, passages, {p.id: [t.slug for t in r] for p, r in zip(passages, plain)})
     with_examples = theme_accuracy(
         corpus.gold, passages, theme_predictions_leaving_reports_out(learned, dev_evidence, passages)
     )

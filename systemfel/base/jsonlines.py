@@ -5,7 +5,11 @@ import json
 from pathlib import Path
 
 
-def read_json_lines(path: str | Path, error: type[Exception]) -> list[tuple[int, object]]:
+class JsonLinesError(ValueError):
+    """A JSON-lines file that cannot be read, explained in Swedish."""
+
+
+def read_json_lines(path: str | Path, error: type[Exception] = JsonLinesError) -> list[tuple[int, object]]:
     """(line number, parsed value) for each non-empty line; any problem raises `error` with a
     Swedish message naming the file and the line."""
     path = Path(path)
@@ -26,3 +30,8 @@ def read_json_lines(path: str | Path, error: type[Exception]) -> list[tuple[int,
         except json.JSONDecodeError as exc:
             raise error(f"{path}: rad {number} är inte giltig JSON ({exc.msg}).") from exc
     return rows
+
+
+def read_jsonl(path: str | Path, error: type[Exception] = JsonLinesError) -> list:
+    """The parsed values of a JSON-lines file, for files we ship or generate ourselves."""
+    return [value for _, value in read_json_lines(path, error)]

@@ -5,7 +5,7 @@ dataclasses so stages stay testable without a database.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 BLOCK_KINDS = ("heading", "paragraph", "bullet", "quote", "footnote", "table")
 PASSAGE_KINDS = ("deficiency", "good_example", "background")
@@ -63,6 +63,62 @@ class Document:
     status: str  # "ok", "failed", "empty"
     message: str = ""
     n_passages: int = 0
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage as stored, joined with its report, labels, themes and cluster.
+
+    What every reader after the store works on (search, clusters, trends, evaluation,
+    explorer, exports): a typed record, so a renamed field is a type error, not a grep.
+    """
+
+    id: int
+    doc_id: int
+    file: str
+    text: str
+    text_hash: str
+    page: int | None = None
+    org: str = ""
+    region: str = ""
+    year: int | None = None
+    title: str = ""
+    page_end: int | None = None
+    heading_path: tuple[str, ...] = ()
+    block_kind: str = "paragraph"
+    seq: int = 0
+    kind: str | None = None
+    kind_score: float | None = None
+    level: str | None = None
+    actors: tuple[str, ...] = ()
+    pii: dict = field(default_factory=dict, compare=False, hash=False)
+    themes: tuple[str, ...] = ()
+    theme_scores: tuple[float, ...] = ()
+    cluster: int | None = None
+    x: float | None = None
+    y: float | None = None
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.heading_path)
+
+    @property
+    def theme(self) -> str | None:
+        """The main theme: the first of `themes`."""
+        return self.themes[0] if self.themes else None
+
+    @property
+    def doc(self) -> str:
+        """The report's name as gold files write it: the file name without `.pdf`."""
+        return self.file.rsplit("/", 1)[-1].removesuffix(".pdf")
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready fields (lists, not tuples) with the derived heading and main theme."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out.update({k: list(v) for k, v in out.items() if isinstance(v, tuple)})
+        out["heading"] = self.heading
+        out["theme"] = self.theme
+        return out
 
 
 @dataclass

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from systemfel.models.themes import Codebook
+
 log = logging.getLogger(__name__)
 
 KIND_SV = {"deficiency": "Brist", "good_example": "Gott exempel", "background": "Bakgrund"}
@@ -20,8 +22,6 @@ def level_sv(level: str | None) -> str:
 
 def _codebook_themes() -> list:
     try:
-        from systemfel.models.themes import Codebook
-
         codebook = Codebook.load()
     except Exception as exc:  # noqa: BLE001 - names are a nicety, never a reason to fail a page
         log.warning("could not load the theme codebook: %s", exc)

@@ -13,7 +13,7 @@ from systemfel.explorer.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv
 
 def documents_table(documents: list[Document], passages: list[dict]) -> pd.DataFrame:
     """One row per readable report: who, when, how long, how many deficiencies."""
-    deficiencies = Counter(p["doc_id"] for p in passages if p["kind"] == "deficiency")
+    deficiencies = Counter(p.doc_id for p in passages if p.kind == "deficiency")
     rows = [
         {
             "Organisation": d.meta.org or NO_VALUE,
@@ -40,14 +40,14 @@ def theme_sizes(passages: list[dict], namer: ThemeNamer, kind: str = "deficiency
     """Themes by how many passages of `kind` have them as their main theme, largest first."""
     rows: dict[str, dict] = {}
     for p in passages:
-        if p["kind"] != kind or not p["theme"]:
+        if p.kind != kind or not p.theme:
             continue
-        row = rows.setdefault(p["theme"], {"Tema": namer.theme(p["theme"]), "Slug": p["theme"], "Brister": 0,
+        row = rows.setdefault(p.theme, {"Tema": namer.theme(p.theme), "Slug": p.theme, "Brister": 0,
                                            "docs": set(), "orgs": set(), "years": set()})  # fmt: skip
         row["Brister"] += 1
-        row["docs"].add(p["doc_id"])
-        row["orgs"].add(p["org"])
-        row["years"].add(p["year"])
+        row["docs"].add(p.doc_id)
+        row["orgs"].add(p.org)
+        row["years"].add(p.year)
     out = [
         {"Tema": r["Tema"], "Slug": r["Slug"], "Brister": r["Brister"], "Rapporter": len(r["docs"]),
          "Organisationer": len(r["orgs"]), "År": len({y for y in r["years"] if y is not None})}
@@ -61,8 +61,8 @@ def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer)
     """Discovered clusters with keywords, nearest codebook theme and spread over reports."""
     members: dict[int, list[dict]] = {}
     for p in passages:
-        if p["cluster"] is not None:
-            members.setdefault(p["cluster"], []).append(p)
+        if p.cluster is not None:
+            members.setdefault(p.cluster, []).append(p)
     rows = []
     for c in clusters:
         group = members.get(c["id"], [])
@@ -74,8 +74,8 @@ def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer)
                 "Närmaste tema": namer.theme(c.get("theme_slug")),
                 "Nytt": "ja" if c.get("is_new") else "nej",
                 "Stycken": len(group) or c["size"],
-                "Rapporter": len({p["doc_id"] for p in group}),
-                "Organisationer": len({p["org"] for p in group}),
+                "Rapporter": len({p.doc_id for p in group}),
+                "Organisationer": len({p.org for p in group}),
             }
         )
     columns = ["Kluster", "Namn", "Nyckelord", "Närmaste tema", "Nytt", "Stycken", "Rapporter", "Organisationer"]
@@ -84,14 +84,14 @@ def cluster_table(clusters: list[dict], passages: list[dict], namer: ThemeNamer)
 
 def counts_per_report(members: list[dict]) -> pd.DataFrame:
     """How many of a theme's passages each report holds, in year order."""
-    counts = Counter((p["org"], p["year"], p["file"]) for p in members)
+    counts = Counter((p.org, p.year, p.file) for p in members)
     rows = [{"Organisation": o, "År": y, "Fil": f, "Stycken": n} for (o, y, f), n in counts.items()]
     frame = pd.DataFrame(rows, columns=["Organisation", "År", "Fil", "Stycken"]).astype({"År": "Int64"})
     return frame.sort_values(["År", "Organisation"], ignore_index=True)
 
 
 def counts_per_year(members: list[dict]) -> pd.DataFrame:
-    counts = Counter(p["year"] for p in members if p["year"] is not None)
+    counts = Counter(p.year for p in members if p.year is not None)
     frame = pd.DataFrame(sorted(counts.items()), columns=["År", "Stycken"])
     return frame
 
@@ -101,20 +101,20 @@ def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | 
     corrected = {h for h, _ in (corrections or {})}
     rows = [
         {
-            "Id": p["id"],
-            "Citat": p["text"],
-            "Organisation": p["org"],
-            "År": p["year"],
-            "Fil": p["file"],
-            "Sida": p["page"],
-            "Rubrik": p["heading"],
-            "Typ": kind_sv(p["kind"]),
-            "Huvudtema": namer.theme(p["theme"]),
-            "Teman": namer.themes(p["themes"]),
-            "Aktörer": ", ".join(p["actors"]) or NO_VALUE,
-            "Nivå": level_sv(p["level"]),
-            "Kluster": namer.cluster(p["cluster"]) if p["cluster"] is not None else NO_VALUE,
-            "Rättad": "ja" if p["text_hash"] in corrected else "",
+            "Id": p.id,
+            "Citat": p.text,
+            "Organisation": p.org,
+            "År": p.year,
+            "Fil": p.file,
+            "Sida": p.page,
+            "Rubrik": p.heading,
+            "Typ": kind_sv(p.kind),
+            "Huvudtema": namer.theme(p.theme),
+            "Teman": namer.themes(p.themes),
+            "Aktörer": ", ".join(p.actors) or NO_VALUE,
+            "Nivå": level_sv(p.level),
+            "Kluster": namer.cluster(p.cluster) if p.cluster is not None else NO_VALUE,
+            "Rättad": "ja" if p.text_hash in corrected else "",
         }
         for p in passages
     ]
@@ -147,10 +147,10 @@ def search_hits_table(hits: list, namer: ThemeNamer) -> pd.DataFrame:
 def theme_map_frame(passages: list[dict], namer: ThemeNamer) -> pd.DataFrame:
     """Deficiency passages that have map coordinates, ready for a scatter plot."""
     rows = [
-        {"id": p["id"], "x": p["x"], "y": p["y"], "Tema": namer.theme(p["theme"]), "Organisation": p["org"],
-         "År": p["year"], "Sida": p["page"], "Hover": _hover_text(p["text"])}
+        {"id": p.id, "x": p.x, "y": p.y, "Tema": namer.theme(p.theme), "Organisation": p.org,
+         "År": p.year, "Sida": p.page, "Hover": _hover_text(p.text)}
         for p in passages
-        if p["kind"] == "deficiency" and p["x"] is not None and p["y"] is not None
+        if p.kind == "deficiency" and p.x is not None and p.y is not None
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["id", "x", "y", "Tema", "Organisation", "År", "Sida", "Hover"])
 

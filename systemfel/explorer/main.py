@@ -1,0 +1,72 @@
+"""The explorer's frame: choose the database, read one snapshot, route to a page.
+
+Pages are the modules of `systemfel.explorer.pages` (each with SLUG, TITLE, ORDER and
+`render(ctx)`); the sidebar lists them and `?vy=SLUG` opens one, so links keep working.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sqlite3
+from types import ModuleType
+
+import streamlit as st
+
+from systemfel.explorer import pages
+from systemfel.explorer.context import (
+    HOW_TO_START,
+    Context,
+    db_marker,
+    load_snapshot,
+    resolve_db_path,
+    theme_namer,
+)
+from systemfel.explorer.highlight import markdown_safe
+from systemfel.store import StoreError
+
+
+def discover_pages() -> dict[str, ModuleType]:
+    """slug -> page module, in the pages' own order."""
+    found = [importlib.import_module(f"{pages.__name__}.{info.name}") for info in pkgutil.iter_modules(pages.__path__)]
+    views = [m for m in found if hasattr(m, "render") and hasattr(m, "SLUG")]
+    return {m.SLUG: m for m in sorted(views, key=lambda m: (m.ORDER, m.SLUG))}
+
+
+def main() -> None:
+    st.set_page_config(page_title="Systemfel – utforskare", layout="wide")
+    db = resolve_db_path()
+    if db is None:
+        st.error("Ingen databas angiven. " + HOW_TO_START + " Bygg en databas först med `systemfel build --db FIL`.")
+        st.stop()
+    if not db.is_file():
+        st.error(f"Databasen {db} finns inte. Bygg den först med `systemfel build --db {db}`. " + HOW_TO_START)
+        st.stop()
+    marker = db_marker(db)
+    try:
+        snap = load_snapshot(str(db), marker)
+    except (StoreError, sqlite3.Error) as exc:
+        st.error(f"Databasen {db} kan inte läsas: {exc}. Bygg om den med `systemfel build --db {db}`.")
+        st.stop()
+    ctx = Context(snap=snap, namer=theme_namer(snap), db=db, marker=marker)
+
+    views = discover_pages()
+    first = next(iter(views))
+    if "vy" not in st.session_state:
+        wanted = st.query_params.get("vy", first)
+        st.session_state["vy"] = wanted if wanted in views else first
+    with st.sidebar:
+        st.header("Systemfel")
+        slug = st.radio("Vy", list(views), format_func=lambda s: views[s].TITLE, key="vy")
+        st.caption(markdown_safe(f"Databas: {db.name} · {sum(d.status == 'ok' for d in snap.documents)} rapporter"))
+    st.query_params["vy"] = slug
+    page = views[slug]
+    if not snap.passages and not getattr(page, "SHOWN_WITHOUT_PASSAGES", False):
+        st.info(
+            f"Databasen {db.name} har inga stycken ännu. Kör `systemfel build --db {db}` "
+            "eller ladda upp PDF:er under Dokument."
+        )
+    page.render(ctx)
+
+
+if __name__ == "__main__":  # `streamlit run` executes this file as a script
+    main()

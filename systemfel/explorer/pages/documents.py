@@ -1,0 +1,152 @@
+"""Dokument: one report's passages in reading order, corrections, and uploads of new reports."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from systemfel.base.records import PASSAGE_KINDS, Document, StoredPassage
+from systemfel.explorer import tables
+from systemfel.explorer.context import Context
+from systemfel.explorer.highlight import markdown_safe
+from systemfel.explorer.labels import ThemeNamer, kind_sv
+from systemfel.explorer.uploads import save_upload, upload_folder
+from systemfel.explorer.widgets import export_buttons, flash, passage_card, show_flash, show_table
+from systemfel.pipeline import STATUS_SV, BuildError, BuildOptions, build
+from systemfel.store import Store, StoreError
+
+SLUG = "dokument"
+TITLE = "Dokument"
+ORDER = 50
+SHOWN_WITHOUT_PASSAGES = True  # uploads are how an empty database gets its first reports
+
+log = logging.getLogger(__name__)
+
+
+def render(ctx: Context) -> None:
+    snap, namer, db = ctx.snap, ctx.namer, ctx.db
+    st.title(TITLE)
+    show_flash()
+    docs = [d for d in snap.documents if d.status == "ok"]
+    with st.expander("Lägg till rapporter (PDF)", expanded=not docs or bool(st.session_state.get("uppladdning"))):
+        upload_section(db)
+    if docs:
+        by_id = {d.id: d for d in docs}
+        doc_id = st.selectbox(
+            "Rapport", list(by_id), key="dokument_val",
+            format_func=lambda i: f"{by_id[i].meta.org} {by_id[i].meta.year or ''} – {by_id[i].file}",
+        )  # fmt: skip
+        document_passages(ctx, by_id[doc_id])
+    else:
+        st.info("Databasen har inga inlästa rapporter ännu. Ladda upp en PDF ovan.")
+
+
+def document_passages(ctx: Context, doc: Document) -> None:
+    snap, namer = ctx.snap, ctx.namer
+    st.caption(markdown_safe(f"{doc.meta.title} · {doc.pages} sidor · {doc.n_passages} stycken"))
+    passages = [p for p in snap.passages if p.doc_id == doc.id]
+    kinds = st.multiselect("Visa typ", list(PASSAGE_KINDS), default=list(PASSAGE_KINDS), format_func=kind_sv,
+                           key="dokument_typer")  # fmt: skip
+    shown = [p for p in passages if p.kind in kinds or p.kind is None]
+    correction_form(passages, namer, ctx.db)
+    st.subheader(f"Stycken i läsordning ({len(shown)})")
+    for p in shown:
+        passage_card(p, namer, snap.corrections, show_source=False)
+    table = tables.passages_table(shown, namer, snap.corrections)
+    export_buttons(table, f"stycken_{Path(doc.file).stem}", "doc_passages")
+
+
+def correction_form(passages: list[StoredPassage], namer: ThemeNamer, db: Path) -> None:
+    """Let a researcher overrule the machine: the correction survives rebuilds (keyed by text)."""
+    if not passages:
+        return
+    with st.expander("Rätta ett stycke", expanded=False):
+        by_id = {p.id: p for p in passages}
+        passage_id = st.selectbox(
+            "Stycke", list(by_id), key="ratta_stycke",
+            format_func=lambda i: f"s. {by_id[i].page}: {by_id[i].text[:90]}",
+        )  # fmt: skip
+        p = by_id[passage_id]
+        kinds = list(PASSAGE_KINDS)
+        kind = st.selectbox("Typ", kinds, index=kinds.index(p.kind) if p.kind in kinds else 0,
+                            format_func=kind_sv, key=f"ratta_typ_{passage_id}")  # fmt: skip
+        known = set(namer.theme_names) | {t for q in passages for t in q.themes}
+        theme_options = [""] + sorted(known, key=namer.theme)
+        theme = st.selectbox(
+            "Huvudtema", theme_options, index=theme_options.index(p.theme) if p.theme in theme_options else 0,
+            format_func=lambda s: namer.theme(s) if s else "(oförändrat)", key=f"ratta_tema_{passage_id}",
+        )  # fmt: skip
+        if st.button("Spara rättelse", key="ratta_spara", type="primary"):
+            save_correction(db, p, kind, theme)
+
+
+def save_correction(db: Path, passage: StoredPassage, kind: str, theme: str) -> None:
+    changes = []
+    if kind != passage.kind:
+        changes.append(("kind", kind))
+    if theme and theme != passage.theme:
+        changes.append(("theme", theme))
+    if not changes:
+        st.info("Inget att ändra: stycket har redan den typen och det temat.")
+        return
+    try:
+        with Store(db) as store:
+            for field_name, value in changes:
+                store.set_correction(passage.text_hash, field_name, value)
+    except (StoreError, sqlite3.Error) as exc:
+        st.error(f"Rättelsen kunde inte sparas: {exc}")
+        return
+    message = "Rättelsen är sparad och gäller även efter ombyggnad."
+    if kind == "deficiency" and not theme and not passage.themes:
+        message += " Stycket får teman vid nästa `systemfel build`; välj ett huvudtema här om du vill sätta det nu."
+    if theme and theme != passage.theme:
+        message += " Temat används också som märkt exempel: nästa `systemfel build` lär sig av det för liknande stycken."
+    flash(message)
+    st.rerun()
+
+
+def upload_section(db: Path) -> None:
+    st.caption("Filerna sparas bredvid databasen och läses in, analyseras och visas i alla vyer.")
+    uploads = st.file_uploader("PDF-filer", type=["pdf"], accept_multiple_files=True, key="uppladdning")
+    if not uploads or not st.button("Läs in filerna", key="las_in", type="primary"):
+        return
+    folder = upload_folder(db)
+    try:
+        paths = [save_upload(folder, upload.name, upload.getvalue()) for upload in uploads]
+    except (OSError, ValueError) as exc:
+        st.error(f"Filerna kunde inte sparas i {folder}: {exc}")
+        return
+    run_build(db, paths)
+
+
+def run_build(db: Path, paths: list[Path]) -> None:
+    """Ingest and analyse the uploads with a progress bar, then report each file in Swedish."""
+    bar = st.progress(0.0, text="Startar …")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=f"{stage}: {done} av {total}")
+
+    try:
+        with Store(db) as store:
+            summary = build(store, paths, options=BuildOptions(workers=1), progress=progress)
+    except (BuildError, StoreError) as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a failed build must be explained, not crash the page
+        log.exception("build from the explorer failed")
+        bar.empty()
+        st.error(f"Inläsningen misslyckades oväntat: {type(exc).__name__}: {exc}")
+        return
+    bar.progress(1.0, text="Klart")
+    rows = [{"Fil": Path(f.path).name, "Status": STATUS_SV.get(f.status, f.status), "Sidor": f.pages,
+             "Stycken": f.passages, "Meddelande": f.message} for f in summary.files]  # fmt: skip
+    for result in summary.failed:
+        st.error(f"{Path(result.path).name}: {result.message}")
+    good = len(summary.files) - len(summary.failed)
+    if good:
+        st.success(f"{good} fil(er) klara. Alla vyer visar nu de nya rapporterna.")
+    show_table(pd.DataFrame(rows), "inlasning", "upload_results")
