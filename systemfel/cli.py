@@ -75,7 +75,7 @@ def _add_examples(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_qdpx_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--codebook", type=Path, help="qdpx: temakodboken som bygget använde (standard: den medföljande)")
+    parser.add_argument("--codebook", type=Path, help="qdpx: temakodbok (standard: den som bygget använde)")
     parser.add_argument("--actors", type=Path, action="append", default=[], help="qdpx: extra aktörslista (YAML)")
 
 

@@ -4,8 +4,6 @@ back as corrections, and bad files are refused in Swedish without touching the s
 from __future__ import annotations
 
 import hashlib
-import io
-import shutil
 import sqlite3
 import uuid
 import zipfile
@@ -15,22 +13,20 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from systemfel.base.records import Block, DocumentMeta, Passage, PassageLabels, ThemeScore
 from systemfel.cli import main
-from systemfel.exchange.codebook import recurring_issues_from_records
+from systemfel.exchange.codebook import KIND_NAMES, recurring_issues_from_records
 from systemfel.exchange.qdpx_read import apply_import, plan_import
 from systemfel.exchange.qdpx_write import export_qdpx
 from systemfel.exchange.schema import NS, SCHEMA_PATH
 from systemfel.exchange.sourcetext import compose_source_text, fold_whitespace
+from systemfel.pipeline import BuildOptions, labelled_examples
 from systemfel.store import Store
+from tests.test_app import copy_db
 
 # sha256 of Project-mrt2019.xsd as REFI published it (QDA-XML 1.0, 18 March 2019)
 SCHEMA_SHA256 = "7841112e27897debf996f76209b9c5a5d074d66c1297a2f19f5ef250d29303bd"
 X = {"q": NS}
-
-
-def field(p, name):
-    """A stored passage's field, whether passages are dicts (today) or records (issue 17)."""
-    return p[name] if isinstance(p, dict) else getattr(p, name)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +44,7 @@ def exported(demo_db, tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def writable_db(demo_db, tmp_path) -> Path:
-    copy = tmp_path / "copy.db"
-    with sqlite3.connect(demo_db) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_db(demo_db, tmp_path / "copy.db")
     Store(copy).close()  # a writable open brings the schema up to date, as any import does
     return copy
 
@@ -127,16 +121,16 @@ def test_every_passage_is_exactly_one_selection_with_its_text(exported, demo_sto
     documents = {d.file: d for d in demo_store.documents() if d.status == "ok"}
     by_file: dict[str, list] = {}
     for p in passages:
-        by_file.setdefault(field(p, "file"), []).append(p)
+        by_file.setdefault(p.file, []).append(p)
     matched = 0
     for source in root.iterfind("q:Sources/q:TextSource", X):
         text = source_text(source, texts)
         selections = [s for s in source.iterfind("q:PlainTextSelection", X) if not s.get("name").startswith("Påstående")]
-        expected = sorted(by_file[source.get("name")], key=lambda p: field(p, "seq"))
+        expected = sorted(by_file[source.get("name")], key=lambda p: p.seq)
         assert len(selections) == len(expected)
         cut = [fold_whitespace(text[int(s.get("startPosition")) : int(s.get("endPosition"))]) for s in selections]
         for piece, passage in zip(cut, expected):
-            assert piece == fold_whitespace(field(passage, "text"))
+            assert piece == fold_whitespace(passage.text)
             matched += 1
         assert len({s.get("guid") for s in selections}) == len(selections)
     assert matched == len(passages) > 300
@@ -148,8 +142,8 @@ def test_passages_are_found_in_the_report_text_not_appended(demo_store):
     inserted = total = 0
     for doc in demo_store.documents():
         blocks = demo_store.blocks(doc.id)
-        rows = sorted(demo_store.passages(doc.id), key=lambda p: field(p, "seq"))
-        source = compose_source_text([b.text for b in blocks], [field(p, "text") for p in rows])
+        rows = sorted(demo_store.passages(doc.id), key=lambda p: p.seq)
+        source = compose_source_text([b.text for b in blocks], [p.text for p in rows])
         inserted += source.inserted
         total += len(rows)
         assert len(source.text) >= sum(len(b.text) for b in blocks)
@@ -168,13 +162,11 @@ def test_code_book_and_codings_carry_what_the_store_says(exported, demo_store):
     assert all(c.find("q:Description", X) is not None for c in groups["Teman"].iterfind("q:Code", X))
     assert "Försäkringskassan" in {c.get("name") for c in groups["Aktörer"].iterfind("q:Code", X)}
     # each passage's selection codes its kind, level, themes and actors
-    from systemfel.exchange.codebook import KIND_NAMES
-
-    passage = next(p for p in demo_store.passages() if field(p, "kind") == "deficiency" and field(p, "actors"))
+    passage = next(p for p in demo_store.passages() if p.kind == "deficiency" and p.actors)
     names = {c.get("name") for c in codes.values()}
     selection_codes = Counter(name for (_, _, _, name, _) in codings(root))
-    assert selection_codes[KIND_NAMES["deficiency"]] == sum(1 for p in demo_store.passages() if field(p, "kind") == "deficiency")
-    assert set(field(passage, "actors")) <= names
+    assert selection_codes[KIND_NAMES["deficiency"]] == sum(1 for p in demo_store.passages() if p.kind == "deficiency")
+    assert set(passage.actors) <= names
     # notes give page and scores
     notes = [n.findtext("q:PlainTextContent", namespaces=X) for n in root.iterfind("q:Notes/q:Note", X)]
     assert len(notes) == len(demo_store.passages())
@@ -206,8 +198,6 @@ def test_pdfs_travel_only_when_no_personal_data_was_masked(exported, demo_store,
 
 def test_a_handmade_report_with_odd_text_exports_valid_xml(tmp_path, schema):
     """Control characters, a passage its blocks do not hold, a PDF that is gone."""
-    from systemfel.base.records import Block, DocumentMeta, Passage, PassageLabels, ThemeScore
-
     texts = ["Klienten fick vänta\x0c i  månader.", "Ingen   återkoppling\nfrån FK.", "Text som blocken saknar."]
     blocks = [Block("heading", "Brister\x01", 1), Block("paragraph", texts[0], 1), Block("paragraph", texts[1], 2)]
     passages = [Passage(text=t, page=1, heading_path=["Brister"], block_kind="paragraph") for t in texts]
@@ -217,7 +207,7 @@ def test_a_handmade_report_with_odd_text_exports_valid_xml(tmp_path, schema):
             pages=2, blocks=blocks, passages=passages,
             labels=[PassageLabels(kind="deficiency", kind_score=0.9, actors=["Försäkringskassan"]) for _ in passages],
         )  # fmt: skip
-        ids = [field(p, "id") for p in store.passages()]
+        ids = [p.id for p in store.passages()]
         store.save_themes({ids[0]: [ThemeScore("vantetider", 0.8)]})
         summary = export_qdpx(store, tmp_path / "hand.qdpx")
     assert summary.inserted == 1 and summary.pdfs == 0
@@ -282,14 +272,14 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
     etree.SubElement(root.find("q:Users", X), f"{{{NS}}}User", guid=researcher, name="Forskare")
     teman = root.find("q:CodeBook/q:Codes/q:Code[@name='Teman']", X)
     new_code = etree.SubElement(teman, f"{{{NS}}}Code", guid=str(uuid.uuid4()), name="Digitalt utanförskap", isCodable="true")
-    passages = {field(p, "text_hash"): p for p in demo_store.passages()}
+    passages = {p.text_hash: p for p in demo_store.passages()}
     source = root.find("q:Sources/q:TextSource", X)
     text = source_text(source, texts)
     selections = [s for s in source.iterfind("q:PlainTextSelection", X) if not s.get("name").startswith("Påstående")]
 
     def passage_of(selection):
         cut = fold_whitespace(text[int(selection.get("startPosition")) : int(selection.get("endPosition"))])
-        return next(p for p in passages.values() if fold_whitespace(field(p, "text")) == cut)
+        return next(p for p in passages.values() if fold_whitespace(p.text) == cut)
 
     def code(selection, name):
         coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()), creatingUser=researcher)
@@ -297,10 +287,10 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
         selection.find("q:NoteRef", X).addprevious(coding)
 
     # 1. a theme the passage does not have
-    themed = next(s for s in selections if "bemotande" not in field(passage_of(s), "themes"))
+    themed = next(s for s in selections if "bemotande" not in passage_of(s).themes)
     code(themed, "Bemötande")
     # 2. a kind changed: ours removed, another one added
-    recoded = next(s for s in selections if field(passage_of(s), "kind") == "background" and s is not themed)
+    recoded = next(s for s in selections if passage_of(s).kind == "background" and s is not themed)
     for coding in recoded.findall("q:Coding", X):
         if codes_by_guid(root)[coding.find("q:CodeRef", X).get("targetGUID")].get("name") == "Bakgrund":
             recoded.remove(coding)
@@ -322,13 +312,13 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
     assert main(["import", "qdpx", str(changed), "--db", str(writable_db)]) == 0
     with Store(writable_db, readonly=True) as store:
         corrections = store.corrections()
-        assert corrections[(field(passage_of(themed), "text_hash"), "theme")] == "bemotande"
-        assert corrections[(field(passage_of(recoded), "text_hash"), "kind")] == "deficiency"
+        assert corrections[(passage_of(themed).text_hash, "theme")] == "bemotande"
+        assert corrections[(passage_of(recoded).text_hash, "kind")] == "deficiency"
         examples = store.imported_examples()
         assert [e["theme"] for e in examples] == ["digitalt_utanforskap"]
         assert examples[0]["text"] == fold_whitespace(text[start:sentence_end])
-        stored = {field(p, "text_hash"): p for p in store.passages()}
-        assert field(stored[field(passage_of(recoded), "text_hash")], "kind") == "deficiency"
+        stored = {p.text_hash: p for p in store.passages()}
+        assert stored[passage_of(recoded).text_hash].kind == "deficiency"
         again = tmp_path / "again.qdpx"
         export_qdpx(store, again)
     # the corrections come out as codings by the named correction user
@@ -336,8 +326,6 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
     by_user = {(name, user) for (_, _, _, name, user) in codings(second)}
     assert ("Bemötande", "Rättelse i systemfel") in by_user and ("Brist", "Rättelse i systemfel") in by_user
     # and the labelled example reaches the next build's theme learning
-    from systemfel.pipeline import BuildOptions, labelled_examples
-
     with Store(writable_db, readonly=True) as store:
         assert any(e.themes == ("digitalt_utanforskap",) for e in labelled_examples(store, BuildOptions()))
 
@@ -345,15 +333,15 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
 def test_recurring_issues_nest_under_their_theme(demo_store, tmp_path, schema):
     """Issue 12's records (id, label, themes, quotes) become child codes of their theme; a quote
     inside a passage is coded as its own statement."""
-    deficiency = [p for p in demo_store.passages() if field(p, "kind") == "deficiency" and field(p, "themes")][:3]
+    deficiency = [p for p in demo_store.passages() if p.kind == "deficiency" and p.themes][:3]
     first = deficiency[0]
-    sentence = field(first, "text").split(". ")[0] + "."
+    sentence = first.text.split(". ")[0] + "."
     records = [
-        {"id": "r1", "label": "Testproblem", "themes": [field(first, "themes")[0]], "status": "återkommande",
-         "passage_ids": [field(p, "id") for p in deficiency],
-         "quotes": [{"passage_id": field(first, "id"), "text": sentence}]},
+        {"id": "r1", "label": "Testproblem", "themes": [first.themes[0]], "status": "återkommande",
+         "passage_ids": [p.id for p in deficiency],
+         "quotes": [{"passage_id": first.id, "text": sentence}]},
     ]  # fmt: skip
-    texts = {field(p, "id"): field(p, "text") for p in demo_store.passages()}
+    texts = {p.id: p.text for p in demo_store.passages()}
     issues = recurring_issues_from_records(records, texts)
     out = tmp_path / "recurring.qdpx"
     export_qdpx(demo_store, out, recurring=issues, include_pdfs=False)
@@ -446,12 +434,12 @@ def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_
     third = sources[2]
     text = source_text(third, texts)
     codes = {c.get("name"): c.get("guid") for c in root.iterfind(".//q:CodeBook//q:Code", X)}
-    passages = {fold_whitespace(field(p, "text")): p for p in demo_store.passages()}
+    passages = {fold_whitespace(p.text): p for p in demo_store.passages()}
 
     def passage_at(selection):
         return passages[fold_whitespace(text[int(selection.get("startPosition")) : int(selection.get("endPosition"))])]
 
-    selection = next(s for s in third.iterfind("q:PlainTextSelection", X) if "bemotande" not in field(passage_at(s), "themes"))
+    selection = next(s for s in third.iterfind("q:PlainTextSelection", X) if "bemotande" not in passage_at(s).themes)
     coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
     etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes["Bemötande"])
     selection.find("q:NoteRef", X).addprevious(coding)
@@ -463,7 +451,7 @@ def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_
     assert f"Källan '{changed.get('name')}' har en annan text än rapporten" in said
     assert "ligger utanför texten" in said and "Traceback" not in said
     with Store(writable_db, readonly=True) as store:  # the good change went in
-        assert store.corrections()[(field(passage_at(selection), "text_hash"), "theme")] == "bemotande"
+        assert store.corrections()[(passage_at(selection).text_hash, "theme")] == "bemotande"
 
 
 def _with_codings(exported: Path, tmp_path: Path, code_name: str, n: int) -> Path:

@@ -182,7 +182,7 @@ class CodeBook:
         return matches[0] if len(matches) == 1 else None
 
 
-def build_codebook(
+def make_code_book(
     themes: Sequence[tuple[str, str, str]],
     actors: Sequence[tuple[str, str]],
     recurring: Sequence[RecurringIssue] = (),

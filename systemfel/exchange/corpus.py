@@ -8,19 +8,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
-from systemfel.base.records import Document
-from systemfel.exchange.codebook import CodeBook, RecurringIssue, StatementSpan, build_codebook
+from systemfel.base.records import Document, StoredPassage
+from systemfel.exchange.codebook import CodeBook, RecurringIssue, StatementSpan, make_code_book
 from systemfel.exchange.sourcetext import SourceText, compose_source_text
+from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
+from systemfel.pipeline import build_codebook
 from systemfel.store import Store
 
 
-def _theme_rows(store_slugs: set[str], codebook_path: str | Path | None) -> list[tuple[str, str, str]]:
-    """(slug, name, description) of every codebook theme, then of stored slugs it lacks."""
-    from systemfel.models.themes import Codebook
-
-    codebook = Codebook.load(codebook_path)
+def _theme_rows(store: Store, store_slugs: set[str], codebook_path: str | Path | None) -> list[tuple[str, ...]]:
+    """(slug, name, description) of every theme of the codebook the user names, else the one the
+    store was built with, then of stored slugs it lacks."""
+    codebook = build_codebook(store, Path(codebook_path) if codebook_path is not None else None)
     rows = [(t.slug, t.name, t.description) for t in codebook.themes]
     known = {slug for slug, _, _ in rows}
     rows += [(s, s, "Tema från ett bygge med en annan kodbok.") for s in sorted(store_slugs - known)]
@@ -29,8 +29,6 @@ def _theme_rows(store_slugs: set[str], codebook_path: str | Path | None) -> list
 
 def _actor_rows(store_actors: set[str], actor_files: Sequence[Path]) -> list[tuple[str, str]]:
     """(name, description) of every actor in the actor lists, then of stored actors they lack."""
-    from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
-
     entries = load_actor_entries([DEFAULT_ACTORS, *actor_files])
     rows = []
     for name, entry in entries.items():
@@ -40,18 +38,12 @@ def _actor_rows(store_actors: set[str], actor_files: Sequence[Path]) -> list[tup
     return rows
 
 
-def _passages(store: Store) -> list:
-    # Store.passages() returns dicts today and frozen StoredPassage records after the floor-plan
-    # change on main (issue 17); attribute access works for both.
-    return [p if not isinstance(p, dict) else SimpleNamespace(**p) for p in store.passages()]
-
-
 @dataclass
 class ExchangeCorpus:
     store: Store
     codebook: CodeBook
     documents: list[Document]
-    passages_by_doc: dict[int, list]
+    passages_by_doc: dict[int, list[StoredPassage]]
     recurring: Sequence[RecurringIssue] = ()
     corrections: dict[tuple[str, str], str] = field(default_factory=dict)
     _sources: dict[int, SourceText] = field(default_factory=dict)
@@ -66,16 +58,18 @@ class ExchangeCorpus:
         recurring: Sequence[RecurringIssue] = (),
     ) -> "ExchangeCorpus":
         documents = [d for d in store.documents() if d.status == "ok"]
-        by_doc: dict[int, list] = {d.id: [] for d in documents}
+        by_doc: dict[int, list[StoredPassage]] = {d.id: [] for d in documents}
         slugs: set[str] = set()
         actors: set[str] = set()
-        for p in _passages(store):
+        for p in store.passages():
             by_doc.setdefault(p.doc_id, []).append(p)
             slugs.update(p.themes)
             actors.update(p.actors)
         for rows in by_doc.values():
             rows.sort(key=lambda p: p.seq)
-        codebook = build_codebook(_theme_rows(slugs, codebook_path), _actor_rows(actors, actor_files), recurring)
+        codebook = make_code_book(
+            _theme_rows(store, slugs, codebook_path), _actor_rows(actors, actor_files), recurring
+        )
         return cls(store, codebook, documents, by_doc, tuple(recurring), store.corrections())
 
     def source(self, doc: Document) -> SourceText:
@@ -94,7 +88,7 @@ class ExchangeCorpus:
                 out.setdefault(span.passage_id, []).append((issue, span))
         return out
 
-    def passage_codes(self, passage) -> list[tuple[str, str]]:
+    def passage_codes(self, passage: StoredPassage) -> list[tuple[str, str]]:
         """(category, value) of every code the passage's own selection carries."""
         codes: list[tuple[str, str]] = []
         if passage.kind:
@@ -105,7 +99,7 @@ class ExchangeCorpus:
         codes += [("actor", actor) for actor in passage.actors]
         return codes
 
-    def corrected(self, passage, category: str, value: str) -> bool:
+    def corrected(self, passage: StoredPassage, category: str, value: str) -> bool:
         """Whether a person decided this code (a correction made in the explorer or imported)."""
         field_name = {"kind": "kind", "theme": "theme"}.get(category)
         return field_name is not None and self.corrections.get((passage.text_hash, field_name)) == value
