@@ -4,6 +4,7 @@ back as corrections, and bad files are refused in Swedish without touching the s
 from __future__ import annotations
 
 import hashlib
+import io
 import sqlite3
 import uuid
 import zipfile
@@ -20,9 +21,10 @@ from systemfel.exchange.qdpx_read import apply_import, plan_import
 from systemfel.exchange.qdpx_write import export_qdpx
 from systemfel.exchange.schema import NS, SCHEMA_PATH
 from systemfel.exchange.sourcetext import compose_source_text, fold_whitespace
+from systemfel.explorer.pages.documents import qdpx_download
 from systemfel.pipeline import BuildOptions, labelled_examples
 from systemfel.store import Store
-from tests.test_app import copy_db
+from tests.test_app import copy_db, start
 
 # sha256 of Project-mrt2019.xsd as REFI published it (QDA-XML 1.0, 18 March 2019)
 SCHEMA_SHA256 = "7841112e27897debf996f76209b9c5a5d074d66c1297a2f19f5ef250d29303bd"
@@ -490,3 +492,17 @@ def test_dry_run_changes_nothing(exported, writable_db, tmp_path, capsys):
     said = capsys.readouterr().out
     assert "skulle sparas" in said and "rättelse: " in said  # there was something to save
     assert _state(writable_db) == before
+
+
+# ------------------------------------------------------------------ explorer
+def test_the_document_view_offers_the_project_for_download(demo_db, monkeypatch, schema):
+    at = start(demo_db, monkeypatch, "dokument")
+    buttons = [b for b in at.get("download_button") if b.proto.id and "qdpx_export" in b.proto.id]
+    assert len(buttons) == 1 and buttons[0].proto.label == "Projektfil (.qdpx)"
+    assert any("REFI-QDA" in e.label for e in at.expander)
+    data = qdpx_download(demo_db)  # what the button serves when clicked
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+    assert schema.validate(etree.ElementTree(root)), schema.error_log
+    with Store(demo_db, readonly=True) as store:
+        assert len(list(root.iterfind(".//q:PlainTextSelection", X))) == len(store.passages())
