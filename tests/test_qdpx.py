@@ -316,17 +316,22 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
         corrections = store.corrections()
         assert corrections[(passage_of(themed).text_hash, "theme")] == "bemotande"
         assert corrections[(passage_of(recoded).text_hash, "kind")] == "deficiency"
+        assert store.correction_authors()[(passage_of(themed).text_hash, "theme")] == "Forskare"
         examples = store.imported_examples()
         assert [e["theme"] for e in examples] == ["digitalt_utanforskap"]
         assert examples[0]["text"] == fold_whitespace(text[start:sentence_end])
         stored = {p.text_hash: p for p in store.passages()}
         assert stored[passage_of(recoded).text_hash].kind == "deficiency"
+    explorer_pick = next(s for s in selections if passage_of(s).kind == "deficiency" and s is not themed)
+    with Store(writable_db) as store:  # and one made in the explorer, which has no login
+        store.set_correction(passage_of(explorer_pick).text_hash, "kind", "good_example")
         again = tmp_path / "again.qdpx"
         export_qdpx(store, again)
-    # the corrections come out as codings by the named correction user
+    # each correction comes out as a coding by whoever decided it
     second, _ = read_zip(again)
     by_user = {(name, user) for (_, _, _, name, user) in codings(second)}
-    assert ("Bemötande", "Rättelse i systemfel") in by_user and ("Brist", "Rättelse i systemfel") in by_user
+    assert ("Bemötande", "Forskare") in by_user and ("Brist", "Forskare") in by_user
+    assert ("Gott exempel", "Rättelse i systemfel") in by_user
     # and the labelled example reaches the next build's theme learning
     with Store(writable_db, readonly=True) as store:
         assert any(e.themes == ("digitalt_utanforskap",) for e in labelled_examples(store, BuildOptions()))

@@ -46,6 +46,7 @@ class ExchangeCorpus:
     passages_by_doc: dict[int, list[StoredPassage]]
     recurring: Sequence[RecurringIssue] = ()
     corrections: dict[tuple[str, str], str] = field(default_factory=dict)
+    authors: dict[tuple[str, str], str] = field(default_factory=dict)  # who made a correction, when known
     _sources: dict[int, SourceText] = field(default_factory=dict)
 
     @classmethod
@@ -70,7 +71,9 @@ class ExchangeCorpus:
         codebook = make_code_book(
             _theme_rows(store, slugs, codebook_path), _actor_rows(actors, actor_files), recurring
         )
-        return cls(store, codebook, documents, by_doc, tuple(recurring), store.corrections())
+        return cls(
+            store, codebook, documents, by_doc, tuple(recurring), store.corrections(), store.correction_authors()
+        )
 
     def source(self, doc: Document) -> SourceText:
         """The report's plain text and each passage's span in it (computed once)."""
@@ -99,7 +102,10 @@ class ExchangeCorpus:
         codes += [("actor", actor) for actor in passage.actors]
         return codes
 
-    def corrected(self, passage: StoredPassage, category: str, value: str) -> bool:
-        """Whether a person decided this code (a correction made in the explorer or imported)."""
+    def decided_by(self, passage: StoredPassage, category: str, value: str) -> str | None:
+        """Who decided this code: None when the machine assigned it, "" for a correction made in
+        the explorer (it has no login), a name for one brought back from a QDA tool."""
         field_name = {"kind": "kind", "theme": "theme"}.get(category)
-        return field_name is not None and self.corrections.get((passage.text_hash, field_name)) == value
+        if field_name is None or self.corrections.get((passage.text_hash, field_name)) != value:
+            return None
+        return self.authors.get((passage.text_hash, field_name), "")

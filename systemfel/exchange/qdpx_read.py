@@ -20,6 +20,7 @@ from lxml import etree
 
 from systemfel.exchange.codebook import Code, RecurringIssue, slugify
 from systemfel.exchange.corpus import ExchangeCorpus
+from systemfel.exchange.qdpx_write import CORRECTION_USER, MACHINE_USER
 from systemfel.exchange.schema import q, safe_parser, schema_errors
 from systemfel.exchange.sourcetext import fold_whitespace
 from systemfel.store import Store
@@ -42,7 +43,7 @@ class ForeignCode:
 class ImportPlan:
     """What an import would change; nothing is written until `apply_import`."""
 
-    corrections: list[tuple[str, str, str]] = field(default_factory=list)  # (text_hash, field, value)
+    corrections: list[tuple[str, str, str, str]] = field(default_factory=list)  # (text_hash, field, value, author)
     changes: list[str] = field(default_factory=list)  # Swedish, one line per correction
     examples: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # (text, theme, code, doc, source)
     new_codes: dict[str, int] = field(default_factory=dict)  # code path -> number of selections
@@ -110,6 +111,15 @@ def _foreign_codes(root: etree._Element) -> dict[str, ForeignCode]:
     return out
 
 
+def _people(root: etree._Element) -> dict[str, str]:
+    """The project's users by GUID; our own two users (by name, GUIDs may be new) count as nobody."""
+    ours = {MACHINE_USER[1], CORRECTION_USER[1]}
+    return {
+        (user.get("guid") or "").strip("{}").lower(): "" if user.get("name") in ours else (user.get("name") or "")
+        for user in root.iterfind(f"{q('Users')}/{q('User')}")
+    }
+
+
 def _source_text(source: etree._Element, texts: dict[str, bytes]) -> str | None:
     content = source.find(q("PlainTextContent"))
     if content is not None:
@@ -128,8 +138,9 @@ def _digest(text: str) -> str:
 
 # ------------------------------------------------------------------ planning
 class _Planner:
-    def __init__(self, corpus: ExchangeCorpus, foreign: dict[str, ForeignCode], origin: str):
+    def __init__(self, corpus: ExchangeCorpus, foreign: dict[str, ForeignCode], users: dict[str, str], origin: str):
         self.corpus = corpus
+        self.users = users  # GUID (folded) -> the name a person has in the project; ours map to ""
         self.foreign = foreign
         self.origin = origin
         self.plan = ImportPlan()
@@ -211,7 +222,8 @@ class _Planner:
                     self.new_code(foreign, fold_whitespace(ours.text[start:end]), doc.file)
                     continue
                 for index in targets:
-                    found.setdefault(index, {})[(code.category, code.value)] = coding.get("creatingUser", "")
+                    user = self.users.get(coding.get("creatingUser", "").strip("{}").lower(), "")
+                    found.setdefault(index, {})[(code.category, code.value)] = user
         for index, codes in sorted(found.items()):
             self.compare(doc.file, passages[index], codes)
 
@@ -226,7 +238,7 @@ class _Planner:
         where = f"{file} s. {passage.page}"
         new_themes = [v for (c, v) in codes if c == "theme" and v not in passage.themes]
         if new_themes:
-            self.correct(passage, "theme", new_themes[0], where)
+            self.correct(passage, "theme", new_themes[0], where, codes[("theme", new_themes[0])])
             for extra in new_themes[1:]:
                 self.plan.skipped.append(
                     f"{where}: temat {self.name('theme', extra)} sparades inte; ett stycke kan få ett rättat tema "
@@ -235,7 +247,7 @@ class _Planner:
         kinds = {v for (c, v) in codes if c == "kind"}
         new_kinds = sorted(kinds - {passage.kind})
         if len(new_kinds) == 1:
-            self.correct(passage, "kind", new_kinds[0], where)
+            self.correct(passage, "kind", new_kinds[0], where, codes[("kind", new_kinds[0])])
         elif len(new_kinds) > 1:
             names = ", ".join(self.name("kind", k) for k in new_kinds)
             self.plan.skipped.append(f"{where}: flera nya typer ({names}); ingen av dem sparades.")
@@ -247,13 +259,14 @@ class _Planner:
             elif category == "recurring" and (passage.id, value) not in self.recurring:
                 self.unsaved["återkommande systemfel"] = self.unsaved.get("återkommande systemfel", 0) + 1
 
-    def correct(self, passage, field_name: str, value: str, where: str) -> None:
-        correction = (passage.text_hash, field_name, value)
+    def correct(self, passage, field_name: str, value: str, where: str, author: str) -> None:
+        correction = (passage.text_hash, field_name, value, author)
         if correction in self.plan.corrections:
             return
         self.plan.corrections.append(correction)
         label = "tema" if field_name == "theme" else "typ"
-        self.plan.changes.append(f"{where}: {label} {self.name(field_name, value)}")
+        by = f" (av {author})" if author else ""
+        self.plan.changes.append(f"{where}: {label} {self.name(field_name, value)}{by}")
 
     def name(self, category: str, value: str) -> str:
         return self.corpus.codebook.code(category, value).name
@@ -300,7 +313,7 @@ def plan_import(
     """Read and check a .qdpx and work out what it would change; writes nothing."""
     root, texts = read_project(path)
     corpus = ExchangeCorpus.load(store, codebook_path=codebook_path, actor_files=actor_files, recurring=recurring)
-    planner = _Planner(corpus, _foreign_codes(root), f"qdpx:{Path(path).name}")
+    planner = _Planner(corpus, _foreign_codes(root), _people(root), f"qdpx:{Path(path).name}")
     sources = root.find(q("Sources"))
     for source in sources if sources is not None else []:
         if source.tag == q("TextSource"):

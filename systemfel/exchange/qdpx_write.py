@@ -3,9 +3,10 @@
 A .qdpx is a zip with `project.qde` (XML in urn:QDA-XML:project:1.0) and the sources in
 `sources/`. Each report is a TextSource whose plain text (`sources/<guid>.txt`) is the text as
 the tool read it; every passage is one PlainTextSelection coded with its kind, level, themes,
-actors and recurring issues, with a note giving page and scores. Codes a person decided (a
-correction in the explorer) are codings by the user "Rättelse i systemfel", the rest by
-"systemfel (automatisk)", so the QDA tool shows who decided what.
+actors and recurring issues, with a note giving page and scores. Codes a person decided are
+codings by that person where a QDA tool named them (an import), by "Rättelse i systemfel" for
+corrections made in the explorer, the rest by "systemfel (automatisk)", so the QDA tool shows
+who decided what.
 """
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ class ExportSummary:
 
 def source_guid(doc: Document) -> str:
     return guid("source:" + doc.sha256)
+
+
+def author_guid(name: str) -> str:
+    """The user who made corrections in a QDA tool, by the name that tool gave."""
+    return guid("user:author:" + name)
 
 
 def selection_key(doc: Document, passage) -> str:
@@ -140,6 +146,8 @@ class _ProjectWriter:
         users = _top("Users")
         _sub(users, "User", guid=self.machine, name=MACHINE_USER[1])
         _sub(users, "User", guid=self.correction, name=CORRECTION_USER[1])
+        for author in sorted(set(self.corpus.authors.values())):
+            _sub(users, "User", guid=author_guid(author), name=author)
         codebook = _top("CodeBook")
         codes = _sub(codebook, "Codes")
         for code in self.corpus.codebook.roots:
@@ -150,8 +158,8 @@ class _ProjectWriter:
         for element in (users, codebook, variables):
             self.xf.write(element, pretty_print=True)
 
-    def _coding(self, selection: etree._Element, key: str, code: Code, corrected: bool) -> None:
-        user = self.correction if corrected else self.machine
+    def _coding(self, selection: etree._Element, key: str, code: Code, decided_by: str | None) -> None:
+        user = self.machine if decided_by is None else author_guid(decided_by) if decided_by else self.correction
         coding = _sub(selection, "Coding", guid=guid(f"coding:{key}:{code.key}"), creatingUser=user)
         _sub(coding, "CodeRef", targetGUID=code.guid)
         self.codings += 1
@@ -175,14 +183,14 @@ class _ProjectWriter:
             )  # fmt: skip
             self.selections += 1
             for category, value in corpus.passage_codes(passage):
-                self._coding(selection, key, book.code(category, value), corpus.corrected(passage, category, value))
+                self._coding(selection, key, book.code(category, value), corpus.decided_by(passage, category, value))
             statements: list[tuple[RecurringIssue, int, int]] = []
             for issue, span in self.by_passage.get(passage.id, []):
                 place = None
                 if span.start is not None:
                     place = locate_in_span(source.text, start, end, passage.text[span.start : span.end])
                 if place is None:
-                    self._coding(selection, key, book.code("recurring", issue.id), False)
+                    self._coding(selection, key, book.code("recurring", issue.id), None)
                 else:
                     statements.append((issue, *place))
             note_id = guid("note:" + key)
@@ -195,7 +203,7 @@ class _ProjectWriter:
                     startPosition=s_start, endPosition=s_end, creatingUser=self.machine,
                 )  # fmt: skip
                 self.selections += 1
-                self._coding(statement, s_key, book.code("recurring", issue.id), False)
+                self._coding(statement, s_key, book.code("recurring", issue.id), None)
         for key, _, kind in VARIABLES:
             value = getattr(doc.meta, key)
             if value in (None, ""):
