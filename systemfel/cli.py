@@ -47,6 +47,16 @@ class SwedishParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: fel: {message}\n")
 
 
+def _worker_count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} är inte ett heltal") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"minst 1 process behövs, inte {number}")
+    return number
+
+
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
@@ -101,7 +111,8 @@ def make_parser() -> SwedishParser:
     p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
     p.add_argument("--wait", type=float, default=0.0, metavar="SEKUNDER", help="vänta på en annan pågående körning")
     p.add_argument("--max-pages", type=int, help="hoppa över PDF:er med fler sidor än så")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallella läsprocesser")
+    p.add_argument("--workers", type=_worker_count, default=os.cpu_count() or 1, metavar="N",
+                   help="parallella processer för inläsning och inbäddning (standard: antalet kärnor)")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, metavar="SEKUNDER", help="längsta tid för en fil")
 
     p = sub.add_parser("documents", help="lista dokumenten och deras status")

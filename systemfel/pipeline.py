@@ -21,6 +21,7 @@ from pebble.common import ProcessExpired
 from systemfel.base.hashing import file_sha256
 from systemfel.base.records import DocumentMeta, Passage
 from systemfel.models.embed import load_embedder
+from systemfel.models.embed.pool import ParallelEmbedder
 from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
 from systemfel.models.search import SearchEngine
 from systemfel.models.themes import Codebook
@@ -59,7 +60,7 @@ class BuildOptions:
     lock_timeout: float = 0.0  # seconds to wait for another build on the same database
     max_pages: int | None = None
     max_bytes: int | None = None
-    workers: int = 2  # reader processes; 0 reads in this process (no timeout)
+    workers: int = 2  # reader and embedder processes; 0 reads and embeds in this process (no timeout)
     file_timeout: float = 300.0  # seconds one file may take before it is given up
 
     def check(self) -> None:
@@ -300,8 +301,11 @@ class Builder:
             return []
         codebook = Codebook.load(self.options.codebook)
         self.store.save_codebook(codebook.to_rows())
-        data = AnalysisInput(self.store, load_embedder(self.options.embedder), passages, self.progress)
-        return [stage.name for stage in self.stages(codebook) if stage.run(data)]
+        embedder = load_embedder(self.options.embedder)
+        workers = self.options.workers if embedder.parallel_processes else 1
+        with ParallelEmbedder(embedder, max(1, workers)) as parallel:
+            data = AnalysisInput(self.store, parallel, passages, self.progress)
+            return [stage.name for stage in self.stages(codebook) if stage.run(data)]
 
     # ----------------------------------------------------------------- run
     def run(self, paths: list[Path]) -> BuildSummary:

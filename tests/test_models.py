@@ -6,7 +6,7 @@ session (kept in pytest's config stash) and shared with test_search.py and test_
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from systemfel.models.embed import (  # noqa: E402
     load_embedder,
 )
 from systemfel.base.jsonlines import read_jsonl  # noqa: E402
+from systemfel.base.records import StoredPassage  # noqa: E402
 from systemfel.models.evaluate import apply_gold_labels, passages_from_pdfs  # noqa: E402
 from systemfel.models.themes import Codebook  # noqa: E402
 from systemfel.models.trends import recurrence, theme_trends  # noqa: E402
@@ -273,7 +274,7 @@ def test_cluster_theme_link_and_new_flag(corpus):
 
 def test_clusters_without_assigned_themes_use_the_codebook(corpus):
     passages, vectors = _deficiencies(corpus)
-    bare = [dict(p, themes=[]) for p in passages]
+    bare = [replace(p, themes=()) for p in passages]
     codebook = Codebook.load()
     clusters, _ = discover_clusters(bare, vectors, codebook=codebook, embedder=corpus.embedder)
     assert clusters and all(c["theme_slug"] in codebook.slugs for c in clusters)
@@ -293,15 +294,19 @@ def test_clusters_saved_in_store_shape(tmp_path, corpus):
 
 
 # ---------------------------------------------------------------------- trends
+def _hand(id: int, **fields) -> StoredPassage:
+    return StoredPassage(id=id, doc_id=0, text=f"stycke {id}", text_hash=str(id), **fields)
+
+
 HAND_MADE = [
-    {"id": 1, "kind": "deficiency", "org": "PO A", "year": 2021, "file": "a21.pdf", "themes": ["ekonomi", "regelverk"], "cluster": 1},
-    {"id": 2, "kind": "deficiency", "org": "PO A", "year": 2021, "file": "a21.pdf", "themes": ["ekonomi"], "cluster": 1},
-    {"id": 3, "kind": "deficiency", "org": "PO B", "year": 2022, "file": "b22.pdf", "themes": ["ekonomi"], "cluster": 2},
-    {"id": 4, "kind": "deficiency", "org": "PO A", "year": 2022, "file": "a22.pdf", "themes": ["bostad"], "cluster": 2},
-    {"id": 5, "kind": "deficiency", "org": "PO A", "year": 2021, "file": "a21.pdf", "themes": ["bostad"], "cluster": 1},
-    {"id": 6, "kind": "deficiency", "org": "PO A", "year": 2021, "file": "a21.pdf", "themes": ["bostad"], "cluster": 1},
-    {"id": 7, "kind": "background", "org": "PO C", "year": 2023, "file": "c23.pdf", "themes": ["ekonomi"], "cluster": 2},
-    {"id": 8, "kind": "good_example", "org": "PO B", "year": 2022, "file": "b22.pdf", "themes": ["bostad"], "cluster": None},
+    _hand(1, kind="deficiency", org="PO A", year=2021, file="a21.pdf", themes=("ekonomi", "regelverk"), cluster=1),
+    _hand(2, kind="deficiency", org="PO A", year=2021, file="a21.pdf", themes=("ekonomi",), cluster=1),
+    _hand(3, kind="deficiency", org="PO B", year=2022, file="b22.pdf", themes=("ekonomi",), cluster=2),
+    _hand(4, kind="deficiency", org="PO A", year=2022, file="a22.pdf", themes=("bostad",), cluster=2),
+    _hand(5, kind="deficiency", org="PO A", year=2021, file="a21.pdf", themes=("bostad",), cluster=1),
+    _hand(6, kind="deficiency", org="PO A", year=2021, file="a21.pdf", themes=("bostad",), cluster=1),
+    _hand(7, kind="background", org="PO C", year=2023, file="c23.pdf", themes=("ekonomi",), cluster=2),
+    _hand(8, kind="good_example", org="PO B", year=2022, file="b22.pdf", themes=("bostad",), cluster=None),
 ]  # fmt: skip
 
 

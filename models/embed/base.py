@@ -39,6 +39,9 @@ class Embedder(ABC):
     """
 
     name: str = ""
+    # True when the engine uses one core whatever it is told: more cores need more processes
+    # (ParallelEmbedder). False for engines that use threads themselves (torch).
+    parallel_processes: bool = False
 
     def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size

