@@ -60,7 +60,7 @@ def test_corrections_survive_rebuild(tmp_path):
         store.set_correction(target.text_hash, "kind", "background")
         store.set_correction(target.text_hash, "theme", "information")
         corrected = {p.text: p for p in store.passages()}["Ingen återkoppling."]
-        assert corrected["kind"] == "background" and corrected["theme"] == "information"
+        assert corrected.kind == "background" and corrected.theme == "information"
         # the file changes elsewhere, the corrected passage text stays: the correction holds
         _store_doc(store, sha="s3", texts=("Helt ny första text.", "Ingen återkoppling."))
         store.save_themes({p.id: [ThemeScore("vantetider", 0.7)] for p in store.passages()})
