@@ -468,10 +468,7 @@ def cmd_import(args) -> int:
         )  # fmt: skip
         if not args.dry_run:
             apply_import(store, plan)
-    except QdpxReadError as exc:
-        print(f"systemfel: fel: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (CodebookError, ActorFileError) as exc:
+    except (QdpxReadError, CodebookError, ActorFileError) as exc:  # the file or a list cannot be used at all
         print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
