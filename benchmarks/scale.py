@@ -13,6 +13,10 @@ in one process, side by side:
   - incremental: adding one report to the scaled store vs building that report alone
   - REFI-QDA export (`systemfel export qdpx`): seconds, peak memory and file size; reading
     that file back (`systemfel import qdpx --dry-run`): seconds and peak memory
+  - recurring issues (`--grouping-only` runs just this, in a minute or two): grouping time and
+    peak memory of about 100,000 distinct statements beside the demo's, with the demo's real
+    statement vectors and texts copied with noise (the built 100x corpus repeats its texts,
+    and the stage groups distinct texts only, so it cannot show the growth by itself)
 Each row prints demo, scaled and their ratio; the scaled corpus is `factor` times the demo.
 
     .venv/bin/python benchmarks/scale.py --exchange-only --demo-db DEMO.db [--factor 100]
@@ -256,7 +260,71 @@ def exchange_only(demo_db: Path, factor: int, work: Path) -> None:
     print_rows(rows, factor)
 
 
-def print_rows(rows: list[tuple[str, float, float]], factor: int) -> None:
+GROUP_CHILD = """
+import resource, sys, time
+import numpy as np
+from systemfel.models.recurring import StatementGrouper
+data = np.load(sys.argv[1], allow_pickle=True)
+copies = int(sys.argv[2])
+rng = np.random.default_rng(0)
+base, context, texts = data["vectors"], data["context"], list(data["texts"])
+noise = 0.35 / np.sqrt(base.shape[1])
+vectors = np.vstack([base + rng.normal(0, noise, base.shape) for _ in range(copies)]).astype(np.float32)
+contexts = np.vstack([context + rng.normal(0, noise, context.shape) for _ in range(copies)]).astype(np.float32)
+words = [t.split() for t in texts]
+all_texts = [" ".join(w[: max(3, len(w) - (c % 3))]) + f" {c}" for c in range(copies) for w in words]
+start = time.perf_counter()
+labels = StatementGrouper().fit_predict(vectors, all_texts, contexts)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(len(vectors), seconds, peak, int(labels.max()) + 1, float(np.mean(labels >= 0)))
+"""
+
+
+def grouping_scale(db: Path, factor: int, work: Path) -> list[tuple[str, float, float]]:
+    """Recurring-issue grouping of the demo's statements vs about `factor` times as many distinct ones."""
+    import numpy as np
+
+    from systemfel.store import Store
+
+    with Store(db, readonly=True) as store:
+        statements = store.statements()
+        passages = {p.id: p.text_hash for p in store.passages()}
+        model = store.get_meta("embedding_model") + "|query"
+        first: dict[str, dict] = {}
+        for s in statements:
+            first.setdefault(s["text_hash"], s)
+        rows = list(first.values())
+        cached = store.cached_vectors(model, [r["text_hash"] for r in rows] + list(passages.values()))
+    data = work / "statements.npz"
+    work.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        data,
+        vectors=np.vstack([cached[r["text_hash"]] for r in rows]),
+        context=np.vstack([cached[passages[r["passage_id"]]] for r in rows]),
+        texts=np.asarray([r["text"] for r in rows], dtype=object),
+    )
+    copies = max(1, round(factor * 1000 / len(rows)))  # ~1000 statements per demo-sized corpus
+    results = {}
+    for label, n in (("demo", 1), ("x10", max(1, copies // 10)), ("scaled", copies)):
+        out = subprocess.run([sys.executable, "-c", GROUP_CHILD, str(data), str(n)], capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(out.stderr)
+        size, seconds, peak, issues, grouped = out.stdout.split()
+        results[label] = (int(size), float(seconds), float(peak), int(issues), float(grouped))
+        print(f"grouped {size} statements in {float(seconds):.1f} s, peak {float(peak):.0f} MiB", flush=True)
+    demo, mid, scaled = results["demo"], results["x10"], results["scaled"]
+    return [
+        ("recurring: distinct statements grouped", demo[0], scaled[0]),
+        ("recurring: grouping seconds", demo[1], scaled[1]),
+        (f"recurring: grouping seconds ({mid[0]} statements in the middle)", demo[1], mid[1]),
+        ("recurring: grouping ms per statement", demo[1] / demo[0] * 1000, scaled[1] / scaled[0] * 1000),
+        ("recurring: grouping peak memory MiB", demo[2], scaled[2]),
+        ("recurring: issues", demo[3], scaled[3]),
+    ]
+
+
+def print_rows(rows, factor: int) -> None:
     print(f"\n{'measure':<55} {'demo':>12} {'scaled x' + str(factor):>12} {'ratio':>8}")
     for name, demo, scaled in rows:
         ratio = scaled / demo if demo else float("nan")
@@ -269,7 +337,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "data" / "scale")
     parser.add_argument("--exchange-only", action="store_true", help="measure the qdpx export alone (see above)")
     parser.add_argument("--demo-db", type=Path, help="with --exchange-only: a built demo store")
+    parser.add_argument(
+        "--grouping-only", type=Path, metavar="DEMO_DB",
+        help="only the recurring-issue grouping, from a built demo store",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.grouping_only:
+        print_rows(grouping_scale(args.grouping_only, args.factor, args.workdir), args.factor)
+        return
     work = args.workdir
     if args.exchange_only:
         if args.demo_db is None or not args.demo_db.is_file():
@@ -337,6 +412,7 @@ def main() -> None:
     incremental_s, incremental_rss = timed_build(scaled_db, [*scaled_files, extra_file])
     rows.append(("add one report: seconds (into empty store vs scaled store)", alone_s, incremental_s))
     rows += qdpx_rows(demo_db, scaled_db, work)
+    rows += grouping_scale(demo_db, args.factor, work / "grouping")
     print_rows(rows, args.factor)
 
 

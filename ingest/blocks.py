@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _NUMBERED_ITEM = re.compile(r"^\(?\d{1,2}[.)]\s+\S|^[a-z][.)]\s+\S")
 _FOOTNOTE_START = re.compile(r"^(\d{1,3}|\*+|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)\s*\S")
+_CAPTION = re.compile(r"^(?:Tabell|Tab\.|Figur|Diagram)\s*\d+[.:]?\s", re.IGNORECASE)
 _QUOTE_START = tuple("\"”“„«»'’")
 # Words a heading never ends with: prepositions, conjunctions, articles.
 DANGLING_WORDS = frozenset(
@@ -163,6 +164,8 @@ class BlockBuilder:
                     or line.top < prev.top - 1
                     or has_bullet
                     or (numbered and line.x0 <= current.first.x0 + 2)
+                    or (numbered and current.kind != "bullet" and prev.text.rstrip().endswith((":", ".", "!", "?")))
+                    or (numbered and current.kind == "bullet" and line.x0 >= bullet_indent - 3)  # a nested list
                     or (current.kind == "bullet" and line.x0 < bullet_indent - 3 and role == "body")
                     or "table_row" in line.extra
                     or "table_row" in prev.extra
@@ -271,11 +274,20 @@ class BlockBuilder:
     def _heading_paths(blocks: list[LaidBlock], body: float) -> None:
         sizes = sorted({b.first.size for b in blocks if b.kind == "heading" and not b.cover}, reverse=True)
         level_of = {size: i for i, size in enumerate(sizes)}
-        stack: list[tuple[int, str]] = []
+        stack: list[tuple[float, str]] = []
+        caption_size: float | None = None  # a table caption heading right before: its run of headings
         for block in blocks:
             if block.kind == "heading" and not block.cover:
                 level = level_of[block.first.size] * 2 + (0 if block.first.size > body else 1)
                 block.level = level
+                if caption_size is not None and block.first.size == caption_size:
+                    # "Tabell 4. Rapporterade systembrister på nationell nivå" then the table's
+                    # bold column names: those belong under the caption, not beside it
+                    level += 0.5
+                elif _CAPTION.match(block.text):
+                    caption_size = block.first.size
+                else:
+                    caption_size = None
                 while stack and stack[-1][0] >= level:
                     stack.pop()
                 block.heading_path = [t for _, t in stack]
@@ -283,6 +295,7 @@ class BlockBuilder:
             elif block.cover:
                 block.heading_path = []
             else:
+                caption_size = None
                 block.heading_path = [t for _, t in stack]
 
     # ------------------------------------------------------------------ API

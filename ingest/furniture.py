@@ -14,6 +14,8 @@ PAGE_NUMBER = re.compile(
     r"(?:\s*(?:av|of|/|\()\s*(?:\d{1,4}|xx)\)?)?\W*$",
     re.IGNORECASE,
 )
+# what is left of "Sida 5 av 12" when the layout cuts it in two: "av 12", "av XX", "/ 12"
+PAGE_COUNT_TAIL = re.compile(r"^\W*(?:av|of|/)\s*(?:\d{1,4}|xx)\W*$", re.IGNORECASE)
 
 
 def furniture_key(text: str) -> str:
@@ -90,7 +92,8 @@ class FurnitureDetector:
     def is_furniture(self, line: Line, candidates: set[int]) -> bool:
         if id(line) not in candidates:
             return False
-        if PAGE_NUMBER.match(line.text.strip()):
+        text = line.text.strip()
+        if PAGE_NUMBER.match(text) or PAGE_COUNT_TAIL.match(text):
             return True
         key = self._key(line)
         for rep in self.running_keys_:
@@ -98,6 +101,8 @@ class FurnitureDetector:
                 if rep == key:
                     return True
                 continue
+            if len(key) >= 4 and key in rep and len(key) >= 0.25 * len(rep):
+                return True  # part of a running header or footer that the layout cut off the rest of
             matcher = SequenceMatcher(None, rep, key, autojunk=False)
             if matcher.real_quick_ratio() >= self.similarity and matcher.ratio() >= self.similarity:
                 return True

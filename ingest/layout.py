@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from systemfel.ingest.cleanup import HyphenJoiner, clean_text
+
 BOLD_MARKERS = ("bold", "black", "heavy", "semibold", "demi")
 ITALIC_MARKERS = ("italic", "oblique")
 
@@ -261,7 +263,14 @@ def _aligned_starts(words: list[Word]) -> bool:
     if not starts:
         return False
     counts = Counter(round(x / 4) for x in starts.values())
-    return counts.most_common(1)[0][1] >= 0.4 * len(starts)
+    if counts.most_common(1)[0][1] >= 0.4 * len(starts):
+        return True
+    # A column of lists starts at two edges: the marker and the item text after it.
+    near = {b: sum(counts.get(b + d, 0) for d in (-1, 0, 1)) for b in counts}
+    first = max(near, key=near.get)
+    rest = {b: sum(counts.get(b + d, 0) for d in (-1, 0, 1) if abs(b + d - first) > 1) for b in counts if abs(b - first) > 2}
+    second = max(rest.values(), default=0)
+    return near[first] + second >= 0.75 * len(starts)
 
 
 def group_lines(words: list[Word]) -> list[list[Word]]:
@@ -318,7 +327,10 @@ def table_rows(words: list[Word], tables: list[Table], page: int, width: float, 
                 inside = [w for w in in_table if id(w) not in taken and _centre_in(w, cell)]
                 taken.update(id(w) for w in inside)
                 row_words += inside
-                cell_text = " ".join(" ".join(w.text for w in sorted(g, key=lambda w: w.x0)) for g in group_lines(inside))
+                # a cell's lines are joined like body text: "e-" + "legitimation" is one word
+                cell_text = HyphenJoiner().join_all(
+                    [clean_text(" ".join(w.text for w in sorted(g, key=lambda w: w.x0))) for g in group_lines(inside)]
+                )
                 if cell_text:
                     texts.append(cell_text)
             if not row_words:
@@ -326,6 +338,8 @@ def table_rows(words: list[Word], tables: list[Table], page: int, width: float, 
             line = Line(row_words, page=page, page_width=width, page_height=height)
             line.text = " | ".join(texts)
             line.extra["table_row"] = (t_index, r_index)
+            if r_index == 0 and line.bold and len(texts) >= 2:
+                line.extra["table_header"] = True  # column names for the rows below, not a row itself
             rows.append(line)
     return [w for w in words if id(w) not in taken], rows
 

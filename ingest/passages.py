@@ -5,7 +5,7 @@ import re
 from collections.abc import Sequence
 
 from systemfel.ingest.blocks import LaidBlock
-from systemfel.base.records import Passage
+from systemfel.base.records import LEAD_IN, Passage
 
 # A sentence ends with . ! ? or … (maybe followed by a closing quote) before an upper-case start.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”’»)]?\s+(?=[\"”“„«(]?[A-ZÅÄÖÉÜ0-9])")
@@ -20,6 +20,115 @@ def split_sentences(text: str) -> list[str]:
         start = match.end()
     parts.append(text[start:])
     return [p.strip() for p in parts if p.strip()]
+
+
+_INNER_SENTENCE_END = re.compile(r"[.!?]\s+[A-ZÅÄÖ]")
+_LIST_MARKER = re.compile(r"^\(?(?:\d{1,2}|[a-zA-Z])[.)]\s+")
+
+
+def is_lead_in_text(text: str, max_words: int = 25) -> bool:
+    """A short line ending with a colon that is one clause ("Brister på lokal nivå:",
+    "Följande brister har rapporterats under året:"); whether it leads a list is up to what follows."""
+    text = _LIST_MARKER.sub("", text.strip())
+    return text.endswith(":") and 0 < len(text.split()) <= max_words and not _INNER_SENTENCE_END.search(text)
+
+
+def _item_indent(block: LaidBlock) -> float:
+    return block.first.x0
+
+
+class ContextReader:
+    """Which blocks are lead-ins, and the context (lead-ins above it, a table's column names) of each block.
+
+    A paragraph ending with ":" leads the list or table right after it (several such lines in a
+    row stack up: "Brister på lokal nivå:" then "Följande brister ...:"); a list item ending
+    with ":" leads the items indented under it. Nested items inherit every lead-in above them,
+    as sections inherit headings. A heading or an ordinary paragraph ends the list. A table's
+    first row in bold holds its column names; a table going on after a page break without
+    them keeps the names of the part before.
+    """
+
+    def read(self, blocks: Sequence[LaidBlock]) -> tuple[list[str], set[int]]:
+        contexts = [""] * len(blocks)
+        lead_ins: set[int] = set()
+        paragraph_leads: list[str] = []  # lead-in paragraphs of the current list
+        item_leads: list[tuple[float, str]] = []  # (indent, text) of lead-in items above
+        header = ""  # column names of the current table
+        header_cells = 0
+        after_items = False
+        single = False  # the lead-in lines wait for one paragraph, not a list
+        for i, block in enumerate(blocks):
+            kind = block.kind
+            if kind == "footnote":
+                continue  # set aside by the layout; does not end a list
+            if kind == "heading":
+                paragraph_leads, item_leads, header, after_items, single = [], [], "", False, False
+                continue
+            if kind == "paragraph" and is_lead_in_text(block.text):
+                # a colon line: it leads the list or table after it, else the one paragraph after
+                # it ("Ombuden vill lyfta följande:"); before a heading it leads nothing
+                if after_items or single:
+                    paragraph_leads, item_leads, after_items = [], [], False
+                paragraph_leads.append(block.text.strip())
+                lead_ins.add(i)
+                contexts[i] = " ".join(paragraph_leads[:-1])
+                header = ""
+                single = not self._leads(blocks, i)
+                continue
+            if single and kind in ("paragraph", "quote"):
+                contexts[i] = " ".join(paragraph_leads)
+                paragraph_leads, single = [], False
+                continue
+            if kind == "bullet":
+                indent = _item_indent(block)
+                item_leads = [(x, t) for x, t in item_leads if x < indent - 3]
+                contexts[i] = " ".join([*paragraph_leads, *(t for _, t in item_leads)])
+                after_items = True
+                if is_lead_in_text(block.text, max_words=12) and self._has_nested_items(blocks, i):
+                    item_leads.append((indent, block.text.strip()))
+                    lead_ins.add(i)
+                continue
+            if kind == "table":
+                row = block.first.extra
+                cells = block.text.count(" | ") + 1
+                if row.get("table_header"):
+                    header, header_cells = block.text.strip(), cells
+                    lead_ins.add(i)
+                    contexts[i] = " ".join(paragraph_leads)
+                    continue
+                if header and cells != header_cells:
+                    header = ""
+                contexts[i] = " ".join(part for part in (*paragraph_leads, header) if part)
+                after_items = True
+                continue
+            # an ordinary paragraph or a quote box ends the list
+            paragraph_leads, item_leads, header, after_items = [], [], "", False
+        return contexts, lead_ins
+
+    @staticmethod
+    def _next(blocks: Sequence[LaidBlock], i: int) -> LaidBlock | None:
+        for block in blocks[i + 1 :]:
+            if block.kind != "footnote":
+                return block
+        return None
+
+    def _leads(self, blocks: Sequence[LaidBlock], i: int) -> bool:
+        """A colon line leads a list or table only when one follows (maybe after more lead-in lines)."""
+        j = i
+        while True:
+            following = self._next(blocks, j)
+            if following is None:
+                return False
+            if following.kind in ("bullet", "table"):
+                return True
+            if following.kind == "paragraph" and is_lead_in_text(following.text):
+                j = blocks.index(following, j + 1)
+                continue
+            return False
+
+    def _has_nested_items(self, blocks: Sequence[LaidBlock], i: int) -> bool:
+        following = self._next(blocks, i)
+        return following is not None and following.kind == "bullet" and _item_indent(following) > _item_indent(blocks[i]) + 3
 
 
 class PassageSplitter:
@@ -81,9 +190,18 @@ class PassageSplitter:
         return located
 
     def split(self, blocks: Sequence[LaidBlock]) -> list[Passage]:
+        """Passages in reading order; lead-in lines come as passages of block kind "lead_in"
+        (the Swedish reading keeps those that state a problem) and as the context of the items."""
         passages: list[Passage] = []
-        for block in blocks:
+        contexts, lead_ins = ContextReader().read(blocks)
+        for index, block in enumerate(blocks):
             if block.kind not in self.kinds or not block.text.strip():
+                continue
+            if index in lead_ins:
+                if block.first.extra.get("table_header"):
+                    continue  # column names are the rows' context, never a passage
+                passages.append(Passage(text=block.text.strip(), page=block.page, heading_path=list(block.heading_path),
+                                        block_kind=LEAD_IN, context=contexts[index]))
                 continue
             for offset, piece in self._pieces(block.text):
                 start_page = block.page_at(offset)
@@ -95,6 +213,7 @@ class PassageSplitter:
                         heading_path=list(block.heading_path),
                         block_kind=block.kind,
                         page_end=end_page if end_page != start_page else None,
+                        context=contexts[index],
                     )
                 )
         passages = self._merge_fragments(passages)
@@ -106,8 +225,14 @@ class PassageSplitter:
         out: list[Passage] = []
         pending: Passage | None = None  # a fragment waiting for the passage after it
         for passage in passages:
+            if passage.block_kind == LEAD_IN:
+                if pending is not None:
+                    out.append(pending)
+                    pending = None
+                out.append(passage)
+                continue
             if pending is not None:
-                if pending.heading_path == passage.heading_path:
+                if pending.heading_path == passage.heading_path and pending.context == passage.context:
                     passage.text = f"{pending.text} {passage.text}"
                     passage.page = min(passage.page, pending.page)
                 else:
@@ -115,7 +240,8 @@ class PassageSplitter:
                 pending = None
             if len(passage.text.split()) < self.min_words:
                 prev = out[-1] if out else None
-                if prev is not None and prev.heading_path == passage.heading_path and prev.block_kind == passage.block_kind:
+                if (prev is not None and prev.heading_path == passage.heading_path and prev.block_kind == passage.block_kind
+                        and prev.context == passage.context):
                     if len(prev.text.split()) + len(passage.text.split()) <= self.max_words:
                         prev.text = f"{prev.text} {passage.text}"
                         continue

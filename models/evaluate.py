@@ -221,7 +221,7 @@ def theme_accuracy_leave_one_report_out(
     """
     grid = grid or THEME_SETTINGS_GRID
     evidence = assigner.evidence(
-        [p.text for p in passages], vectors, headings=[p.heading for p in passages], sentences=sentences
+        [p.text for p in passages], vectors, headings=[p.filed_under for p in passages], sentences=sentences
     )
     saved = {key: getattr(assigner, key) for setting in grid for key in setting}
     keys = themed_keys(gold, passages)

@@ -16,6 +16,7 @@ import bm25s
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from systemfel.base.records import StoredPassage
 from systemfel.models.embed.base import Embedder, l2_normalise
 from systemfel.models.text import SwedishAnalyzer
 
@@ -71,7 +72,7 @@ class SearchEngine:
 
     def __init__(
         self,
-        passages: list[dict],
+        passages: list[StoredPassage],
         vectors: np.ndarray,
         embedder: Embedder,
         *,
@@ -118,9 +119,20 @@ class SearchEngine:
         self._columns = self._filter_columns(passages)
         self._threads = ThreadpoolController()
 
+    def __getstate__(self) -> dict:
+        """What is kept between processes: indexes and vectors, not the model or thread handles."""
+        state = dict(self.__dict__)
+        state["embedder"] = None  # the loader gives the engine its model again
+        state.pop("_threads", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._threads = ThreadpoolController()
+
     # ------------------------------------------------------------ filtering
     @staticmethod
-    def _filter_columns(passages: list[dict]) -> dict[str, list]:
+    def _filter_columns(passages: list[StoredPassage]) -> dict[str, list]:
         return {
             "orgs": [p.org for p in passages],
             "years": [p.year for p in passages],

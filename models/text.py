@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import snowballstemmer
-from spacy.lang.sv.stop_words import STOP_WORDS
+
+STOP_WORDS_FILE = Path(__file__).resolve().parent / "data" / "stopwords-sv.txt"
+# spaCy's Swedish stop list, kept as a data file: importing spaCy pulls in torch (seconds), and
+# search must start at once.
+STOP_WORDS = frozenset(
+    line.strip() for line in STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+)
 
 # Words and numbers; a hyphen inside a word splits it ("bank-id" -> "bank", "id"), which is
 # how both queries and passages write it either way.
@@ -76,6 +83,7 @@ class SwedishAnalyzer:
         self.min_length = min_length
         self.abbreviations = abbreviations or {}
         self._stemmer = snowballstemmer.stemmer("swedish")
+        self._stem_cache: dict[str, str] = {}
 
     def words(self, text: str) -> list[str]:
         """The content words of a text, lower-cased, in order (surface forms)."""
@@ -90,7 +98,10 @@ class SwedishAnalyzer:
     def stems(self, text: str) -> list[str]:
         """The stems of the content words of a text (abbreviations expanded), in order, with repeats."""
         words = [self.abbreviations.get(w, w) for w in self.words(text)]
-        return self._stemmer.stemWords(words) if words else []
+        # each word is stemmed once per analyser: pure-Python snowball is the slow part when
+        # 100,000 statements are read
+        cache = self._stem_cache
+        return [cache[w] if w in cache else cache.setdefault(w, self._stemmer.stemWord(w)) for w in words]
 
     def __call__(self, text: str) -> list[str]:
         return self.stems(text)

@@ -104,3 +104,33 @@ def sentence_vectors_cached(
     if not sentences:
         return np.zeros((0, embedder.dim), dtype=np.float32), owner
     return np.vstack([vectors[h] for h, _ in items]), owner
+
+
+QUERY_MODEL_SUFFIX = "|query"
+
+
+def query_vectors_cached(
+    store,
+    embedder: Embedder,
+    items: list[tuple[str, str]],
+    progress: Callable[[int, int], None] | None = None,
+    save_every: int = 256,
+) -> dict[str, np.ndarray]:
+    """Vectors of (text_hash, text) items embedded as e5 *queries*, cached in the store under
+    the model's name plus "|query". e5 asks for the query prefix on both sides of a symmetric
+    comparison; recurring issues compare statements with statements that way."""
+    model = embedder.name + QUERY_MODEL_SUFFIX
+    unique = dict(items)
+    vectors = store.cached_vectors(model, list(unique))
+    todo = [(h, t) for h, t in unique.items() if h not in vectors]
+    log.info("%d query vectors cached, %d to embed", len(vectors), len(todo))
+    if progress is not None:
+        progress(0, len(todo))
+    for start in range(0, len(todo), save_every):
+        chunk = todo[start : start + save_every]
+        new = dict(zip([h for h, _ in chunk], embedder.embed_queries([t for _, t in chunk])))
+        store.save_vectors(model, new)
+        vectors.update(new)
+        if progress is not None:
+            progress(start + len(chunk), len(todo))
+    return vectors

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+
+import yaml
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,7 +23,6 @@ from systemfel.ingest import read_document
 from systemfel.nlp.blocks import load_block_corpus
 from systemfel.nlp.kind import KindClassifier
 from systemfel.nlp.reader import PassageReader
-from systemfel.nlp.segment import PassageSplitter
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,34 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def evaluate_figures(gold_rows: Iterable[dict], figures_by_doc: dict[str, list]) -> dict:
+    """Precision and recall of reported figures against a figure gold (`doc`, `subject`,
+    `value`, `qualifier` per line): a figure is right when all three agree. A report's
+    figures are a set: a count stated twice is one figure. Only the gold's reports count."""
+    wanted: dict[str, set] = {}
+    for row in gold_rows:
+        wanted.setdefault(row["doc"], set()).add((row["subject"], round(float(row["value"]), 2), row.get("qualifier", "")))
+    per_doc, hit_all, found_all, gold_all = {}, 0, 0, 0
+    for doc, expected in sorted(wanted.items()):
+        found = {(f.subject, round(float(f.value), 2), f.qualifier) for f in figures_by_doc.get(doc, [])}
+        hit = len(found & expected)
+        per_doc[doc] = {"gold": len(expected), "found": len(found), "hit": hit,
+                        "precision": _ratio(hit, len(found)), "recall": _ratio(hit, len(expected)),
+                        "missed": sorted(expected - found), "wrong": sorted(found - expected)}
+        hit_all, found_all, gold_all = hit_all + hit, found_all + len(found), gold_all + len(expected)
+    return {"per_doc": per_doc, "precision": _ratio(hit_all, found_all), "recall": _ratio(hit_all, gold_all)}
+
+
+def format_figures(report: dict) -> str:
+    lines = [f"  {'dokument':<36} {'facit':>6} {'funna':>6} {'precision':>9} {'recall':>7}"]
+    for doc, m in report["per_doc"].items():
+        lines.append(f"  {doc:<36} {m['gold']:>6} {m['found']:>6} {m['precision'] or 0:>9.3f} {m['recall'] or 0:>7.3f}")
+    lines.append(f"  {'TOTALT':<36} {'':>6} {'':>6} {report['precision'] or 0:>9.3f} {report['recall'] or 0:>7.3f}")
+    for doc, m in report["per_doc"].items():
+        lines += [f"  saknas  {doc}: {row}" for row in m["missed"]] + [f"  fel     {doc}: {row}" for row in m["wrong"]]
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ dev runner
 def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[StoredPassage]]:
     """Label in memory: the passages as the store would return them, for `evaluate_labels`."""
@@ -134,7 +163,7 @@ def label_corpus(reader, passages_by_doc: dict[str, list]) -> dict[str, list[Sto
         out[doc] = [
             StoredPassage(
                 id=i, doc_id=0, file=f"{doc}.pdf", text=p.text, text_hash=text_hash(p.text), page=p.page,
-                heading_path=tuple(p.heading_path), block_kind=p.block_kind, seq=p.seq, kind=lab.kind,
+                heading_path=tuple(p.heading_path), block_kind=p.block_kind, seq=p.seq, context=p.context, kind=lab.kind,
                 kind_score=lab.kind_score, actors=tuple(lab.actors), level=lab.level,
             )  # fmt: skip
             for i, (p, lab) in enumerate(zip(passages, labels))
@@ -184,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocks", type=Path, default=ROOT / "tests" / "data" / "blocks",
                         help="mapp med *.blocks.jsonl (facit för textutdragningen)")
     parser.add_argument("--pdf", type=Path, default=None, help="mapp med PDF:er att läsa med ingest.read_document")
-    parser.add_argument("--split", action="store_true", help="dela mycket långa passager i meningsgrupper först")
     parser.add_argument("--errors", action="store_true", help="visa nycklar som hamnar fel")
+    parser.add_argument("--figures", type=Path, default=None,
+                        help="facit för rapporternas egna siffror (doc, subject, value, qualifier per rad)")
     parser.add_argument("--ablate", action="store_true",
                         help="visa hur siffrorna ändras utan varje slags belägg och med vikter ±30 %%")
     args = parser.parse_args(argv)
@@ -194,19 +224,24 @@ def main(argv: list[str] | None = None) -> int:
     gold = read_jsonl(args.gold)
     reader = PassageReader()
     if args.pdf:
-        corpus = {p.stem: read_document(p).passages for p in sorted(args.pdf.glob("*.pdf"))}
+        corpus = {p.stem: reader.keep_passages(read_document(p).passages) for p in sorted(args.pdf.glob("*.pdf"))}
         source = f"ingest.read_document på {args.pdf}"
     else:
         corpus = load_block_corpus(args.blocks)
         source = f"facitblock i {args.blocks}"
-    if args.split:
-        splitter = PassageSplitter(reader.nlp)
-        corpus = {doc: splitter.split(passages) for doc, passages in corpus.items()}
-        source += " (långa passager delade)"
     labelled = label_corpus(reader, corpus)
     report = evaluate_labels(gold, labelled)
     print(f"Källa: {source}")
     print(format_report(report))
+    if args.figures:
+        years = {}
+        for doc in corpus:
+            sidecar = (args.pdf or Path()) / f"{doc}.yaml"
+            years[doc] = (yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}).get("year") if sidecar.is_file() else None
+        found = {doc: reader.figures(passages, year=years[doc]) for doc, passages in corpus.items()}
+        print()
+        print("Rapporternas egna siffror")
+        print(format_figures(evaluate_figures(read_jsonl(args.figures), found)))
     if args.ablate:
         print()
         print(ablation_table(reader, corpus, gold))

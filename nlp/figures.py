@@ -37,6 +37,9 @@ _NOT_COUNTED = {"år", "månader", "månad", "veckor", "vecka", "dagar", "dag", 
 _REFERENCE_BEFORE = {"§", "s.", "s", "sid", "sid.", "sidan", "kap", "kap.", "nr", "dnr", "bilaga", "tabell", "figur",
                      "mål", "punkt", "sfs", "sou", "prop", "prop.", "del", "version", "steg", "nivå"}
 _PERCENT = {"%", "procent"}
+_FIRST_PERSON = {"jag", "mig", "min", "mitt", "mina"}
+_ONE_CLIENT = {"klienten", "klientens", "hen", "hens", "hon", "henne", "hennes", "han", "honom", "hans"}
+_QUOTED = re.compile(r"[\"”“„«»][^\"”“„«»]*\d[^\"”“„«»]*[\"”“„«»]")
 _JOINERS = {"§", ":", "/", "-", "–", "—"}  # 2013:522, 1993/94, 9–12, 3 §: references and ranges
 
 
@@ -48,6 +51,17 @@ def _looks_like_verb(token: Token) -> bool:
     return lemma != word and lemma.endswith("a") and word.endswith(
         ("de", "des", "te", "tes", "ade", "ades", "ar", "er", "it", "at", "ts", "tt")
     )
+
+
+def _is_story(sent: Span) -> bool:
+    """A sentence of one person's story or a quote: first person, one client ("klienten", "hen",
+    "en klient"), or numbers inside quotation marks. Its numbers are not the report's statistics."""
+    words = [t.lower_ for t in sent]
+    if any(w in _FIRST_PERSON or w in _ONE_CLIENT for w in words):
+        return True
+    if any(a == "en" and b == "klient" for a, b in zip(words, words[1:])):
+        return True
+    return bool(_QUOTED.search(sent.text))
 
 
 def _indefinite(word: str) -> str:
@@ -96,7 +110,8 @@ class FigureExtractor:
     def _is_reference(doc: Doc | Span, i: int, end: int) -> bool:
         before = doc[i - 1].lower_ if i > 0 else ""
         after = doc[end].text if end < len(doc) else ""
-        if before in _REFERENCE_BEFORE or after in _JOINERS or before in _JOINERS:
+        spaced_colon = i > 0 and doc[i - 1].text == ":" and bool(doc[i - 1].whitespace_)  # "året: 17", not "2013:522"
+        if before in _REFERENCE_BEFORE or after in _JOINERS or (before in _JOINERS and not spaced_colon):
             return True
         if i > 0 and doc[i - 1].text in ("(",) and after == ")":
             return True
@@ -109,12 +124,12 @@ class FigureExtractor:
         if j < len(sent) and sent[j].lower_ in _PERCENT:
             qualifier = "procent"
             j += 1
-            if j < len(sent) and sent[j].lower_ == "av":
+            if j < len(sent) and sent[j].lower_ in ("av", "utav"):
                 j += 1
                 if j < len(sent) and sent[j].lower_ in ("de", "dessa", "alla", "samtliga", "hela", "våra"):
                     j += 1
-            else:
-                return None  # "49 procent" of something the sentence does not name
+            elif not (j < len(sent) and sent[j].is_alpha and sent[j].lower_ not in self.nlp.stop_words):
+                return None  # "49 procent" of something the sentence does not name ("70 procent kvinnor" does)
         steps = 0
         while j < len(sent) and sent[j].lower_ in _BETWEEN and steps < 2:
             j += 1
@@ -122,6 +137,9 @@ class FigureExtractor:
         if j >= len(sent):
             return None
         word = sent[j]
+        if j + 2 < len(sent) and sent[j + 1].text == "/" and word.is_alpha and sent[j + 2].is_alpha:
+            # "135 hinder/brister": the pair is what was counted (and "hinder" is no verb here)
+            return f"{word.lower_}/{sent[j + 2].lower_}", qualifier
         if not (word.is_alpha or "/" in word.text) or word.lower_ in self.nlp.stop_words or word.lower_ in _NOT_COUNTED:
             return None
         if word.text.isupper() and word.lower_ != "po":
@@ -130,6 +148,26 @@ class FigureExtractor:
             # a capitalised name after a number is a place or a label, not what was counted
             return None
         return _indefinite(word.lower_.split("/")[0]), qualifier
+
+    def _whole_after(self, sent: Span, end: int) -> tuple[float, int] | None:
+        """(whole, index after it) when "av <number>" follows a number: "137 av 726 uppdrag"."""
+        if end + 1 < len(sent) and sent[end].lower_ == "av" and sent[end + 1].like_num:
+            parsed = self._number_at(sent, end + 1)
+            if parsed and not _YEAR.match(sent[end + 1].text):
+                return parsed
+        return None
+
+    @staticmethod
+    def _level_after(sent: Span, end: int) -> str | None:
+        """"på handläggarnivå" / "på lokal nivå" after a number: the level the count is of."""
+        if end + 1 >= len(sent) or sent[end].lower_ != "på":
+            return None
+        word = sent[end + 1].lower_
+        if word.endswith("nivå") and word != "nivå":
+            return word
+        if end + 2 < len(sent) and sent[end + 2].lower_ == "nivå" and sent[end + 1].is_alpha:
+            return f"{word} nivå"
+        return None
 
     def _year_in(self, sent: Span, default: int | None) -> int | None:
         for token in sent:
@@ -152,6 +190,9 @@ class FigureExtractor:
             parsed = self._number_at(local, number_token.i)
             if not parsed or sent.start + number_token.i in used:
                 continue
+            after = local[end] if end < len(local) else None
+            if label == "QUALIFIED" and after is not None and not (after.is_punct or after.lower_ in ("st", "st.", "stycken")):
+                continue  # "under året: 17 på handläggarnivå": the word before the colon is no qualifier
             if label == "QUALIFIED" and last_subject:
                 qualifier = local[start].lower_
                 if qualifier in ("nivå", "nivån") and start > 0 and local[start - 1].is_alpha:
@@ -175,10 +216,38 @@ class FigureExtractor:
                 i = end
                 continue
             varav = i > 0 and sent[i - 1].lower_ in ("varav", "därav")
+            if not varav and figures and figures[-1].qualifier == "varav" and i > 0 and sent[i - 1].lower_ in ("och", ","):
+                varav = True  # "varav 58 kvinnor och 38 män": both are parts
+            whole = self._whole_after(sent, end)
+            if whole is not None:
+                # "137 av 726 uppdrag": a part, and the whole it is a part of
+                whole_value, whole_end = whole
+                subject = self._subject_after(sent, whole_end)
+                if subject and not _looks_like_verb(sent[whole_end]):
+                    figures.append(Figure(subject[0], value, page, text, year, f"av {whole_value:g}"))
+                    used.add(sent.start + i)
+                i = end
+                continue
+            level = self._level_after(sent, end)
+            if level and last_subject:
+                # "17 på handläggarnivå, 21 på lokal nivå": the last count split by level
+                figures.append(Figure(last_subject, value, page, text, year, level))
+                i = end
+                continue
             subject = self._subject_after(sent, end)
             if varav and (subject is None or _looks_like_verb(sent[end])) and last_subject:
-                subject = ("", "")  # "varav 52 bedömdes ...": a part of what was just counted
-            elif subject and _looks_like_verb(sent[end]):
+                # "varav 52 bedömdes ...": a part of what was just counted ("varav 230 ombud är
+                # kvinnor och 98 är män": of the same thing as the part before)
+                part_of = figures[-1].subject if figures and figures[-1].qualifier == "varav" else ""
+                subject = (part_of, "")
+            elif (subject is None or _looks_like_verb(sent[end])) and i > 0 and sent[i - 1].lower_ == "har" \
+                    and sent[0].lower_ == "av" and figures \
+                    and figures[-1].sentence == text and not figures[-1].qualifier:
+                # "Av landets 108 verksamheter har 101 ...": a part of the whole named first
+                figures.append(Figure(figures[-1].subject, value, page, text, year, f"av {figures[-1].value:g}"))
+                i = end
+                continue
+            elif subject and "/" not in subject[0] and _looks_like_verb(sent[end]):
                 subject = None
             if subject:
                 name, unit = subject
@@ -202,6 +271,8 @@ class FigureExtractor:
             for sent in doc.sents:
                 if len(sent.text) > self.max_sentence_chars * 3:
                     continue
+                if _is_story(sent):
+                    continue  # "187 samtal väntar före mig": someone's own story, not a count of the work
                 found = self.extract_sentence(sent, page, year, last_subject)
                 for figure in found:
                     if figure.qualifier not in ("varav",) and not figure.qualifier.endswith("nivå"):

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("deficiency", "good_example", "background")
 _HEADING_END = re.compile(r"[.:;,]$")
+_CONTEXT_BREAK = re.compile(r"(?<=:)\s+")
 
 
 def passage_field(passage, name: str, default=None):
@@ -49,6 +50,11 @@ class KindEvidence:
     def own_lean(self) -> float:
         """How much the passage's own words lean to deficiency (+) or away from it (-)."""
         return math.tanh((min(self.problem, 4) - min(self.background, 4) - 1.5 * min(self.good, 3)) / 2)
+
+
+def context_lines(context: str) -> list[str]:
+    """The lead-in lines (and a table's column names) of a passage's context, outermost first."""
+    return [line for line in _CONTEXT_BREAK.split(context.strip()) if line] if context else []
 
 
 def looks_like_heading(text: str, block_kind: str) -> bool:
@@ -96,6 +102,7 @@ class KindClassifier:
         cues = load_cue_file([DEFAULT_CUES, *cue_paths])
         self._text = CueMatcher(self.nlp, cues["text"])
         self._headings = CueMatcher(self.nlp, cues["headings"])
+        self._announcing = frozenset(w.lower() for w in cues.get("lead_in", {}).get("announcing", []))
         # a section name after a sentence end (or a page number) and before a capitalised word
         self._inline = {
             kind: [re.compile(r"(?:^|[.!?”\"]\s+|\d\s+)(" + re.escape(n) + r")\s+(?=[A-ZÅÄÖ])") for n in names]
@@ -107,13 +114,13 @@ class KindClassifier:
     def heading_kind(self, heading: str) -> str | None:
         """The section kind a heading names; a good-practice or background word beats 'brist'."""
         if heading not in self._heading_cache:
-            counts = self._headings.counts(self.nlp(heading.lower()))
-            kind = None
-            for candidate in ("good_example", "background", "deficiency"):
-                if counts.get(candidate):
-                    kind = candidate
-                    break
-            self._heading_cache[heading] = kind
+            spans = self._headings.spans(self.nlp(heading.lower()))
+            # the kind named first is the head of the heading ("Brister rapporterade till
+            # ledningsgruppen" is about deficiencies, "Ledningsgruppens arbete med brister" is
+            # not); at the same word, a good-practice or background word beats "brist"
+            order = ("good_example", "measures", "background", "deficiency")
+            named = [(min(span.start for span in spans[kind]), order.index(kind), kind) for kind in order if spans.get(kind)]
+            self._heading_cache[heading] = min(named)[2] if named else None
         return self._heading_cache[heading]
 
     def path_kind(self, heading_path: Iterable[str]) -> str | None:
@@ -135,9 +142,21 @@ class KindClassifier:
         return (best[0], best[1]) if best else None
 
     # ------------------------------------------------------------ evidence
+    def states_problem(self, text: str) -> bool:
+        """Whether a line says itself that something fails, beyond announcing deficiencies
+        ("Klienter utan bank-ID kan inte:" does; "Följande brister har rapporterats:" does not)."""
+        spans = self._text.spans(self.nlp(text)).get("problem", [])
+        return any(span.lemma_.lower() not in self._announcing and span.text.lower() not in self._announcing
+                   for span in spans)
+
     def evidence(self, text: str, heading: str | None, block_kind: str) -> KindEvidence:
         doc = self.nlp(text)
         counts = self._text.counts(doc)
+        if heading == "measures":
+            # a heading that announces measures is a good-practice section, unless the text
+            # clearly states a problem: then the text outweighs the heading
+            clear = counts.get("problem", 0) >= 2 or (counts.get("problem", 0) >= 1 and counts.get("negation", 0) >= 1)
+            heading = None if clear and not counts.get("good", 0) else "good_example"
         return KindEvidence(
             heading=heading,
             quote=block_kind == "quote" and len(text) <= self.max_quote_chars,  # a case box is short
@@ -185,12 +204,14 @@ class KindClassifier:
             text = passage_field(passage, "text", "") or ""
             block_kind = passage_field(passage, "block_kind", "paragraph") or "paragraph"
             path = tuple(passage_field(passage, "heading_path", []) or [])
+            context = passage_field(passage, "context", "") or ""
             if path != current_path:
                 current_path, pseudo, carried = path, [], None
             if looks_like_heading(text, block_kind):
                 pseudo = [text]
                 carried = None
-            heading = self.path_kind([*path, *pseudo])
+            # lead-in lines above an item are read like the deepest heading
+            heading = self.path_kind([*path, *pseudo, *context_lines(context)])
             inline = self.inline_section(text)
             if carried:
                 heading = carried
@@ -200,7 +221,7 @@ class KindClassifier:
                 if share >= 0.4:
                     heading = kind
             evidence.append(self.evidence(text, heading, block_kind))
-            sections.append((path, tuple(pseudo), carried))
+            sections.append((path, tuple(pseudo), carried, context))
         # the section's other passages: a case box among complaints is a complaint
         members: dict[tuple, list[int]] = {}
         for i, section in enumerate(sections):

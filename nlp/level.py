@@ -1,8 +1,10 @@
 """The level a deficiency is reported on: handläggare, lokal or central.
 
-A heading that names the level decides ("Brister på lokal nivå"), and it holds for the
-sections after it until another level heading comes. Without one, the passage's own
-words decide: legislation, rules and national agencies point to central, routines of
+Structure first, the nearest that names a level: the level column of a table row
+("Område | Beskrivning av bristen | Nivå" ... "Lokal"), the lead-in lines above a list item
+(its context: "Brister på central nivå:"), a heading ("Brister på lokal nivå"); a level
+heading also holds for the sections after it until another one comes. Without any, the
+passage's own words decide: legislation, rules and national agencies point to central, routines of
 one municipality or clinic to lokal, the meeting with one caseworker to handläggare.
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from systemfel.nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
-from systemfel.nlp.kind import passage_field
+from systemfel.nlp.kind import context_lines, passage_field
 from systemfel.nlp.swedish import SwedishNLP
 
 LEVELS = ("handlaggare", "lokal", "central")
@@ -26,6 +28,7 @@ class LevelClassifier:
         cues = load_cue_file([DEFAULT_CUES, *cue_paths])["levels"]
         self._headings = CueMatcher(self.nlp, cues["headings"])
         self._text = CueMatcher(self.nlp, cues["text"])
+        self._cells = CueMatcher(self.nlp, cues.get("cells", {level: [] for level in LEVELS}))
         self._heading_cache: dict[str, str | None] = {}
 
     def heading_level(self, heading: str) -> str | None:
@@ -34,6 +37,28 @@ class LevelClassifier:
             named = [level for level in LEVELS if counts.get(level)]
             self._heading_cache[heading] = named[0] if len(named) == 1 else None
         return self._heading_cache[heading]
+
+    def context_level(self, context: str) -> str | None:
+        """The level the lead-in lines above an item name (the nearest that names one)."""
+        for line in reversed(context_lines(context)):
+            level = self.heading_level(line)
+            if level:
+                return level
+        return None
+
+    def column_level(self, text: str, context: str) -> str | None:
+        """The level in a table row's level column, when the column names (in the context) have one."""
+        header = next((line for line in reversed(context_lines(context)) if " | " in line), "")
+        if not header or " | " not in text:
+            return None
+        names = [name.strip().lower() for name in header.split(" | ")]
+        cells = text.split(" | ")
+        column = next((i for i, name in enumerate(names) if "nivå" in name), None)
+        if column is None or len(cells) != len(names):
+            return None
+        counts = self._cells.counts(self.nlp(cells[column].strip().lower()))
+        named = [level for level in LEVELS if counts.get(level)]
+        return named[0] if len(named) == 1 else None
 
     def text_level(self, text: str) -> str | None:
         counts = self._text.counts(self.nlp(text))
@@ -66,6 +91,10 @@ class LevelClassifier:
                 out.append(None)
                 continue
             text = passage_field(passage, "text", "") or ""
-            own = self.predict_one(text, path)
-            out.append(own or carried)
+            context = passage_field(passage, "context", "") or ""
+            # the nearest structure that names a level: the row's level column, the lead-in
+            # lines above the item, then the headings (deepest first)
+            structural = (self.column_level(text, context) or self.context_level(context)) if context else None
+            structural = structural or next((self.heading_level(h) for h in reversed(path) if self.heading_level(h)), None)
+            out.append(structural or self.text_level(text) or carried)
         return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from systemfel.nlp.actors import ActorMatcher
@@ -15,7 +16,7 @@ from systemfel.nlp.figures import FigureExtractor
 from systemfel.nlp.kind import KindClassifier, passage_field
 from systemfel.nlp.level import LevelClassifier
 from systemfel.nlp.swedish import SwedishNLP
-from systemfel.base.records import Figure, PassageLabels
+from systemfel.base.records import LEAD_IN, Figure, Passage, PassageLabels
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,17 @@ class PassageReader:
         labels = []
         for passage, (kind, score), level in zip(passages, kinds, levels):
             text = passage_field(passage, "text", "") or ""
-            labels.append(
-                PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=self.actors.find(text), level=level)
-            )
+            # an item under "Psykiatrin:" is about psykiatrin though its own words do not say so
+            context_actors = self.actors.find(passage_field(passage, "context", "") or "")
+            actors = list(dict.fromkeys([*self.actors.find(text), *context_actors]))
+            labels.append(PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=actors, level=level))
         return labels
+
+    def keep_passages(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages to store: lead-in lines only when they state a problem themselves (the
+        others live on as their items' context), numbered again in reading order."""
+        kept = [p for p in passages if p.block_kind != LEAD_IN or self.kinds.states_problem(p.text)]
+        return [replace(p, seq=seq) for seq, p in enumerate(kept)]
 
     def figures(self, passages: Sequence, year: int | None = None) -> list[Figure]:
         """Numbers the report states about itself ('147 systemfel', '218 klienter')."""

@@ -119,11 +119,14 @@ def make_parser() -> SwedishParser:
     _add_db(p)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("export", help="exportera stycken, siffror, teman, kluster eller ett QDA-projekt")
-    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence", "qdpx"])
+    p = sub.add_parser("export", help="exportera stycken, siffror, teman, kluster, systemfel eller ett QDA-projekt")
+    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence", "recurring", "qdpx"])
     _add_db(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="fil att skriva till (standard: skärmen; krävs för qdpx)")
+    p.add_argument(
+        "--min-reports", type=int, default=1, metavar="N", help="recurring: bara systemfel från minst N rapporter"
+    )
     _add_qdpx_options(p)
     p.add_argument("--no-pdf", action="store_true", help="qdpx: lägg inte med rapporternas PDF:er")
 
@@ -149,7 +152,10 @@ def make_parser() -> SwedishParser:
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
 
     p = sub.add_parser("eval", help="mät mot en guldfil")
-    p.add_argument("gold", type=Path, help="guldfil i formatet dev.jsonl")
+    p.add_argument("gold", type=Path, nargs="?", help="guldfil i formatet dev.jsonl")
+    p.add_argument(
+        "--recurrence", type=Path, metavar="GULD", help="mät återkommande systemfel mot en guldfil (dev-recurrence.jsonl)"
+    )
     _add_db(p)
     p.add_argument("--queries", type=Path, help="sökfrågor i formatet dev-queries.jsonl")
     p.add_argument("--codebook", type=Path, help="en annan temakodbok (standard: den som bygget använde)")
@@ -384,7 +390,7 @@ def cmd_documents(args) -> int:
 
 
 EXPORT_FIELDS = [
-    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "text",
+    "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "context", "text",
     "kind", "kind_score", "level", "actors", "themes", "theme_scores", "theme", "cluster", "pii",
 ]
 
@@ -399,6 +405,20 @@ def cmd_export(args) -> int:
         records = store.figures()
     elif args.what == "clusters":
         records = store.clusters()
+    elif args.what == "recurring":
+        from systemfel.recurring import RecurringError, check_recurring, issue_records
+
+        if args.min_reports < 1:
+            print("systemfel: fel: --min-reports måste vara minst 1.", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            check_recurring(store, args.db)
+        except RecurringError as exc:
+            print(f"systemfel: fel: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        records = issue_records(store, min_reports=args.min_reports)
+        if args.format == "csv":
+            records = [r | {"quotes": [f"{q['file']} s. {q['page']}: {q['text']}" for q in r["quotes"]]} for r in records]
     else:
         from systemfel.models.trends import recurrence
 
@@ -502,7 +522,7 @@ def stored_recurring_issues(store) -> list:
 
 def cmd_search(args) -> int:
     from systemfel.models.search import SearchFilters
-    from systemfel.pipeline import load_search_engine
+    from systemfel.searchcache import load_engine
 
     if not args.query and args.like is None:
         print("systemfel: fel: ange en sökfråga eller --like ID.", file=sys.stderr)
@@ -511,7 +531,7 @@ def cmd_search(args) -> int:
     if not store.documents():
         print(f"Databasen {args.db} har inga dokument. Kör först: systemfel build --db {args.db}", file=sys.stderr)
         return EXIT_FAILED
-    engine = load_search_engine(store)
+    engine = load_engine(store)
     filters = SearchFilters(
         themes=args.theme, actors=args.actor, orgs=args.org, years=args.year, levels=args.level, kinds=args.kind
     )
@@ -559,10 +579,15 @@ def cmd_eval(args) -> int:
     from systemfel.evaluate import GoldFormatError, run_evaluation
     from systemfel.pipeline import BuildOptions
 
-    for path in [args.gold, args.queries, args.codebook, *args.examples]:
+    for path in [args.gold, args.queries, args.codebook, args.recurrence, *args.examples]:
         if path is not None and not path.is_file():
             print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
             return EXIT_USAGE
+    if args.gold is None and args.recurrence is None:
+        print("systemfel: fel: ange en guldfil eller --recurrence GULD.", file=sys.stderr)
+        return EXIT_USAGE
+    if args.gold is None:
+        return _eval_recurrence(args)
     options = BuildOptions(
         codebook=args.codebook, example_files=tuple(args.examples), default_examples=not args.no_default_examples
     )
@@ -570,6 +595,26 @@ def cmd_eval(args) -> int:
     try:
         report, text = run_evaluation(store, args.gold, args.queries, options)
     except (GoldFormatError, CodebookError, LabelledExamplesError) as exc:
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else text)
+    if args.recurrence is not None:  # both asked for: the recurrence figures follow
+        print()
+        return _eval_recurrence(args)
+    return EXIT_OK
+
+
+def _eval_recurrence(args) -> int:
+    from systemfel.evaluate import GoldFormatError, run_recurrence_evaluation
+    from systemfel.recurring import RecurringError, check_recurring
+
+    store = _open_store(args.db, readonly=True)
+    try:
+        check_recurring(store, args.db)
+        report, text = run_recurrence_evaluation(store, args.recurrence)
+    except (GoldFormatError, RecurringError) as exc:
         print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:

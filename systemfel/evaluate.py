@@ -17,6 +17,7 @@ from systemfel.models.evaluate import (
     theme_accuracy_leave_one_report_out,
     theme_predictions_leaving_reports_out,
 )
+from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
 from systemfel.models.themes import ThemeAssigner
 from systemfel.models.vectors import MODEL_META_KEY, sentence_vectors_cached
 from systemfel.nlp.evaluate import evaluate_labels, format_report
@@ -69,7 +70,7 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     sentences = sentence_vectors_cached(store, embedder, [p.text for p in passages], save=False)
     assigner = ThemeAssigner(build_codebook(store, options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
     evidence = assigner.evidence(
-        [p.text for p in passages], vectors, headings=[p.heading or "" for p in passages], sentences=sentences
+        [p.text for p in passages], vectors, headings=[p.filed_under for p in passages], sentences=sentences
     )
     predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages)
     docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
@@ -125,4 +126,46 @@ def run_evaluation(store: Store, gold_path: Path, queries_path: Path | None = No
         lines += ["", f"Sökfrågor ({len(queries)} st)", f"  {'metod':<10} {'recall@10':>10} {'MRR':>8}"]
         for mode, r in report["queries"].items():
             lines.append(f"  {mode:<10} {r['recall@10']:>10.3f} {r['mrr']:>8.3f}")
+    return report, "\n".join(lines)
+
+
+RECURRENCE_FIELDS = {"group": str, "doc": str, "key": str}
+
+
+def run_recurrence_evaluation(store: Store, gold_path: Path) -> tuple[dict, str]:
+    """B-cubed precision/recall/F1 and found groups of the stored recurring issues."""
+    gold = load_jsonl(gold_path, RECURRENCE_FIELDS)
+    if not gold:
+        raise GoldFormatError(f"{gold_path} innehåller inga påståenden.")
+    by_doc = passages_by_doc(store)
+    docs = {row["doc"] for row in gold}
+    if not docs & set(by_doc):
+        raise GoldFormatError(
+            f"Ingen av guldfilens rapporter ({', '.join(sorted(docs))}) finns i databasen. "
+            "Bygg rapporterna först, eller ange rätt databas med --db."
+        )
+    passages = {p.id: (doc, p.text) for doc, rows in by_doc.items() for p in rows}
+    refs = [
+        StatementRef(Path(s["file"]).stem, s["passage_id"], s["text"], frozenset([s["issue_id"]]) if s["issue_id"] else frozenset())
+        for s in store.statements()
+    ]
+    score = score_recurrence(gold, locate_gold(gold, refs, passages))
+    if not score.n:
+        raise GoldFormatError(
+            f"Ingen av guldfilens {len(gold)} nycklar finns i databasens stycken; inget att mäta."
+        )
+    found = ", ".join(score.found_groups) or "-"
+    lines = [
+        f"Återkommande systemfel ({score.n} guldpåståenden i {score.groups} grupper)",
+        f"  B-cubed precision {score.precision:.3f}",
+        f"  B-cubed recall    {score.recall:.3f}",
+        f"  B-cubed F1        {score.f1:.3f}",
+        f"  hittade grupper   {score.found:.3f} ({len(score.found_groups)} av {score.groups}: {found})",
+    ]
+    if score.by_passage:
+        lines.append(f"  {score.by_passage} nycklar hittades bara via sitt stycke (inget påstående innehöll hela nyckeln)")
+    if score.unmatched:
+        lines.append(f"  Varning: {len(score.unmatched)} nycklar finns inte i databasen och räknades inte:")
+        lines += [f"    {row['doc']}: {row['key']}" for row in score.unmatched]
+    report = score.as_dict()
     return report, "\n".join(lines)

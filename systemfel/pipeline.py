@@ -13,7 +13,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from filelock import FileLock, Timeout
 from pebble import ProcessPool
 from pebble.common import ProcessExpired
@@ -23,12 +22,12 @@ from systemfel.base.records import DocumentMeta, Passage
 from systemfel.models.embed import load_embedder
 from systemfel.models.embed.pool import ParallelEmbedder
 from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
-from systemfel.models.search import SearchEngine
 from systemfel.models.themes import Codebook
-from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
 from systemfel.nlp.actors import load_actor_entries
 from systemfel.nlp.reader import PassageReader
+from systemfel.searchcache import build_engine as load_search_engine
 from systemfel.reading import FileReader, ReadResult, init_worker, read_in_worker
+from systemfel.recurring import RecurringStage
 from systemfel.stages import THEMED_KINDS, AnalysisInput, ClusterStage, EmbeddingStage, ThemeStage
 from systemfel.store import Store
 
@@ -279,7 +278,7 @@ class Builder:
         for i, (doc_id, doc_rows) in enumerate(by_doc.items()):
             passages = [
                 Passage(text=r["text"], page=r["page"], heading_path=r["heading_path"], block_kind=r["block_kind"],
-                        seq=r["seq"])
+                        seq=r["seq"], context=r["context"])
                 for r in doc_rows
             ]
             labels = self.reader.label(passages)
@@ -292,6 +291,7 @@ class Builder:
             EmbeddingStage(),
             ThemeStage(codebook, labelled_examples(self.store, self.options), params=self.options.theme_params),
             ClusterStage(codebook),
+            RecurringStage(),
         ]
 
     def analyse(self) -> list[str]:
@@ -342,22 +342,3 @@ def build(
         return Builder(store, options, progress).run(paths)
     finally:
         lock.release()
-
-
-def load_search_engine(store: Store, embedder=None, progress=None) -> SearchEngine:
-    """The search engine over the store's passages and cached passage and sentence vectors.
-
-    The model is the one recorded in the store unless given. Vectors a build has not cached
-    yet are embedded now and cached when the store is writable (the explorer and `systemfel
-    search` open it read-only: then they are only kept in memory).
-    """
-    passages = store.passages()
-    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
-    save = store.writable()
-    if not save:
-        log.info("read-only database: vectors not cached yet are embedded and kept in memory only")
-    items = list({p.text_hash: p.text for p in passages}.items())
-    cached = embed_passages_cached(store, embedder, items, progress=progress, save=save)
-    sentences, owner = sentence_vectors_cached(store, embedder, [p.text for p in passages], progress=progress, save=save)
-    matrix = np.vstack([cached[p.text_hash] for p in passages]) if passages else np.zeros((0, embedder.dim), np.float32)
-    return SearchEngine(passages, matrix, embedder, sentence_vectors=sentences, sentence_owner=owner)

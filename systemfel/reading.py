@@ -74,7 +74,7 @@ class FileReader:
                 str(path), sha256, pages=parsed.pages,
                 error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
             )  # fmt: skip
-        passages, blocks, pii_counts = self._mask(parsed.passages, parsed.blocks)
+        passages, blocks, pii_counts = self._mask(self.reader.keep_passages(parsed.passages), parsed.blocks)
         return ReadResult(
             path=str(path),
             sha256=sha256,

@@ -138,7 +138,7 @@ class ThemeStage:
             assigner = ThemeAssigner(self.codebook, data.embedder, labelled=self.labelled, **self.params).fit()
             matrix = np.vstack([data.vectors[p.text_hash] for p in todo])
             sentences = sentence_vectors_cached(store, data.embedder, [p.text for p in todo])
-            scores = assigner.predict([p.text for p in todo], matrix, headings=[p.heading for p in todo], sentences=sentences)
+            scores = assigner.predict([p.text for p in todo], matrix, headings=[p.filed_under for p in todo], sentences=sentences)
             predicted.update({p.id: s for p, s in zip(todo, scores)})
         store.save_themes(predicted, replace_all=redo_all)
         store.set_stage_signature(self.name, signature)

@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS passages (
     block_kind TEXT NOT NULL,
     text TEXT NOT NULL,
     text_hash TEXT NOT NULL,
-    pii TEXT NOT NULL DEFAULT '{}'
+    pii TEXT NOT NULL DEFAULT '{}',
+    context TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
 CREATE INDEX IF NOT EXISTS passages_hash ON passages(text_hash);
@@ -138,6 +139,48 @@ CREATE TABLE IF NOT EXISTS imported_examples (
 );
 """
 
+# Recurring issues (issue 12): problem statements of deficiency passages, the issues that
+# group them, and researchers' corrections of issues (kept across rebuilds by issue id and
+# statement text hash).
+RECURRING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statements (
+    id INTEGER PRIMARY KEY,
+    passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    machine_issue_id TEXT,
+    issue_id TEXT
+);
+CREATE INDEX IF NOT EXISTS statements_issue ON statements(issue_id);
+CREATE TABLE IF NOT EXISTS issues (
+    id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    status TEXT NOT NULL,
+    themes TEXT NOT NULL,
+    actors TEXT NOT NULL,
+    reports TEXT NOT NULL,
+    orgs TEXT NOT NULL,
+    regions TEXT NOT NULL,
+    years TEXT NOT NULL,
+    first_year INTEGER,
+    last_year INTEGER,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS issue_corrections (
+    action TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    PRIMARY KEY (action, issue_id, target)
+);
+"""
+
+ISSUE_JSON_FIELDS = ("terms", "themes", "actors", "reports", "orgs", "regions", "years")
+ISSUE_ACTIONS = ("rename", "merge", "move_out")
+
 
 class StoreError(Exception):
     """A database problem explained in Swedish for the user."""
@@ -164,10 +207,12 @@ class Store:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.executescript(SCHEMA)
+                self.conn.executescript(RECURRING_SCHEMA)
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
                 self.conn.commit()
+                self._add_missing_columns()
             else:
                 self._check_schema()
         except sqlite3.DatabaseError as exc:
@@ -177,6 +222,21 @@ class Store:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "documents" not in tables or "passages" not in tables:
             raise StoreError(f"{self.path} är ingen systemfel-databas (tabeller saknas).")
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a database was made (passages.context): added empty, so an older
+        database keeps working; a rebuild of a changed file fills them."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(passages)")}
+        if "context" not in columns:
+            self.conn.execute("ALTER TABLE passages ADD COLUMN context TEXT NOT NULL DEFAULT ''")
+            self.conn.commit()
+
+    @property
+    def _context_column(self) -> str:
+        """p.context, or an empty one in a read-only database made before the column existed."""
+        if not hasattr(self, "_has_context"):
+            self._has_context = any(r[1] == "context" for r in self.conn.execute("PRAGMA table_info(passages)"))
+        return "p.context" if self._has_context else "'' AS context"
 
     def close(self) -> None:
         self.conn.close()
@@ -193,6 +253,11 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            # every committed change moves the generation: caches built from the store compare it
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('generation', '1') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
         except BaseException:
             self.conn.rollback()
             raise
@@ -207,6 +272,10 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        """How many changes have been committed: equal generations mean equal contents."""
+        return int(self.get_meta("generation") or 0)
 
     def stage_signature(self, stage: str) -> str | None:
         """The signature of the last completed run of an analysis stage (see systemfel.stages)."""
@@ -305,8 +374,8 @@ class Store:
                 ],
             )
             conn.executemany(
-                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii, context)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         doc_id,
@@ -318,6 +387,7 @@ class Store:
                         p.text,
                         text_hash(p.text),
                         json.dumps(counts),
+                        p.context,
                     )
                     for i, (p, counts) in enumerate(zip(passages, passage_pii))
                 ],
@@ -390,7 +460,7 @@ class Store:
         params: tuple = (doc_id,) if doc_id is not None else ()
         rows = self.conn.execute(
             f"""SELECT p.id, p.doc_id, d.file, d.org, d.region, d.year, d.title, p.page, p.page_end,
-                   p.heading_path, p.block_kind, p.text, p.text_hash, p.seq,
+                   p.heading_path, p.block_kind, p.text, p.text_hash, p.seq, {self._context_column},
                    l.kind, l.kind_score, l.level, l.actors, p.pii, pc.cluster_id, pc.x, pc.y
               FROM passages p JOIN documents d ON d.id = p.doc_id
               LEFT JOIN labels l ON l.passage_id = p.id
@@ -407,7 +477,7 @@ class Store:
                     id=r["id"], doc_id=r["doc_id"], file=r["file"], org=r["org"], region=r["region"],
                     year=r["year"], title=r["title"], page=r["page"], page_end=r["page_end"],
                     heading_path=tuple(json.loads(r["heading_path"])), block_kind=r["block_kind"],
-                    seq=r["seq"], text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
+                    seq=r["seq"], context=r["context"], text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
                     kind_score=r["kind_score"], level=r["level"],
                     actors=tuple(json.loads(r["actors"])) if r["actors"] else (),
                     pii=json.loads(r["pii"]) if r["pii"] else {},
@@ -431,7 +501,7 @@ class Store:
         """Passages (with heading path and block kind) that the Swedish reading has not seen yet."""
         where = "AND l.passage_id IS NULL" if only_missing else ""
         rows = self.conn.execute(
-            f"""SELECT p.id, p.doc_id, p.text, p.page, p.heading_path, p.block_kind, p.seq
+            f"""SELECT p.id, p.doc_id, p.text, p.page, p.heading_path, p.block_kind, p.seq, {self._context_column}
                 FROM passages p JOIN documents d ON d.id = p.doc_id
                 LEFT JOIN labels l ON l.passage_id = p.id
                 WHERE d.status = 'ok' {where} ORDER BY p.doc_id, p.seq"""
@@ -656,3 +726,92 @@ class Store:
             conn.execute(
                 "INSERT INTO passage_themes(passage_id, slug, score, rank) VALUES (?, ?, 1.0, -1)", (passage_id, slug)
             )
+
+    # ------------------------------------------------------- recurring issues
+    def has_recurring_tables(self) -> bool:
+        """False for a store built before recurring issues existed (it needs a rebuild)."""
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return {"statements", "issues", "issue_corrections"} <= tables
+
+    def save_recurring(self, statements: list[dict], issues: list[dict]) -> None:
+        """Replace all statements and issues; `statements` rows carry their `issue_id` or None."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM statements")
+            conn.execute("DELETE FROM issues")
+            conn.executemany(
+                "INSERT INTO issues(id, label, terms, status, themes, actors, reports, orgs, regions, years,"
+                " first_year, last_year, size) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        i["id"], i["label"], *(json.dumps(i[k], ensure_ascii=False) for k in ISSUE_JSON_FIELDS[:1]),
+                        i["status"], *(json.dumps(i[k], ensure_ascii=False) for k in ISSUE_JSON_FIELDS[1:]),
+                        i["first_year"], i["last_year"], i["size"],
+                    )
+                    for i in issues
+                ],
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT INTO statements(passage_id, start, end, text, text_hash, machine_issue_id, issue_id)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [
+                    (s["passage_id"], s["start"], s["end"], s["text"], s["text_hash"], s["machine_issue_id"], s["issue_id"])
+                    for s in statements
+                ],
+            )
+
+    def issues(self) -> list[dict]:
+        """Issues, most organisations and years first; [] in a store without the tables."""
+        if not self.has_recurring_tables():
+            return []
+        out = []
+        for r in self.conn.execute("SELECT * FROM issues"):
+            out.append(dict(r) | {k: json.loads(r[k]) for k in ISSUE_JSON_FIELDS})
+        out.sort(key=lambda i: (-len(i["orgs"]), -len(i["years"]), -len(i["reports"]), -i["size"], i["id"]))
+        return out
+
+    def statements(self, issue_id: str | None = None) -> list[dict]:
+        """Statements with their passage's report, page and organisation, in reading order."""
+        if not self.has_recurring_tables():
+            return []
+        where, params = ("WHERE s.issue_id = ?", (issue_id,)) if issue_id is not None else ("", ())
+        rows = self.conn.execute(
+            f"""SELECT s.id, s.passage_id, s.start, s.end, s.text, s.text_hash, s.machine_issue_id, s.issue_id,
+                       d.file, d.org, d.region, d.year, p.page
+                  FROM statements s JOIN passages p ON p.id = s.passage_id JOIN documents d ON d.id = p.doc_id
+                  {where} ORDER BY d.org, d.year, d.file, p.seq, s.start""",
+            params,
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def previous_issue_members(self) -> dict[str, set[str]]:
+        """Machine issue id -> statement text hashes of the last grouping (for keeping ids stable)."""
+        if not self.has_recurring_tables():
+            return {}
+        out: dict[str, set[str]] = {}
+        for issue_id, hash_ in self.conn.execute(
+            "SELECT machine_issue_id, text_hash FROM statements WHERE machine_issue_id IS NOT NULL"
+        ):
+            out.setdefault(issue_id, set()).add(hash_)
+        return out
+
+    def add_issue_correction(self, action: str, issue_id: str, target: str = "") -> None:
+        """rename (target: new label), merge (target: the issue it goes into) or move_out
+        (target: a statement's text hash); kept by id and hash so rebuilds apply it again."""
+        if action not in ISSUE_ACTIONS:
+            raise StoreError(f"Okänd rättelse av systemfel: {action}")
+        with self.transaction() as conn:
+            if action == "rename":
+                conn.execute("DELETE FROM issue_corrections WHERE action = 'rename' AND issue_id = ?", (issue_id,))
+                conn.execute("UPDATE issues SET label = ? WHERE id = ?", (target, issue_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO issue_corrections(action, issue_id, target, created_at) VALUES (?,?,?,?)",
+                (action, issue_id, target, time.time()),
+            )
+
+    def issue_corrections(self) -> list[tuple[str, str, str]]:
+        """(action, issue id, target) in the order they were made."""
+        if not self.has_recurring_tables():
+            return []
+        return [tuple(r) for r in self.conn.execute(
+            "SELECT action, issue_id, target FROM issue_corrections ORDER BY created_at, rowid"
+        )]  # fmt: skip

@@ -28,6 +28,9 @@ class ReportPdf:
     encrypt: str | None = None
     title: str = ""
     author: str = ""
+    page_footer: str = ""  # centred, with {page} and {pages}: "Sida {page} av {pages}" ("|": split at the centre)
+    total_pages: int = 0
+    page_numbers: bool = True  # a bare centred page number under the footer
     _canvas: canvas.Canvas = field(init=False)
     _page: int = field(init=False, default=1)
     _column: int = field(init=False, default=0)
@@ -60,13 +63,27 @@ class ReportPdf:
         if self.footer:
             c.setFont("Helvetica", 8)
             c.drawString(MARGIN, 30, self.footer)
-        c.setFont("Helvetica", 8)
-        c.drawCentredString(WIDTH / 2, 18, str(self._page))
+        if self.page_footer:
+            # "Sida {page}|av {pages}": the two parts set either side of the page's centre line, as
+            # a centred tab stop does, so on a two-column page they fall into different columns
+            c.setFont("Helvetica", 8)
+            text = self.page_footer.format(page=self._page, pages=self.total_pages or "XX")
+            left, _, right = text.partition("|")
+            if right:
+                c.drawRightString(WIDTH / 2 - 12, 30, left)
+                c.drawString(WIDTH / 2 + 12, 30, right)
+            else:
+                c.drawCentredString(WIDTH / 2, 30, text)
+        if self.page_numbers:
+            c.setFont("Helvetica", 8)
+            c.drawCentredString(WIDTH / 2, 18, str(self._page))
         self._y = HEIGHT - 80
         self._column = 0
 
-    def new_page(self) -> ReportPdf:
+    def new_page(self, columns: int | None = None) -> ReportPdf:
         self._canvas.showPage()
+        if columns:
+            self.columns = columns
         self._page += 1
         self._start_page()
         return self
@@ -108,6 +125,15 @@ class ReportPdf:
             self.gap(3)
         return self.gap(4)
 
+    def list_item(self, lines: list[str], marker: str = "\u2022", level: int = 0, bold: bool = False) -> ReportPdf:
+        """One item of a bulleted or numbered list ("1.", "a)"); `level` indents nested lists."""
+        indent = 16.0 * level
+        self._canvas.setFont("Helvetica", self.body_size)
+        self._canvas.drawString(self.x + indent + 3, self._y, marker)
+        for text in lines:
+            self.line(text, indent=indent + 16, font="Helvetica-Bold" if bold else "Helvetica")
+        return self.gap(3)
+
     def quote_box(self, lines: list[str]) -> ReportPdf:
         """Italic lines on a grey rectangle, like the reports' case vignettes."""
         height = len(lines) * 12 + 14
@@ -123,21 +149,26 @@ class ReportPdf:
             self._y -= 12
         return self.gap(16)
 
-    def table(self, rows: list[list[str]], widths: list[float]) -> ReportPdf:
-        """A ruled grid, one text line per cell, the first row bold (a header)."""
-        c, row_height = self._canvas, 18.0
+    def table(self, rows: list[list[str | list[str]]], widths: list[float]) -> ReportPdf:
+        """A ruled grid, the first row bold (a header); a cell given as a list of lines wraps."""
+        c, line_height = self._canvas, 12.0
         top = self._y + 12
         xs = [self.x]
         for width in widths:
             xs.append(xs[-1] + width)
+        edges = [top]
         for r, row in enumerate(rows):
-            for x, text in zip(xs, row):
+            cells = [[cell] if isinstance(cell, str) else cell for cell in row]
+            height = max(len(cell) for cell in cells) * line_height + 6
+            for x, cell in zip(xs, cells):
                 c.setFont("Helvetica-Bold" if r == 0 else "Helvetica", self.body_size)
-                c.drawString(x + 4, top - (r + 1) * row_height + 5, text)
-        bottom = top - len(rows) * row_height
+                for n, text in enumerate(cell):
+                    c.drawString(x + 4, edges[-1] - 12 - n * line_height, text)
+            edges.append(edges[-1] - height)
+        bottom = edges[-1]
         c.setLineWidth(0.5)
-        for r in range(len(rows) + 1):
-            c.line(xs[0], top - r * row_height, xs[-1], top - r * row_height)
+        for edge in edges:
+            c.line(xs[0], edge, xs[-1], edge)
         for x in xs:
             c.line(x, top, x, bottom)
         self._y = bottom - 14

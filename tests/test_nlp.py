@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from systemfel.nlp.blocks import load_block_corpus, passages_from_blocks  # noqa: E402
 from systemfel.nlp.evaluate import evaluate_labels, format_report, label_corpus  # noqa: E402
 from systemfel.nlp.pii import PiiDetector, luhn_ok  # noqa: E402
-from systemfel.base.records import Figure, Passage, PassageLabels  # noqa: E402
+from systemfel.base.records import Figure, Passage, PassageLabels, StoredPassage  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 BLOCKS = DATA / "blocks"
@@ -385,10 +385,10 @@ def test_evaluation_counts_keys_inside_marked_passages():
         {"doc": "a", "key": "finns inte", "label": "deficiency"},
     ]
     passages = {"a": [
-        {"doc": "a", "text": "Klienten får inte tid hos psykiatrin.", "kind": "deficiency",
-         "actors": ["psykiatrin"], "level": "lokal"},
-        {"doc": "a", "text": "Verksamheten startade 1995 och ringde upp.", "kind": "deficiency", "actors": [],
-         "level": None},
+        StoredPassage(id=1, doc_id=1, file="a.pdf", text="Klienten får inte tid hos psykiatrin.", text_hash="1",
+                      kind="deficiency", actors=("psykiatrin",), level="lokal"),
+        StoredPassage(id=2, doc_id=1, file="a.pdf", text="Verksamheten startade 1995 och ringde upp.", text_hash="2",
+                      kind="deficiency"),
     ]}
     report = evaluate_labels(gold, passages)
     total = report["total"]

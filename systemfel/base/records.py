@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 BLOCK_KINDS = ("heading", "paragraph", "bullet", "quote", "footnote", "table")
+# a line that introduces a list or table ("Brister på central nivå:"): context of the items
+LEAD_IN = "lead_in"
 PASSAGE_KINDS = ("deficiency", "good_example", "background")
 LEVELS = ("handlaggare", "lokal", "central")
 
@@ -44,6 +46,9 @@ class Passage:
     block_kind: str
     seq: int = 0
     page_end: int | None = None
+    # lead-in lines above a list item ("Brister på lokal nivå:"), a table's column names:
+    # what the passage is read under, besides its headings
+    context: str = ""
 
     @property
     def heading(self) -> str:
@@ -87,6 +92,7 @@ class StoredPassage:
     heading_path: tuple[str, ...] = ()
     block_kind: str = "paragraph"
     seq: int = 0
+    context: str = ""  # lead-in lines above the passage, a table's column names (shown above the quote)
     kind: str | None = None
     kind_score: float | None = None
     level: str | None = None
@@ -101,6 +107,12 @@ class StoredPassage:
     @property
     def heading(self) -> str:
         return " > ".join(self.heading_path)
+
+    @property
+    def filed_under(self) -> str:
+        """Its headings and the lead-in lines above it ("Brister på lokal nivå: Boende:"): what
+        theme assignment reads beside the text."""
+        return " ".join(part for part in (self.heading, self.context) if part)
 
     @property
     def theme(self) -> str | None:

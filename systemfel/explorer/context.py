@@ -18,7 +18,7 @@ from systemfel.base.records import Document, StoredPassage
 from systemfel.explorer.labels import ThemeNamer, load_theme_descriptions, load_theme_names
 from systemfel.models.embed import load_embedder
 from systemfel.models.trends import recurrence, theme_trends
-from systemfel.pipeline import load_search_engine
+from systemfel.searchcache import load_engine
 from systemfel.store import Store
 
 HOW_TO_START = "Starta utforskaren med `systemfel app --db FIL` eller `streamlit run app.py -- --db FIL`."
@@ -116,7 +116,7 @@ def cached_embedder(spec: str | None):
 @st.cache_resource(max_entries=2, show_spinner="Förbereder sökningen …")
 def cached_search_engine(db: str, marker: tuple, embedding_model: str | None):
     with Store(db, readonly=True) as store:
-        return load_search_engine(store, embedder=cached_embedder(embedding_model))
+        return load_engine(store, embedder=cached_embedder(embedding_model))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

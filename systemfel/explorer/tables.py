@@ -102,6 +102,7 @@ def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | 
     rows = [
         {
             "Id": p.id,
+            "Inledning": p.context,
             "Citat": p.text,
             "Organisation": p.org,
             "År": p.year,
@@ -118,8 +119,8 @@ def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | 
         }
         for p in passages
     ]
-    columns = ["Id", "Citat", "Organisation", "År", "Fil", "Sida", "Rubrik", "Typ", "Huvudtema", "Teman", "Aktörer",
-               "Nivå", "Kluster", "Rättad"]  # fmt: skip
+    columns = ["Id", "Inledning", "Citat", "Organisation", "År", "Fil", "Sida", "Rubrik", "Typ", "Huvudtema", "Teman",
+               "Aktörer", "Nivå", "Kluster", "Rättad"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).astype({"År": "Int64"})
 
 

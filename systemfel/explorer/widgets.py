@@ -48,6 +48,9 @@ def passage_card(
         if corrected:
             parts.append(":violet-badge[Rättad]")
         st.markdown(" · ".join(parts))
+        if p.context:
+            # the lead-in lines the passage is a list item under ("Brister på lokal nivå:")
+            st.caption(markdown_safe(p.context))
         st.markdown(body if body is not None else markdown_safe(p.text), unsafe_allow_html=True)
         source = f"{p.org} {p.year or ''} – {p.file}, s. {p.page}" if show_source else f"s. {p.page}"
         caption = source + (f" · {p.heading}" if p.heading else "")

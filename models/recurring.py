@@ -1,0 +1,330 @@
+"""Recurring systemfel: statements grouped into the specific problems that come back.
+
+Grouping (measured on ../shared/gold/dev-recurrence.jsonl, see README): each statement is
+an e5 vector with the "query: " prefix (e5's advice for symmetric similarity), centred on
+the corpus mean, mixed with its passage's centred vector (a vignette's "Stått på väntelista
+drygt två år" only says *what* it waits for in its passage), plus a TF-IDF vector over
+Swedish stems. A k-nearest-neighbour graph over those (approximate above `exact_below`
+statements, so nothing grows with the square of the corpus) is split into communities by
+Louvain with a fixed seed. A statement with no neighbour above `min_similarity`, or alone in
+its community, stays ungrouped: it is counted, never forced into an issue.
+"""
+from __future__ import annotations
+
+# Imports inside functions: pynndescent (and numba under it) takes seconds to import and is
+# only needed beyond `exact_below` statements.
+import hashlib
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import igraph
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from systemfel.models.embed.base import l2_normalise
+from systemfel.models.text import SwedishAnalyzer
+
+log = logging.getLogger(__name__)
+
+
+def centre(vectors: np.ndarray) -> np.ndarray:
+    """Rows minus their mean, unit length: removes the direction every report shares."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if len(vectors) == 0:
+        return vectors
+    return l2_normalise(vectors - vectors.mean(axis=0, keepdims=True))
+
+
+class StatementGrouper:
+    """Groups statements into recurring issues; `fit_predict` returns a group number or -1."""
+
+    def __init__(
+        self,
+        n_neighbors: int = 15,
+        resolution: float = 3.0,
+        context_weight: float = 0.2,
+        lexical_weight: float = 0.2,
+        min_similarity: float = 0.15,
+        candidates: int = 2,
+        lexical_ngrams: int = 1,
+        report_centring: float = 0.0,
+        lexical_kind: str = "stems",
+        exact_below: int = 5000,
+        random_state: int = 0,
+    ):
+        self.report_centring = report_centring
+        self.lexical_kind = lexical_kind
+        self.candidates = candidates
+        self.lexical_ngrams = lexical_ngrams
+        self.n_neighbors = n_neighbors
+        self.resolution = resolution
+        self.context_weight = context_weight
+        self.lexical_weight = lexical_weight
+        self.min_similarity = min_similarity
+        self.exact_below = exact_below
+        self.random_state = random_state
+
+    def features(self, vectors: np.ndarray, context: np.ndarray | None = None, reports=None) -> np.ndarray:
+        """The dense part: centred statement vectors mixed with their centred context vectors.
+
+        With `reports` (a report key per row) and `report_centring`, each report's mean is
+        taken out as well, in part: what a report says everywhere (its style, its one
+        subject) should not pull its own statements together."""
+        dense = centre(vectors)
+        if context is not None and self.context_weight:
+            dense = l2_normalise(dense + self.context_weight * centre(context))
+        if reports is not None and self.report_centring:
+            keys = np.asarray([str(r) for r in reports])
+            for key in np.unique(keys):
+                rows = keys == key
+                dense[rows] -= self.report_centring * dense[rows].mean(axis=0, keepdims=True)
+            dense = l2_normalise(dense)
+        return dense
+
+    def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        analyzer = SwedishAnalyzer(min_length=2)
+        ngrams = self.lexical_ngrams
+
+        def terms(text: str) -> list[str]:
+            stems = analyzer.stems(text)
+            return [" ".join(stems[i : i + n]) for n in range(1, ngrams + 1) for i in range(len(stems) - n + 1)]
+
+        if self.lexical_kind == "chars":
+            # character 4-5-grams of the content words: Swedish compounds share their parts
+            # ("telefontider" / "telefon", "väntelista" / "väntetid", "vårdköer" / "kön")
+            vectorizer = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(4, 5), sublinear_tf=True,
+                preprocessor=lambda text: " ".join(analyzer.words(text)),
+            )  # fmt: skip
+        else:
+            vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
+        return vectorizer.fit_transform(list(texts)).tocsr()
+
+    def neighbours(self, dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, cosines) of each row's k nearest other rows: exact in chunks for small
+        corpora, NN-descent (pynndescent) beyond `exact_below` rows."""
+        n = len(dense)
+        k = min(k, n - 1)
+        if n <= self.exact_below:
+            indices = np.zeros((n, k), dtype=np.int64)
+            sims = np.zeros((n, k), dtype=np.float32)
+            for start in range(0, n, 1024):
+                block = dense[start : start + 1024] @ dense.T
+                rows = np.arange(block.shape[0])
+                block[rows, rows + start] = -np.inf
+                top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(-block, axis=1)[:, :k]
+                indices[start : start + len(block)] = top
+                sims[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
+            return indices, sims
+        from pynndescent import NNDescent
+
+        index = NNDescent(dense, metric="cosine", n_neighbors=k + 1, random_state=self.random_state, n_jobs=1)
+        indices, distances = index.neighbor_graph
+        return indices[:, 1:].astype(np.int64), (1.0 - distances[:, 1:]).astype(np.float32)
+
+    def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
+        """The weighted, symmetric kNN graph the communities are found in."""
+        dense = self.features(vectors, context, reports)
+        n = len(dense)
+        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1))
+        if self.lexical_weight:
+            lexical = self.lexical(texts)
+            rows = np.repeat(np.arange(n), indices.shape[1])
+            lexical_sims = np.asarray(lexical[rows].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
+            sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
+            order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
+            indices = np.take_along_axis(indices, order, axis=1)
+            sims = np.take_along_axis(sims, order, axis=1)
+        keep = sims >= self.min_similarity
+        rows = np.repeat(np.arange(n), indices.shape[1])[keep.ravel()]
+        matrix = sparse.csr_matrix((sims.ravel()[keep.ravel()], (rows, indices.ravel()[keep.ravel()])), shape=(n, n))
+        return matrix.maximum(matrix.T).tocsr()
+
+    def communities(self, matrix: sparse.coo_matrix, n: int) -> np.ndarray:
+        """Community number of each node: Louvain (igraph's multilevel, in C) with a fixed seed."""
+        upper = matrix.row < matrix.col
+        igraph.set_random_number_generator(random.Random(self.random_state))
+        graph = igraph.Graph(n=n, edges=np.column_stack([matrix.row[upper], matrix.col[upper]]).tolist())
+        parts = graph.community_multilevel(weights=matrix.data[upper].tolist(), resolution=self.resolution)
+        return np.asarray(parts.membership, dtype=np.int64)
+
+    def fit_predict(
+        self, vectors: np.ndarray, texts: Sequence[str], context: np.ndarray | None = None, reports=None
+    ) -> np.ndarray:
+        n = len(vectors)
+        labels = np.full(n, -1, dtype=np.int64)
+        if n < 2:
+            return labels
+        membership = self.communities(self.graph(vectors, texts, context, reports).tocoo(), n)
+        sizes = np.bincount(membership)
+        # numbered by their smallest member, so the numbering depends only on the input order
+        first: dict[int, int] = {}
+        for index, community in enumerate(membership.tolist()):
+            if sizes[community] > 1:
+                first.setdefault(community, len(first))
+        for index, community in enumerate(membership.tolist()):
+            if community in first:
+                labels[index] = first[community]
+        return labels
+
+
+# ------------------------------------------------------------------------------- labels
+_WORD = re.compile(r"[^\W_]+(?:[-:][^\W_]+)*", re.UNICODE)
+# A name is a noun phrase: it neither starts nor ends with a common verb, and it does not end
+# in an adjective ("personer med psykisk"). Without a tagger these are word lists and endings.
+_EDGE_WORDS = frozenset(
+    {"är", "var", "blir", "blev", "har", "hade", "får", "fick", "kan", "ska", "skulle", "måste", "finns", "fanns",
+     "gör", "görs", "ta", "tar", "sig", "se", "ser", "vill", "bör", "både", "även", "samt", "exempel", "exempelvis", "därmed", "initialt"}
+)  # fmt: skip
+_ADJECTIVE_ENDINGS = ("isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende")
+
+
+class IssueNamer:
+    """Names an issue by a phrase its own statements use, plus its distinctive terms.
+
+    Candidate phrases are runs of one to four words inside a statement that start and end
+    with a content word; a phrase scores by how many of the issue's statements hold all of
+    its word stems, times how distinctive those words are for this issue together (class-based
+    TF-IDF against all statements), so "väntetid på god man" beats "god man"; one-word and
+    very long phrases are discounted.
+    """
+
+    def __init__(self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None):
+        self.max_words = max_words
+        self.n_terms = n_terms
+        self.analyzer = analyzer or SwedishAnalyzer(min_length=2)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "IssueNamer":
+        """Learns the stem weights of each group (c-TF-IDF) from all statements."""
+        self.groups_ = sorted({int(label) for label in labels if label >= 0})
+        counts: dict[int, Counter] = {g: Counter() for g in self.groups_}
+        total: Counter = Counter()
+        for text, label in zip(texts, labels):
+            stems = [s for s in self.analyzer.stems(text) if not s.isdigit()]
+            total.update(stems)
+            if label >= 0:
+                counts[int(label)].update(stems)
+        average = sum(total.values()) / max(len(self.groups_), 1)
+        self.weights_: dict[int, dict[str, float]] = {}
+        for group, counter in counts.items():
+            size = max(sum(counter.values()), 1)
+            self.weights_[group] = {s: (c / size) * np.log(1 + average / total[s]) for s, c in counter.items()}
+        return self
+
+    def terms(self, group: int, texts: Sequence[str]) -> list[str]:
+        weights = self.weights_.get(group, {})
+        surface = self.analyzer.surface_forms(list(texts))
+        top = sorted(weights, key=lambda s: (-weights[s], s))[: self.n_terms]
+        return [surface.get(s, s) for s in top]
+
+    def label(self, group: int, texts: Sequence[str]) -> str:
+        weights = self.weights_.get(group, {})
+        stop = self.analyzer.stop_words
+        phrases: dict[tuple[str, ...], dict] = {}
+        for index, text in enumerate(texts):
+            words = [m.group() for m in _WORD.finditer(text)]
+            for start in range(len(words)):
+                for length in range(1, self.max_words + 1):
+                    window = words[start : start + length]
+                    if len(window) < length:
+                        break
+                    first, last = window[0].lower(), window[-1].lower()
+                    if (
+                        first in stop or last in stop or first in _EDGE_WORDS or last in _EDGE_WORDS
+                        or first.isdigit() or last.isdigit() or len(last) < 3 or last.endswith(_ADJECTIVE_ENDINGS)
+                    ):
+                        continue
+                    content = [w for w in window if w.lower() not in stop]
+                    key = tuple(self.analyzer.stem(w) for w in content)
+                    entry = phrases.setdefault(key, {"docs": set(), "forms": Counter(), "content": len(content)})
+                    entry["docs"].add(index)
+                    entry["forms"][" ".join(window)] += 1
+        if not phrases:
+            return "Namnlöst systemfel"
+        statement_stems = [set(self.analyzer.stems(text)) for text in texts]
+
+        def score(item):
+            key, entry = item
+            support = sum(1 for stems in statement_stems if set(key) <= stems)
+            distinct = sum(weights.get(s, 0.0) for s in set(key))
+            words = len(set(key))
+            return (support * distinct * (1.0 if words <= 3 else 0.6) * (0.6 if words == 1 else 1.0), -len(" ".join(key)))
+
+        _, best = max(sorted(phrases.items()), key=score)
+        phrase = best["forms"].most_common(1)[0][0]
+        return phrase[:1].upper() + phrase[1:]
+
+
+# -------------------------------------------------------------------------- identities
+def issue_id(member_hashes: Sequence[str]) -> str:
+    """A deterministic id from the issue's statements: the smallest statement hash, shortened."""
+    return "sf-" + hashlib.sha1(min(member_hashes).encode()).hexdigest()[:8]
+
+
+def stable_ids(groups: dict[int, list[str]], previous: dict[str, set[str]]) -> dict[int, str]:
+    """An id for each group (number -> member statement hashes).
+
+    A group keeps a previous issue's id when it holds most of that issue's statements and
+    those are most of its own; pairs are matched greedily by overlap, largest first. Other
+    groups get `issue_id`; a clash gets a numbered suffix.
+    """
+    candidates = []
+    for number, members in groups.items():
+        member_set = set(members)
+        for old_id, old_members in previous.items():
+            overlap = len(member_set & old_members)
+            if overlap * 2 > len(old_members) and overlap * 2 > len(member_set):
+                candidates.append((-overlap, old_id, number))
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+    for _, old_id, number in sorted(candidates):
+        if number not in ids and old_id not in used:
+            ids[number] = old_id
+            used.add(old_id)
+    for number in sorted(groups, key=lambda g: min(groups[g])):
+        if number in ids:
+            continue
+        base = issue_id(groups[number])
+        candidate, suffix = base, 2
+        while candidate in used:
+            candidate, suffix = f"{base}-{suffix}", suffix + 1
+        ids[number] = candidate
+        used.add(candidate)
+    return ids
+
+
+def issue_status(orgs: set, years: set, reports: set, latest_year: int | None) -> str:
+    """återkommande: several organisations or years; ny: only in the corpus's latest year;
+    enstaka: one report."""
+    if len(orgs) > 1 or len(years) > 1:
+        return "återkommande"
+    if latest_year is not None and years == {latest_year}:
+        return "ny"
+    if len(reports) <= 1:
+        return "enstaka"
+    return "återkommande"
+
+
+@dataclass
+class Issue:
+    """One recurring issue with everything a reader needs to judge and cite it."""
+
+    id: str
+    label: str
+    terms: list[str]
+    status: str
+    themes: list[str]
+    actors: list[str]
+    reports: list[str]
+    orgs: list[str]
+    regions: list[str]
+    years: list[int]
+    first_year: int | None
+    last_year: int | None
+    statement_hashes: list[str] = field(default_factory=list)
+    size: int = 0

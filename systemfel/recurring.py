@@ -1,0 +1,222 @@
+"""The recurring-issues stage: deficiency passages -> statements -> issues, in the store.
+
+A thin composition of models/statements.py (splitting), models/recurring.py (grouping,
+names, ids) and the store. Researchers' corrections (rename, merge, move a statement out)
+are kept by issue id and statement text hash and applied after every grouping, so they
+survive rebuilds; `reassemble` applies them again without regrouping (the explorer).
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from systemfel.base.hashing import text_hash
+from systemfel.models import recurring as recurring_module
+from systemfel.models import statements as statements_module
+from systemfel.models.embed.base import Embedder
+from systemfel.models.recurring import IssueNamer, StatementGrouper, issue_status, stable_ids
+from systemfel.models.statements import StatementSplitter
+from systemfel.models.vectors import query_vectors_cached
+from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
+from systemfel.store import Store
+
+log = logging.getLogger(__name__)
+
+STAGE_NAME = "återkommande systemfel"
+
+
+class RecurringError(Exception):
+    """A store that has no recurring issues to show, explained in Swedish."""
+
+
+def check_recurring(store: Store, db: str | Path) -> None:
+    """Raise RecurringError (Swedish) for an empty store, one without deficiencies, or one
+    built before recurring issues existed."""
+    if not store.documents():
+        raise RecurringError(f"Databasen {db} har inga dokument. Kör först: systemfel build --db {db}")
+    if not store.has_recurring_tables() or store.stage_signature(STAGE_NAME) is None:
+        raise RecurringError(
+            f"Databasen {db} byggdes innan återkommande systemfel fanns. Kör: systemfel build --db {db}"
+        )
+    if not any(p.kind == "deficiency" for p in store.passages()):
+        raise RecurringError(f"Databasen {db} har inga stycken som beskriver brister, så inga systemfel att gruppera.")
+
+
+class RecurringStage:
+    """Groups the deficiency statements into recurring issues; runs again when its settings,
+    its code, the model or the deficiency passages (or their themes) change."""
+
+    name = STAGE_NAME
+
+    def __init__(self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None):
+        self.splitter = splitter or StatementSplitter()
+        self.grouper = grouper or StatementGrouper()
+
+    def signature(self, embedder: Embedder) -> str:
+        return fingerprint(
+            embedder.name, vars(self.splitter), vars(self.grouper),
+            code_fingerprint(recurring_module, statements_module),
+        )  # fmt: skip
+
+    def run(self, data: AnalysisInput) -> bool:
+        store = data.store
+        passages = [p for p in data.passages if p.kind == "deficiency"]
+        signature = fingerprint(
+            self.signature(data.embedder), input_fingerprint(passages), [(p.themes, p.actors) for p in passages]
+        )
+        if store.stage_signature(self.name) == signature:
+            return False
+        statements = self.splitter.split_passages([(p.id, p.text, p.block_kind) for p in passages])
+        rows = [
+            {"passage_id": s.passage_id, "start": s.start, "end": s.end, "text": s.text, "text_hash": text_hash(s.text),
+             "machine_issue_id": None}
+            for s in statements
+        ]  # fmt: skip
+        if rows:
+            items = [(r["text_hash"], r["text"]) for r in rows] + [(p.text_hash, p.text) for p in passages]
+            vectors = query_vectors_cached(
+                store, data.embedder, items, progress=lambda done, total: data.progress("Bäddar in påståenden", done, total)
+            )
+            by_passage = {p.id: p.text_hash for p in passages}
+            # one row per distinct statement text: a sentence repeated word for word in several
+            # reports is one statement said again, and copies would only crowd each other's
+            # neighbour lists; its first passage gives the context
+            first_seen: dict[str, dict] = {}
+            for row in rows:
+                first_seen.setdefault(row["text_hash"], row)
+            distinct = list(first_seen.values())
+            data.progress("Grupperar återkommande systemfel", 0, 1)
+            labels = self.grouper.fit_predict(
+                np.vstack([vectors[r["text_hash"]] for r in distinct]),
+                [r["text"] for r in distinct],
+                np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct]),
+            )
+            groups: dict[int, list[str]] = {}
+            for row, label in zip(distinct, labels):
+                if label >= 0:
+                    groups.setdefault(int(label), []).append(row["text_hash"])
+            ids = stable_ids(groups, store.previous_issue_members())
+            issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
+            for row in rows:
+                row["machine_issue_id"] = issue_of.get(row["text_hash"])
+        save_issues(store, rows, passages)
+        store.set_stage_signature(self.name, signature)
+        data.progress("Grupperar återkommande systemfel", 1, 1)
+        return True
+
+
+def reassemble(store: Store) -> None:
+    """Apply the corrections again to the stored grouping (after a correction in the explorer)."""
+    rows = [dict(r) for r in store.statements()]
+    ids = {r["passage_id"] for r in rows}
+    passages = [p for p in store.passages() if p.id in ids]
+    save_issues(store, rows, passages)
+
+
+def apply_corrections(rows: list[dict], corrections: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Set each row's `issue_id` from its `machine_issue_id` and the corrections; returns the renames."""
+    merged: dict[str, str] = {}
+    moved: set[tuple[str, str]] = set()
+    renames: dict[str, str] = {}
+    for action, issue, target in corrections:
+        if action == "merge" and issue != target:
+            merged[issue] = target
+        elif action == "move_out":
+            moved.add((issue, target))
+        elif action == "rename":
+            renames[issue] = target
+
+    def resolve(issue: str | None) -> str | None:
+        seen = set()
+        while issue in merged and issue not in seen:
+            seen.add(issue)
+            issue = merged[issue]
+        return issue
+
+    for row in rows:
+        issue = resolve(row.get("machine_issue_id"))
+        if issue is not None and any((i, row["text_hash"]) in moved for i in (issue, row.get("machine_issue_id"))):
+            issue = None
+        row["issue_id"] = issue
+    return renames
+
+
+def save_issues(store: Store, rows: list[dict], passages: list[dict]) -> None:
+    """Issue records (label, status, spans) from statement rows, corrections applied, saved."""
+    renames = apply_corrections(rows, store.issue_corrections())
+    by_id = {p.id: p for p in passages}
+    latest = max((p.year for p in store.passages() if p.year is not None), default=None)
+    numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
+    texts = [r["text"] for r in rows]
+    namer = IssueNamer().fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    issues = []
+    for issue, number in numbers.items():
+        members = [r for r in rows if r["issue_id"] == issue]
+        member_passages = [by_id[r["passage_id"]] for r in members if r["passage_id"] in by_id]
+        themes = Counter(p.themes[0] for p in member_passages if p.themes)
+        actors = Counter(a for p in member_passages for a in p.actors)
+        years = sorted({p.year for p in member_passages if p.year is not None})
+        orgs = sorted({p.org for p in member_passages if p.org})
+        reports = sorted({Path(p.file).stem for p in member_passages})
+        member_texts = [r["text"] for r in members]
+        issues.append(
+            {
+                "id": issue,
+                "label": renames.get(issue) or namer.label(number, member_texts),
+                "terms": namer.terms(number, member_texts),
+                "status": issue_status(set(orgs), set(years), set(reports), latest),
+                "themes": [slug for slug, _ in themes.most_common()],
+                "actors": [a for a, _ in actors.most_common()],
+                "reports": reports,
+                "orgs": orgs,
+                "regions": sorted({p.region for p in member_passages if p.region}),
+                "years": years,
+                "first_year": years[0] if years else None,
+                "last_year": years[-1] if years else None,
+                "size": len(members),
+            }
+        )
+    store.save_recurring(rows, issues)
+
+
+def issue_records(store: Store, min_reports: int = 1) -> list[dict]:
+    """Issues as export rows: the issue fields plus passage ids and quotes {passage_id, text, file, page}."""
+    statements: dict[str, list[dict]] = {}
+    for s in store.statements():
+        if s["issue_id"]:
+            statements.setdefault(s["issue_id"], []).append(s)
+    out = []
+    for issue in store.issues():
+        if len(issue["reports"]) < min_reports:
+            continue
+        members = statements.get(issue["id"], [])
+        out.append(
+            {
+                "id": issue["id"],
+                "label": issue["label"],
+                "terms": issue["terms"],
+                "status": issue["status"],
+                "themes": issue["themes"],
+                "actors": issue["actors"],
+                "reports": issue["reports"],
+                "orgs": issue["orgs"],
+                "regions": issue["regions"],
+                "years": issue["years"],
+                "first_year": issue["first_year"],
+                "last_year": issue["last_year"],
+                "n_statements": issue["size"],
+                "passage_ids": sorted({s["passage_id"] for s in members}),
+                "quotes": [
+                    {"passage_id": s["passage_id"], "text": s["text"], "file": s["file"], "page": s["page"]}
+                    for s in members
+                ],
+            }
+        )
+    return out
+
+
+def ungrouped_count(store: Store) -> int:
+    return sum(1 for s in store.statements() if not s["issue_id"])
