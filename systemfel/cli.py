@@ -512,12 +512,12 @@ def cmd_import(args) -> int:
 
 
 def stored_recurring_issues(store) -> list:
-    """Recurring issues to nest under their themes in a QDA export.
+    """The store's recurring issues (none in a store built before they existed), as codes to
+    nest under their themes in a QDA export."""
+    from systemfel.exchange.codebook import recurring_issues_from_records
+    from systemfel.recurring import issue_records
 
-    Issue 12 (recurring systemfel) is being built; when the store holds issues, turn them
-    into codes here with `recurring_issues_from_records(issues, passage_texts)`.
-    """
-    return []
+    return recurring_issues_from_records(issue_records(store), {p.id: p.text for p in store.passages()})
 
 
 def cmd_search(args) -> int:
