@@ -11,11 +11,18 @@ in one process, side by side:
   - embedding passages/s (a small vs a large batch)
   - search latency median / p95 on the demo store vs the scaled store
   - incremental: adding one report to the scaled store vs building that report alone
+  - REFI-QDA export (`systemfel export qdpx`): seconds, peak memory and file size; reading
+    that file back (`systemfel import qdpx --dry-run`): seconds and peak memory
   - recurring issues (`--grouping-only` runs just this, in a minute or two): grouping time and
     peak memory of about 100,000 distinct statements beside the demo's, with the demo's real
     statement vectors and texts copied with noise (the built 100x corpus repeats its texts,
     and the stage groups distinct texts only, so it cannot show the growth by itself)
 Each row prints demo, scaled and their ratio; the scaled corpus is `factor` times the demo.
+
+    .venv/bin/python benchmarks/scale.py --exchange-only --demo-db DEMO.db [--factor 100]
+
+measures the export alone on a store made by copying the demo store's reports `factor`
+times in SQL (no PDFs generated, nothing embedded): minutes instead of hours.
 """
 from __future__ import annotations
 
@@ -137,16 +144,7 @@ def timed_build(db: Path, paths: list[Path], *extra: str) -> tuple[float, float]
 
     A fresh wrapper process runs each build, so its children's peak belongs to that build alone.
     """
-    command = [sys.executable, "-m", "systemfel.cli", "build", *map(str, paths), "--db", str(db), *extra]
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, *command], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    seconds = time.perf_counter() - start
-    peak_kib, code = done.stdout.split()[-2:]
-    if code != "0":
-        print(f"warning: build of {db.name} exited with {code}", file=sys.stderr)
-    return seconds, int(peak_kib) / 1024
+    return timed_command("build", *map(str, paths), "--db", str(db), *extra)
 
 
 def search_latency(db: Path) -> tuple[float, float]:
@@ -173,6 +171,93 @@ def count(db: Path) -> tuple[int, int, int]:
     with Store(db, readonly=True) as store:
         texts = store.passage_texts()
         return sum(d.pages for d in store.documents()), len(texts), len({t for _, t, _ in texts})
+
+
+def timed_command(*args: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one `systemfel` command in a fresh process."""
+    command = [sys.executable, "-m", "systemfel.cli", *args]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *command], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    seconds = time.perf_counter() - start
+    peak_kib, code = done.stdout.split()[-2:]
+    if code != "0":
+        print(f"warning: systemfel {args[0]} exited with {code}", file=sys.stderr)
+    return seconds, int(peak_kib) / 1024
+
+
+def qdpx_rows(demo_db: Path, scaled_db: Path, work: Path, *extra: str) -> list[tuple[str, float, float]]:
+    """`systemfel export qdpx` on both stores: seconds, peak memory, file size."""
+    rows = []
+    demo_out, scaled_out = work / "demo.qdpx", work / "scaled.qdpx"
+    demo_s, demo_rss = timed_command("export", "qdpx", "--db", str(demo_db), "-o", str(demo_out), *extra)
+    scaled_s, scaled_rss = timed_command("export", "qdpx", "--db", str(scaled_db), "-o", str(scaled_out), *extra)
+    rows.append(("qdpx export seconds (whole command)", demo_s, scaled_s))
+    rows.append(("qdpx export peak memory MiB", demo_rss, scaled_rss))
+    rows.append(("qdpx file MB", demo_out.stat().st_size / 1e6, scaled_out.stat().st_size / 1e6))
+    demo_s, demo_rss = timed_command("import", "qdpx", str(demo_out), "--db", str(demo_db), "--dry-run")
+    scaled_s, scaled_rss = timed_command("import", "qdpx", str(scaled_out), "--db", str(scaled_db), "--dry-run")
+    rows.append(("qdpx import of that file (--dry-run) seconds", demo_s, scaled_s))
+    rows.append(("qdpx import peak memory MiB", demo_rss, scaled_rss))
+    return rows
+
+
+def replicate_store(source: Path, target: Path, factor: int) -> None:
+    """A store holding the source store's reports `factor` times (new paths and hashes), with
+    their blocks, passages, labels, themes and corrections; no vectors, no clusters."""
+    import sqlite3
+
+    from systemfel.store import Store
+
+    Store(target).close()  # the schema
+    with sqlite3.connect(target) as conn:
+        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+        docs = conn.execute("SELECT id FROM src.documents WHERE status = 'ok'").fetchall()
+        for copy in range(factor):
+            for (doc_id,) in docs:
+                new_id = conn.execute(
+                    "INSERT INTO documents(path, file, sha256, org, region, year, title, report_kind, pages, status,"
+                    " message, pii_counts, ingested_at) SELECT path || ?, file || ?, sha256 || ?, org, region, year,"
+                    " title, report_kind, pages, status, message, pii_counts, ingested_at FROM src.documents"
+                    " WHERE id = ?",
+                    (f"#{copy}", "" if copy == 0 else f"-{copy}", f"-{copy}", doc_id),
+                ).lastrowid
+                conn.execute(
+                    "INSERT INTO blocks(doc_id, seq, kind, page, page_end, heading_path, text) SELECT ?, seq, kind,"
+                    " page, page_end, heading_path, text FROM src.blocks WHERE doc_id = ?",
+                    (new_id, doc_id),
+                )
+                for (pid,) in conn.execute("SELECT id FROM src.passages WHERE doc_id = ? ORDER BY seq", (doc_id,)).fetchall():
+                    new_pid = conn.execute(
+                        "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash,"
+                        " pii) SELECT ?, seq, page, page_end, heading_path, block_kind, text, text_hash, pii"
+                        " FROM src.passages WHERE id = ?",
+                        (new_id, pid),
+                    ).lastrowid
+                    conn.execute(
+                        "INSERT INTO labels SELECT ?, kind, kind_score, level, actors FROM src.labels WHERE passage_id = ?",
+                        (new_pid, pid),
+                    )
+                    conn.execute(
+                        "INSERT INTO passage_themes SELECT ?, slug, score, rank FROM src.passage_themes"
+                        " WHERE passage_id = ?",
+                        (new_pid, pid),
+                    )
+        conn.execute("INSERT OR IGNORE INTO corrections SELECT * FROM src.corrections")
+        conn.commit()
+
+
+def exchange_only(demo_db: Path, factor: int, work: Path) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    scaled_db = work / f"replicated-x{factor}.db"
+    scaled_db.unlink(missing_ok=True)
+    start = time.perf_counter()
+    replicate_store(demo_db, scaled_db, factor)
+    print(f"replicated the demo store x{factor} in {time.perf_counter() - start:.0f} s")
+    rows = [("passages", count(demo_db)[1], count(scaled_db)[1])]
+    rows += qdpx_rows(demo_db, scaled_db, work, "--no-pdf")
+    print_rows(rows, factor)
 
 
 GROUP_CHILD = """
@@ -250,6 +335,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=int, default=100)
     parser.add_argument("--workdir", type=Path, default=ROOT / "data" / "scale")
+    parser.add_argument("--exchange-only", action="store_true", help="measure the qdpx export alone (see above)")
+    parser.add_argument("--demo-db", type=Path, help="with --exchange-only: a built demo store")
     parser.add_argument(
         "--grouping-only", type=Path, metavar="DEMO_DB",
         help="only the recurring-issue grouping, from a built demo store",
@@ -259,6 +346,11 @@ def main() -> None:
         print_rows(grouping_scale(args.grouping_only, args.factor, args.workdir), args.factor)
         return
     work = args.workdir
+    if args.exchange_only:
+        if args.demo_db is None or not args.demo_db.is_file():
+            parser.error("--exchange-only needs --demo-db pointing to a built demo store")
+        exchange_only(args.demo_db, args.factor, work)
+        return
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
 
@@ -319,6 +411,7 @@ def main() -> None:
     alone_s, _ = timed_build(work / "alone.db", [extra_file])
     incremental_s, incremental_rss = timed_build(scaled_db, [*scaled_files, extra_file])
     rows.append(("add one report: seconds (into empty store vs scaled store)", alone_s, incremental_s))
+    rows += qdpx_rows(demo_db, scaled_db, work)
     rows += grouping_scale(demo_db, args.factor, work / "grouping")
     print_rows(rows, args.factor)
 

@@ -86,6 +86,11 @@ def _add_examples(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_qdpx_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--codebook", type=Path, help="qdpx: temakodbok (standard: den som bygget använde)")
+    parser.add_argument("--actors", type=Path, action="append", default=[], help="qdpx: extra aktörslista (YAML)")
+
+
 def make_parser() -> SwedishParser:
     parser = SwedishParser(prog="systemfel", description="Textanalys av rapporter om brister och systemfel.")
     parser.add_argument("-v", "--verbose", action="store_true", help="visa detaljerad loggning")
@@ -118,14 +123,23 @@ def make_parser() -> SwedishParser:
     _add_db(p)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("export", help="exportera stycken, siffror, teman eller kluster")
-    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence", "recurring"])
+    p = sub.add_parser("export", help="exportera stycken, siffror, teman, kluster, systemfel eller ett QDA-projekt")
+    p.add_argument("what", choices=["passages", "figures", "clusters", "recurrence", "recurring", "qdpx"])
     _add_db(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    p.add_argument("--output", "-o", type=Path, help="fil att skriva till (standard: skärmen)")
+    p.add_argument("--output", "-o", type=Path, help="fil att skriva till (standard: skärmen; krävs för qdpx)")
     p.add_argument(
         "--min-reports", type=int, default=1, metavar="N", help="recurring: bara systemfel från minst N rapporter"
     )
+    _add_qdpx_options(p)
+    p.add_argument("--no-pdf", action="store_true", help="qdpx: lägg inte med rapporternas PDF:er")
+
+    p = sub.add_parser("import", help="läs tillbaka kodning från ett QDA-program (REFI-QDA .qdpx)")
+    p.add_argument("what", choices=["qdpx"])
+    p.add_argument("file", type=Path, help="projektfil (.qdpx) från NVivo, ATLAS.ti, MAXQDA eller QualCoder")
+    _add_db(p)
+    _add_qdpx_options(p)
+    p.add_argument("--dry-run", action="store_true", help="visa vad som skulle ändras utan att spara något")
 
     p = sub.add_parser("search", help="sök liknande fall")
     p.add_argument("query", nargs="?", help="sökfråga")
@@ -459,6 +473,8 @@ EXPORT_FIELDS = [
 
 
 def cmd_export(args) -> int:
+    if args.what == "qdpx":
+        return cmd_export_qdpx(args)
     store = _open_store(args.db, readonly=True)
     if args.what == "passages":
         records = [{k: p.as_dict()[k] for k in EXPORT_FIELDS} for p in store.passages()]
@@ -486,6 +502,99 @@ def cmd_export(args) -> int:
         records = recurrence(store.passages(), by="theme").to_dict(orient="records")
     _write_records(records, args.format, args.output)
     return EXIT_OK
+
+
+def _qdpx_inputs_missing(args) -> bool:
+    for path in [args.codebook, *args.actors]:
+        if path is not None and not path.is_file():
+            print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
+            return True
+    return False
+
+
+def cmd_export_qdpx(args) -> int:
+    from systemfel.exchange.qdpx_write import ExportError, export_qdpx
+    from systemfel.models.themes import CodebookError
+    from systemfel.nlp.actors import ActorFileError
+
+    if args.output is None:
+        print("systemfel: fel: ange projektfilen att skriva med -o PROJEKT.qdpx.", file=sys.stderr)
+        return EXIT_USAGE
+    if _qdpx_inputs_missing(args):
+        return EXIT_USAGE
+    store = _open_store(args.db, readonly=True)
+    update, close = _progress_bars()
+    try:
+        summary = export_qdpx(
+            store, args.output, codebook_path=args.codebook, actor_files=args.actors,
+            recurring=stored_recurring_issues(store), include_pdfs=not args.no_pdf, progress=update,
+        )  # fmt: skip
+    except (ExportError, CodebookError, ActorFileError) as exc:
+        close()
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    close()
+    print(
+        f"Skrev {summary.path}: {summary.sources} rapporter, {summary.selections} markeringar, "
+        f"{summary.codings} kodningar, {summary.pdfs} PDF:er ({summary.bytes / 1e6:.1f} MB, {summary.seconds:.1f} s)."
+    )
+    for line in summary.pdfs_left_out:
+        print(f"  {line}")
+    if summary.inserted:
+        print(f"  {summary.inserted} stycken fanns inte ordagrant i rapporttexten och står på egna rader i källan.")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from systemfel.exchange.qdpx_read import QdpxReadError, apply_import, count, plan_import
+    from systemfel.models.themes import CodebookError
+    from systemfel.nlp.actors import ActorFileError
+
+    if _qdpx_inputs_missing(args):
+        return EXIT_USAGE
+    if not Path(args.db).is_file():
+        print(f"systemfel: fel: databasen {args.db} finns inte. Kör först: systemfel build --db {args.db}", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(args.db, readonly=args.dry_run)
+    try:
+        plan = plan_import(
+            store, args.file, codebook_path=args.codebook, actor_files=args.actors,
+            recurring=stored_recurring_issues(store),
+        )  # fmt: skip
+        if not args.dry_run:
+            apply_import(store, plan)
+    except (QdpxReadError, CodebookError, ActorFileError) as exc:  # the file or a list cannot be used at all
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    verb = "skulle sparas" if args.dry_run else "sparades"
+    print(
+        f"{args.file}: {count(plan.sources_matched, 'källa', 'källor')} matchade rapporter; "
+        f"{count(plan.selections, 'markering', 'markeringar')} och {count(plan.codings, 'kodning', 'kodningar')} lästes."
+    )
+    print(f"{count(len(plan.corrections), 'rättelse', 'rättelser')} och {len(plan.examples)} märkta exempel {verb}.")
+    for line in plan.changes:
+        print(f"  rättelse: {line}")
+    for line in plan.notes:
+        print(f"  {line}")
+    if plan.skipped:
+        print(f"{len(plan.skipped)} problem; de berörda kodningarna hoppades över:", file=sys.stderr)
+        for line in plan.skipped:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def stored_recurring_issues(store) -> list:
+    """The store's recurring issues (none in a store built before they existed), as codes to
+    nest under their themes in a QDA export."""
+    from systemfel.exchange.codebook import recurring_issues_from_records
+    from systemfel.recurring import issue_records
+
+    return recurring_issues_from_records(issue_records(store), {p.id: p.text for p in store.passages()})
 
 
 def cmd_search(args) -> int:
@@ -661,6 +770,7 @@ COMMANDS = {
     "build": cmd_build,
     "documents": cmd_documents,
     "export": cmd_export,
+    "import": cmd_import,
     "search": cmd_search,
     "trends": cmd_trends,
     "eval": cmd_eval,

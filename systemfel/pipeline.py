@@ -92,6 +92,8 @@ def labelled_examples(store: Store, options: BuildOptions) -> list:
         examples += read_labelled(path)
     for row in store.theme_corrections():
         examples.append(LabelledExample(row["text"], (row["slug"],), Path(row["file"]).stem, "rättelse"))
+    for row in store.imported_examples():  # codes brought back from a QDA tool (systemfel import qdpx)
+        examples.append(LabelledExample(row["text"], (row["theme"],), row["doc"], row["source"] or "import"))
     return examples
 
 

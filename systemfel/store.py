@@ -124,6 +124,21 @@ CREATE TABLE IF NOT EXISTS corrections (
     created_at REAL NOT NULL,
     PRIMARY KEY (text_hash, field)
 );
+CREATE TABLE IF NOT EXISTS correction_authors (
+    text_hash TEXT NOT NULL,
+    field TEXT NOT NULL,
+    author TEXT NOT NULL,
+    PRIMARY KEY (text_hash, field)
+);
+CREATE TABLE IF NOT EXISTS imported_examples (
+    text TEXT NOT NULL,
+    theme TEXT NOT NULL,
+    code TEXT NOT NULL,
+    doc TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    PRIMARY KEY (text, theme)
+);
 """
 
 # Recurring issues (issue 12): problem statements of deficiency passages, the issues that
@@ -456,6 +471,15 @@ class Store:
             for r in rows
         ]
 
+    def blocks(self, doc_id: int) -> list[Block]:
+        """A document's blocks in reading order (masked text, as stored)."""
+        return [
+            Block(r["kind"], r["text"], r["page"], json.loads(r["heading_path"]), r["page_end"])
+            for r in self.conn.execute(
+                "SELECT kind, text, page, page_end, heading_path FROM blocks WHERE doc_id = ? ORDER BY seq", (doc_id,)
+            )
+        ]
+
     def delete_document(self, doc_id: int) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
@@ -650,17 +674,56 @@ class Store:
         ]
 
     # ---------------------------------------------------------- corrections
-    def set_correction(self, text_hash_: str, field: str, value: str) -> None:
-        """A researcher's correction of kind or theme; keyed by text so it survives rebuilds."""
-        if field not in ("kind", "theme"):
-            raise StoreError(f"Okänt fält för rättelse: {field}")
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO corrections(text_hash, field, value, created_at) VALUES (?,?,?,?)",
-                (text_hash_, field, value, time.time()),
-            )
+    def set_correction(self, text_hash_: str, field: str, value: str, author: str = "") -> None:
+        """A researcher's correction of kind or theme; keyed by text so it survives rebuilds.
+        `author` names who decided it when known (a QDA tool's user); the explorer has no login."""
+        self.save_imported([(text_hash_, field, value, author)], [])
 
+    def save_imported(
+        self, corrections: list[tuple[str, str, str, str]], examples: list[tuple[str, str, str, str, str]]
+    ) -> None:
+        """Corrections (text_hash, field, value, author) and labelled examples (text, theme, code
+        name, doc, source) brought back from another tool, all in one transaction."""
+        for _, field, _, _ in corrections:
+            if field not in ("kind", "theme"):
+                raise StoreError(f"Okänt fält för rättelse: {field}")
+        now = time.time()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO corrections(text_hash, field, value, created_at) VALUES (?,?,?,?)",
+                [(h, field, value, now) for h, field, value, _ in corrections],
+            )
+            conn.executemany(
+                "DELETE FROM correction_authors WHERE text_hash = ? AND field = ?",
+                [(h, field) for h, field, _, author in corrections if not author],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO correction_authors(text_hash, field, author) VALUES (?,?,?)",
+                [(h, field, author) for h, field, _, author in corrections if author],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO imported_examples(text, theme, code, doc, source, created_at)"
+                " VALUES (?,?,?,?,?,?)",
+                [(*example, now) for example in examples],
+            )
             self._apply_corrections(conn)
+
+    def imported_examples(self) -> list[dict]:
+        """Texts a researcher coded in a QDA tool with a code that is no theme (yet): labelled
+        examples for a build whose codebook has that theme."""
+        try:
+            rows = self.conn.execute("SELECT text, theme, code, doc, source FROM imported_examples ORDER BY rowid")
+            return [dict(r) for r in rows]
+        except sqlite3.OperationalError:  # a database made before imports existed, opened read-only
+            return []
+
+    def correction_authors(self) -> dict[tuple[str, str], str]:
+        """(text_hash, field) -> who made the correction, where a QDA tool said so."""
+        try:
+            rows = self.conn.execute("SELECT text_hash, field, author FROM correction_authors")
+            return {(r[0], r[1]): r[2] for r in rows}
+        except sqlite3.OperationalError:  # a database made before authors were kept, opened read-only
+            return {}
 
     def corrections(self) -> dict[tuple[str, str], str]:
         return {(r[0], r[1]): r[2] for r in self.conn.execute("SELECT text_hash, field, value FROM corrections")}

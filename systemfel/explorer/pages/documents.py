@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from systemfel.base.records import PASSAGE_KINDS, Document
+from systemfel.exchange.qdpx_write import qdpx_bytes
 from systemfel.explorer import tables
 from systemfel.explorer.context import Context
 from systemfel.explorer.highlight import markdown_safe
@@ -34,6 +35,7 @@ def render(ctx: Context) -> None:
     with st.expander("Lägg till rapporter (PDF)", expanded=not docs or bool(st.session_state.get("uppladdning"))):
         upload_section(db)
     if docs:
+        qdpx_section(db)
         by_id = {d.id: d for d in docs}
         doc_id = st.selectbox(
             "Rapport", list(by_id), key="dokument_val",
@@ -42,6 +44,26 @@ def render(ctx: Context) -> None:
         document_passages(ctx, by_id[doc_id])
     else:
         st.info("Databasen har inga inlästa rapporter ännu. Ladda upp en PDF ovan.")
+
+
+def qdpx_section(db: Path) -> None:
+    """The whole project for the researchers' own QDA tools; made only when asked for."""
+    with st.expander("Exportera till NVivo, ATLAS.ti, MAXQDA eller QualCoder (REFI-QDA)"):
+        st.caption(
+            "En projektfil (.qdpx) med alla rapporter, kodboken (teman, typ, nivå, aktörer) och varje stycke "
+            "kodat, rättelser som kodningar av användaren ”Rättelse i systemfel”. Forskarens ändringar läses "
+            "tillbaka med `systemfel import qdpx PROJEKT.qdpx --db DATABAS`."
+        )
+        st.download_button(
+            "Projektfil (.qdpx)", data=lambda: qdpx_download(db), file_name=f"{db.stem}.qdpx", mime="application/zip",
+            key="qdpx_export", on_click="ignore", icon=":material/download:",
+            help="Ladda ner projektet i REFI-QDA-formatet",
+        )  # fmt: skip
+
+
+def qdpx_download(db: Path) -> bytes:
+    with Store(db, readonly=True) as store:
+        return qdpx_bytes(store)
 
 
 def document_passages(ctx: Context, doc: Document) -> None:
