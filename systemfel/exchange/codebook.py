@@ -172,13 +172,21 @@ class CodeBook:
     def code(self, category: str, value: str) -> Code:
         return self.by_key[f"{category}:{value}"]
 
-    def find(self, code_guid: str, name: str) -> Code | None:
-        """Our code for a code in an imported project: by GUID, else by its name (or a theme's id)."""
+    def find(self, code_guid: str, name: str, group: str = "") -> Code | None:
+        """Our code for a code in an imported project: by GUID, else by its name (or a theme's id).
+        A name two of our codes share (an actor and a recurring issue's label, say) is settled by
+        the group the code sits under in the project (`group`: its top code's name); else not guessed."""
         if code_guid in self.by_guid:
             return self.by_guid[code_guid]
         wanted = match_key(name)
         matches = [c for c in self.walk() if c.codable and wanted in (match_key(c.name), match_key(c.value))]
-        # a name shared by two categories (an actor and a theme, say) is not guessed
+        if len(matches) > 1:
+            categories = {cat for cat, (title, _) in GROUPS.items() if match_key(title) == match_key(group)}
+            if "theme" in categories:
+                categories.add("recurring")
+            matches = [c for c in matches if c.category in categories] or matches
+        if len(matches) > 1:
+            matches = [c for c in matches if c.category != "recurring"] or matches
         return matches[0] if len(matches) == 1 else None
 
 

@@ -155,7 +155,8 @@ class _Planner:
         foreign = self.foreign.get(code_guid.strip("{}").lower())
         if foreign is None:
             return None, None
-        return self.corpus.codebook.find(foreign.guid.strip("{}").lower(), foreign.name), foreign
+        group = foreign.path.split(" > ", 1)[0]
+        return self.corpus.codebook.find(foreign.guid.strip("{}").lower(), foreign.name, group), foreign
 
     def source(self, source: etree._Element, texts: dict[str, bytes]) -> None:
         name = source.get("name") or source.get("guid", "?")
