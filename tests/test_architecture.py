@@ -117,7 +117,7 @@ def test_the_wheel_installs_only_systemfel(tmp_path):
     top = {n.split("/")[0] for n in names}
     assert top == {"systemfel", next(t for t in top if t.endswith(".dist-info"))}, top
     for expected in ("systemfel/ingest/reader.py", "systemfel/nlp/data/cues.yaml", "systemfel/models/data/codebook.yaml",
-                     "systemfel/explorer/pages/search.py", "systemfel/explorer/main.py"):  # fmt: skip
+                     "systemfel/explorer/views/search.py", "systemfel/explorer/main.py"):  # fmt: skip
         assert expected in names
 
 

@@ -21,7 +21,7 @@ from systemfel.exchange.qdpx_read import apply_import, plan_import
 from systemfel.exchange.qdpx_write import export_qdpx
 from systemfel.exchange.schema import NS, SCHEMA_PATH
 from systemfel.exchange.sourcetext import compose_source_text, fold_whitespace
-from systemfel.explorer.pages.documents import qdpx_download
+from systemfel.explorer.views.documents import qdpx_download
 from systemfel.pipeline import BuildOptions, labelled_examples
 from systemfel.store import Store
 from tests.test_app import copy_db, start

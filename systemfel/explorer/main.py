@@ -1,6 +1,6 @@
 """The explorer's frame: choose the database, read one snapshot, route to a page.
 
-Pages are the modules of `systemfel.explorer.pages` (each with SLUG, TITLE, ORDER and
+Views are the modules of `systemfel.explorer.views` (each with SLUG, TITLE, ORDER and
 `render(ctx)`); the sidebar lists them and `?vy=SLUG` opens one, so links keep working.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import ModuleType
 import streamlit as st
 from streamlit import config as st_config
 
-from systemfel.explorer import pages
+from systemfel.explorer import views
 from systemfel.explorer.context import (
     HOW_TO_START,
     Context,
@@ -28,9 +28,9 @@ from systemfel.store import StoreError
 
 def discover_pages() -> dict[str, ModuleType]:
     """slug -> page module, in the pages' own order."""
-    found = [importlib.import_module(f"{pages.__name__}.{info.name}") for info in pkgutil.iter_modules(pages.__path__)]
-    views = [m for m in found if hasattr(m, "render") and hasattr(m, "SLUG")]
-    return {m.SLUG: m for m in sorted(views, key=lambda m: (m.ORDER, m.SLUG))}
+    found = [importlib.import_module(f"{views.__name__}.{info.name}") for info in pkgutil.iter_modules(views.__path__)]
+    pages = [m for m in found if hasattr(m, "render") and hasattr(m, "SLUG")]
+    return {m.SLUG: m for m in sorted(pages, key=lambda m: (m.ORDER, m.SLUG))}
 
 
 def usage_statistics_off() -> bool:
