@@ -6,6 +6,7 @@ person can look at what users see.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -282,9 +283,11 @@ def test_counts_agree_between_overview_and_themes(server, browser, screenshots):
 
 
 def test_correction_from_the_card_is_confirmed_where_the_user_looks(server, browser, screenshots):
-    open_view(browser, server, "dokument", "Stycken i läsordning")
+    text = open_view(browser, server, "dokument", "Stycken i läsordning")
+    # another test may have uploaded a short report, which the view can open first: compare with its own count
+    shown = int(re.search(r"Stycken i läsordning \((\d+)\)", text).group(1))
     buttons = browser.find_elements(By.XPATH, "//button[.//p[text()='Rätta']]")
-    assert len(buttons) > 5, "every passage card has its own Rätta button"
+    assert shown >= 1 and len(buttons) >= shown, ("every passage card has its own Rätta button", shown, len(buttons))
     button = buttons[4]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
     button.click()
