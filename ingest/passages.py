@@ -151,6 +151,10 @@ class PassageSplitter:
         self.min_words = min_words
         self.kinds = tuple(kinds)
 
+    def split_text(self, text: str) -> list[str]:
+        """The pieces one block's text is cut into (the text itself when it is short enough)."""
+        return [piece for _, piece in self._pieces(text)]
+
     def _pieces(self, text: str) -> list[tuple[int, str]]:
         """(char offset, text) pieces of one block."""
         if len(text.split()) <= self.target_words * 1.5 and len(text.split()) <= self.max_words:

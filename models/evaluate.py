@@ -17,6 +17,7 @@ from systemfel.base.jsonlines import read_jsonl
 from systemfel.base.records import StoredPassage
 from systemfel.base.textnorm import normalize_for_match
 from systemfel.ingest import read_document
+from systemfel.models.search import Calibration
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +275,6 @@ def calibrate(engine, queries: list[dict], margin: float = 0.02, k: int = RECALL
     k, less `margin`: no judged answer that search finds is hidden by the threshold. `strong`
     is the median relevance of those passages: half of the judged answers reach it.
     """
-    from systemfel.models.search import Calibration
-
     found = [r for per_query in relevant_relevances(engine, queries, k) for r in per_query]
     if not found:
         raise ValueError("no relevant passage among the first hits of any query: nothing to calibrate on")

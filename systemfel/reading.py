@@ -76,12 +76,12 @@ class FileReader:
         except IngestError as exc:
             return ReadResult(path_key(path), sha256, file=self._shown(display_name(path)),
                               error=self._shown(printable(exc.message)))  # fmt: skip
-        if not parsed.passages:
+        kept = self.reader.keep_passages(parsed.passages)
+        if not kept:  # also a file whose only text is a lead-in line that leads nothing
             return ReadResult(
                 path_key(path), sha256, file=self._shown(display_name(path)), pages=parsed.pages,
                 error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
             )  # fmt: skip
-        kept = self.reader.keep_passages(parsed.passages)
         texts = [p.text for p in kept] + [h for p in kept for h in p.heading_path]
         known = self.pii.known_names(texts) if not self.options.keep_pii else frozenset()
         passages, blocks, pii_counts = self._mask(kept, parsed.blocks, known)

@@ -45,12 +45,15 @@ def engine_key(store: Store, model: str) -> str:
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
 
-def build_engine(store: Store, embedder: Embedder, progress=None) -> SearchEngine:
+def build_engine(store: Store, embedder: Embedder | None = None, progress=None) -> SearchEngine:
     """The engine over the store's passages and cached passage and sentence vectors.
+
+    `embedder` defaults to the model the store was built with.
 
     Vectors a build has not cached yet are embedded now, and cached when the store is writable
     (the explorer and `systemfel search` open it read-only: then they are kept in memory only).
     """
+    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
     passages = store.passages()
     save = store.writable()
     if not save:

@@ -233,8 +233,8 @@ class Store:
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-                self.conn.executescript(SCHEMA)
-                self.conn.executescript(RECURRING_SCHEMA)
+                # one transaction: a build killed while it makes a new database leaves no half schema
+                self.conn.executescript(f"BEGIN;\n{SCHEMA}\n{RECURRING_SCHEMA}\nCOMMIT;")
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )

@@ -277,3 +277,24 @@ def test_figures_of_the_dev_reports_against_their_gold(reader):
     # measured 0.897: counts about others (the county's 16 kommuner, another year's national
     # figures, a petition's signatories) are still taken for the report's own
     assert report["precision"] >= 0.85
+
+
+def test_a_file_whose_only_text_is_a_lead_in_is_reported_not_stored_empty(tmp_path):
+    """Nothing is left to store once the lone lead-in line goes: the build says so for that file
+    and stores the report beside it."""
+    from systemfel.pipeline import BuildOptions, build
+    from systemfel.store import Store
+
+    lone = ReportPdf(tmp_path / "lone.pdf")
+    lone.line("Följande brister har rapporterats under året:")
+    good = ReportPdf(tmp_path / "good.pdf")
+    good.heading("Brister och systemfel")
+    good.paragraph(["Klienterna får vänta länge på en första tid hos psykiatrin,", "ofta mer än ett halvår."])
+    with Store(tmp_path / "lone.db") as store:
+        summary = build(store, [lone.save(), good.save()], options=BuildOptions(analyse=False, workers=0))
+        docs = {d.file: d for d in store.documents()}
+    by_file = {f.path.rsplit("/", 1)[-1]: f for f in summary.files}
+    assert by_file["lone.pdf"].failed and "Ingen brödtext" in by_file["lone.pdf"].message
+    assert by_file["good.pdf"].status == "new"
+    assert docs["good.pdf"].n_passages == 1
+    assert "lone.pdf" not in docs or (docs["lone.pdf"].status == "failed" and docs["lone.pdf"].n_passages == 0)

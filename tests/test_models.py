@@ -352,13 +352,12 @@ def test_trends_on_dev_corpus_add_up(corpus):
 
 
 # --------------------------------------------- issue 18: one definition of every number
-def _stored(rows: list[dict]) -> list[StoredPassage]:
-    docs = {name: i for i, name in enumerate(sorted({r["file"] for r in rows}), 1)}
-    return [
-        StoredPassage(id=r["id"], doc_id=docs[r["file"]], file=r["file"], text=f"stycke {r['id']}", text_hash=str(r["id"]),
-                      org=r["org"], year=r["year"], kind=r["kind"], themes=tuple(r["themes"]), cluster=r["cluster"])
-        for r in rows
-    ]  # fmt: skip
+def _stored(rows: list[StoredPassage]) -> list[StoredPassage]:
+    """The hand-made passages with one document id per file, as the store gives them."""
+    from dataclasses import replace
+
+    docs = {name: i for i, name in enumerate(sorted({p.file for p in rows}), 1)}
+    return [replace(p, doc_id=docs[p.file]) for p in rows]
 
 
 def test_theme_counts_name_main_and_any_theme():
@@ -367,7 +366,7 @@ def test_theme_counts_name_main_and_any_theme():
     assert frame.loc["regelverk", "n_main"] == 0 and frame.loc["regelverk", "n_any"] == 1  # second theme only
     assert frame.loc["bostad", "n_main"] == 3 and frame.loc["bostad", "n_reports"] == 2
     # the main-theme counts add up to the deficiencies with a theme, as the trends count them
-    assert frame["n_main"].sum() == sum(r["kind"] == "deficiency" and bool(r["themes"]) for r in HAND_MADE)
+    assert frame["n_main"].sum() == sum(p.kind == "deficiency" and bool(p.themes) for p in HAND_MADE)
     recurring = recurrence(_stored(HAND_MADE), by="theme").set_index("key")
     assert (recurring["n_passages"] == frame.loc[recurring.index, "n_any"]).all()
 

@@ -37,6 +37,12 @@ def render(ctx: Context) -> None:
     if docs:
         qdpx_section(db)
         by_id = {d.id: d for d in docs}
+        # ?rapport=FILE opens that report: a link a researcher can cite or send
+        asked = st.query_params.get("rapport")
+        linked = next((d.id for d in docs if asked and d.file == asked), None)
+        if linked is not None and st.session_state.get("dokument_lank") != asked:
+            st.session_state["dokument_val"] = linked
+            st.session_state["dokument_lank"] = asked
         doc_id = st.selectbox(
             "Rapport", list(by_id), key="dokument_val",
             format_func=lambda i: f"{by_id[i].meta.org} {by_id[i].meta.year or ''} – {by_id[i].file}",
