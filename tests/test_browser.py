@@ -237,7 +237,7 @@ def test_nonsense_shows_no_hits_message(server, browser, screenshots):
 
 
 def test_search_shows_bands_and_matched_words(server, browser, screenshots):
-    text = search_for(browser, server, "Min klient har inget BankID och kan inte logga in hos Försäkringskassan",
+    search_for(browser, server, "Min klient har inget BankID och kan inte logga in hos Försäkringskassan",
                       "Stark träff", "Matchade ord")  # fmt: skip
     marks = {m.text.lower() for m in browser.find_elements(By.TAG_NAME, "mark")}
     assert any("bank" in m for m in marks), marks
