@@ -59,3 +59,9 @@ def test_every_reader_cuts_where_the_rule_cuts():
     assert len(pieces) > 3
     ends = {e for e in EXPECTED}
     assert all(any(piece.endswith(e) for e in ends) for piece in pieces)
+
+
+def test_a_list_run_into_one_line_ends_a_sentence_at_each_bullet():
+    text = "Totalt 147 systemfel. • handläggarnivå: 47 st. • lokal nivå: 75 st. – central nivå: 25 st."
+    assert split_sentences(text) == [
+        "Totalt 147 systemfel.", "• handläggarnivå: 47 st.", "• lokal nivå: 75 st.", "– central nivå: 25 st."]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])(?P<close>[\"”’»)]?)\s+(?=[\"”“„«'(]?[A-ZÅÄÖÉÜ0-9])")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])(?P<close>[\"”’»)]?)\s+(?=[\"”“„«'(]?[A-ZÅÄÖÉÜ0-9•▪●◦■–])")
 
 # Abbreviations a sentence does not end with, written without spaces ("bl. a." is "bl.a.").
 # Not "m.m." or "etc.": those often do end a sentence.
