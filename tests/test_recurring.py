@@ -6,6 +6,7 @@ import json
 import re
 import sqlite3
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,30 @@ def test_the_view_ranks_issues_and_opens_quotes_by_report(demo_db, monkeypatch):
     button.click()
     at.run()
     assert at.title[0].value == "Sök liknande fall"
+
+
+def test_a_theme_drills_down_to_its_issues_and_their_quotes(demo_db, monkeypatch):
+    """Teman -> a theme -> its recurring issues -> one issue's quotes (issue 12, item 2)."""
+    at = _start(demo_db, monkeypatch)
+    at.sidebar.radio(key="vy").set_value("teman")
+    at.run()
+    store = Store(demo_db, readonly=True)
+    issues = store.issues()
+    slug = Counter(t for i in issues for t in i["themes"][:1]).most_common(1)[0][0]
+    at.selectbox(key="teman_val").set_value(slug)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    under = [i for i in issues if slug in i["themes"]]
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Återkommande systemfel i temat**"))
+    assert f"({len(under)}," in heading
+    wanted = under[1] if len(under) > 1 else under[0]  # not the one the view would open anyway
+    at.button(key=f"tema_sf_{wanted['id']}").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Återkommande systemfel"
+    assert at.subheader[0].value == wanted["label"]
+    quotes = [e.value for e in at.markdown if e.value.startswith("> ")]
+    assert len(quotes) == wanted["size"]
 
 
 def test_filters_narrow_the_list(demo_db, monkeypatch):
