@@ -4,23 +4,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from systemfel.ingest.blocks import LaidBlock
 from systemfel.base.records import LEAD_IN, Passage
-
-# A sentence ends with . ! ? or … (maybe followed by a closing quote) before an upper-case start.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"”’»)]?\s+(?=[\"”“„«(]?[A-ZÅÄÖÉÜ0-9])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Rough sentence split for Swedish prose; keeps "t.ex. något" together (lower case after)."""
-    parts = []
-    start = 0
-    for match in _SENTENCE_BREAK.finditer(text):
-        parts.append(text[start : match.start()] + text[match.start() : match.end()].rstrip())
-        start = match.end()
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
-
+from systemfel.base.sentences import split_sentences
+from systemfel.ingest.blocks import LaidBlock
 
 _INNER_SENTENCE_END = re.compile(r"[.!?]\s+[A-ZÅÄÖ]")
 _LIST_MARKER = re.compile(r"^\(?(?:\d{1,2}|[a-zA-Z])[.)]\s+")

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from systemfel.models.text import split_sentences
 from systemfel.base.jsonlines import read_json_lines
+from systemfel.base.sentences import split_sentences
 from systemfel.base.textnorm import normalize_for_match
 
 DEFAULT_LABELLED = Path(__file__).resolve().parent / "data" / "labelled_examples.jsonl"
@@ -78,7 +78,7 @@ def labelled_from_gold(gold: list[dict], passages: list[dict]) -> tuple[list[Lab
         if passage is None:
             missing.append(f"{row['doc']}: {row['key']}")
             continue
-        sentences = split_sentences(passage.text) or [passage.text]
+        sentences = split_sentences(passage.text, min_chars=30) or [passage.text]
         text = next((s for s in sentences if needle in normalize_for_match(s)), passage.text)
         themes = tuple(row["themes"])
         if (text, themes) not in seen:

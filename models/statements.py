@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A sentence ends at . ! ? or … followed by space and a capital, digit or opening quote
-# (the same rule as `text.split_sentences`, which keeps "bl. a." and "t. ex." whole).
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"”“'(A-ZÅÄÖÉ0-9])")
+from systemfel.base.sentences import sentence_spans
 
 # Words that open a sentence which carries the previous one on: a consequence, a reason,
 # a place or time already named ("Här är köerna långa", "Detta leder till ...").
@@ -37,25 +35,6 @@ class Statement:
     start: int
     end: int
     text: str
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a text, white space trimmed."""
-    spans: list[tuple[int, int]] = []
-    position = 0
-    for match in _SENTENCE_END.finditer(text):
-        spans.append((position, match.start()))
-        position = match.end()
-    spans.append((position, len(text)))
-    out = []
-    for start, end in spans:
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            out.append((start, end))
-    return out
 
 
 class StatementSplitter:

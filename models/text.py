@@ -68,26 +68,6 @@ TERM_VARIANTS = {
     "ssc": "servicecenter", "statens servicecenter": "servicecenter",
 }  # fmt: skip
 
-# A sentence ends at . ! ? or … followed by space and a capital, digit or opening quote.
-# Not spaCy's sentencizer: it splits after every full stop, so "bl. a." and "t. ex.", common
-# in these reports, would end sentences.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"”“'(A-ZÅÄÖÉ0-9])")
-
-
-def split_sentences(text: str, min_chars: int = 30) -> list[str]:
-    """Sentences of a passage; fragments shorter than `min_chars` are joined to a neighbour
-    so that a heading-like scrap ("Kalmar.") never stands alone."""
-    sentences: list[str] = []
-    for part in (p.strip() for p in _SENTENCE_END.split(text)):
-        if not part:
-            continue
-        if sentences and (len(sentences[-1]) < min_chars or len(part) < min_chars):
-            sentences[-1] = f"{sentences[-1]} {part}"
-        else:
-            sentences.append(part)
-    return sentences
-
-
 class SwedishAnalyzer:
     """Lower-cased word tokens without stop words, reduced to Swedish snowball stems.
 

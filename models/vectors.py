@@ -12,8 +12,8 @@ from typing import Protocol
 import numpy as np
 
 from systemfel.base.hashing import text_hash
+from systemfel.base.sentences import split_sentences
 from systemfel.models.embed.base import Embedder
-from systemfel.models.text import split_sentences
 
 log = logging.getLogger(__name__)
 

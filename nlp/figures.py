@@ -258,16 +258,17 @@ class FigureExtractor:
             i = end
         return figures
 
-    def extract(self, passages: Sequence, year: int | None = None) -> list[Figure]:
-        """Figures of one document in reading order; `year` is the report year when a sentence names none."""
+    def extract(self, passages: Sequence, year: int | None = None, docs: Sequence[Doc] | None = None) -> list[Figure]:
+        """Figures of one document in reading order; `year` is the report year when a sentence
+        names none; `docs`: the passages' texts already parsed."""
         figures: list[Figure] = []
         last_subject: str | None = None
-        for passage in passages:
+        for i, passage in enumerate(passages):
             text = passage_field(passage, "text", "") or ""
             if not any(ch.isdigit() for ch in text):
                 continue
             page = int(passage_field(passage, "page", 0) or 0)
-            doc = self.nlp(text)
+            doc = docs[i] if docs is not None else self.nlp(text)
             for sent in doc.sents:
                 if len(sent.text) > self.max_sentence_chars * 3:
                     continue

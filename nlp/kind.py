@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from spacy.tokens import Doc
+
 from systemfel.nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
 from systemfel.nlp.swedish import SwedishNLP
 
@@ -149,8 +151,9 @@ class KindClassifier:
         return any(span.lemma_.lower() not in self._announcing and span.text.lower() not in self._announcing
                    for span in spans)
 
-    def evidence(self, text: str, heading: str | None, block_kind: str) -> KindEvidence:
-        doc = self.nlp(text)
+    def evidence(self, text: str, heading: str | None, block_kind: str, doc: Doc | None = None) -> KindEvidence:
+        """`doc`: the text already parsed (PassageReader parses each passage once for every reader)."""
+        doc = doc if doc is not None else self.nlp(text)
         counts = self._text.counts(doc)
         if heading == "measures":
             # a heading that announces measures is a good-practice section, unless the text
@@ -193,14 +196,15 @@ class KindClassifier:
         return ev.good >= 1 and ev.good >= against
 
     # ----------------------------------------------------------- predict
-    def predict(self, passages: Sequence) -> list[tuple[str, float]]:
-        """(kind, confidence in that kind) for each passage of one document, in reading order."""
+    def predict(self, passages: Sequence, docs: Sequence[Doc] | None = None) -> list[tuple[str, float]]:
+        """(kind, confidence in that kind) for each passage of one document, in reading order;
+        `docs` are the passages' texts already parsed, else they are parsed here."""
         evidence: list[KindEvidence] = []
         sections: list[tuple] = []
         current_path: tuple = ()
         pseudo: list[str] = []
         carried: str | None = None  # section kind from a heading run into an earlier passage
-        for passage in passages:
+        for i, passage in enumerate(passages):
             text = passage_field(passage, "text", "") or ""
             block_kind = passage_field(passage, "block_kind", "paragraph") or "paragraph"
             path = tuple(passage_field(passage, "heading_path", []) or [])
@@ -220,7 +224,7 @@ class KindClassifier:
                 carried = kind
                 if share >= 0.4:
                     heading = kind
-            evidence.append(self.evidence(text, heading, block_kind))
+            evidence.append(self.evidence(text, heading, block_kind, docs[i] if docs is not None else None))
             sections.append((path, tuple(pseudo), carried, context))
         # the section's other passages: a case box among complaints is a complaint
         members: dict[tuple, list[int]] = {}

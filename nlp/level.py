@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from spacy.tokens import Doc
+
 from systemfel.nlp.cues import DEFAULT_CUES, CueMatcher, load_cue_file
 from systemfel.nlp.kind import context_lines, passage_field
 from systemfel.nlp.swedish import SwedishNLP
@@ -60,8 +62,8 @@ class LevelClassifier:
         named = [level for level in LEVELS if counts.get(level)]
         return named[0] if len(named) == 1 else None
 
-    def text_level(self, text: str) -> str | None:
-        counts = self._text.counts(self.nlp(text))
+    def text_level(self, text: str, doc: Doc | None = None) -> str | None:
+        counts = self._text.counts(doc if doc is not None else self.nlp(text))
         ranked = sorted(LEVELS, key=lambda level: counts.get(level, 0), reverse=True)
         top, second = counts.get(ranked[0], 0), counts.get(ranked[1], 0)
         if top == 0 or top - second < self.min_margin:
@@ -75,8 +77,11 @@ class LevelClassifier:
                 return level
         return self.text_level(text)
 
-    def predict(self, passages: Sequence, kinds: Sequence[str] | None = None) -> list[str | None]:
-        """Levels for one document; only deficiencies get one when `kinds` is given."""
+    def predict(
+        self, passages: Sequence, kinds: Sequence[str] | None = None, docs: Sequence[Doc] | None = None
+    ) -> list[str | None]:
+        """Levels for one document; only deficiencies get one when `kinds` is given. `docs`: the
+        passages' texts already parsed."""
         out: list[str | None] = []
         carried: str | None = None
         last_path: tuple = ()
@@ -96,5 +101,5 @@ class LevelClassifier:
             # lines above the item, then the headings (deepest first)
             structural = (self.column_level(text, context) or self.context_level(context)) if context else None
             structural = structural or next((self.heading_level(h) for h in reversed(path) if self.heading_level(h)), None)
-            out.append(structural or self.text_level(text) or carried)
+            out.append(structural or self.text_level(text, docs[i] if docs is not None else None) or carried)
         return out

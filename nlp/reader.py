@@ -38,18 +38,29 @@ class PassageReader:
         self.levels = LevelClassifier(self.nlp, cue_paths)
         self.figure_extractor = FigureExtractor(self.nlp)
 
+    def read(self, passages: Sequence, year: int | None = None) -> tuple[list[PassageLabels], list[Figure]]:
+        """Labels of every passage and the document's reported figures, each passage parsed once."""
+        docs = self._parse(passages)
+        return self._label(passages, docs), self.figure_extractor.extract(passages, year=year, docs=docs)
+
     def label(self, passages: Sequence) -> list[PassageLabels]:
         """One PassageLabels per passage (Passage records or dicts with text/heading_path/block_kind)."""
+        return self._label(passages, self._parse(passages))
+
+    def _parse(self, passages: Sequence) -> list:
+        return list(self.nlp.pipe(passage_field(p, "text", "") or "" for p in passages))
+
+    def _label(self, passages: Sequence, docs: Sequence) -> list[PassageLabels]:
         if not passages:
             return []
-        kinds = self.kinds.predict(passages)
-        levels = self.levels.predict(passages, [k for k, _ in kinds])
+        kinds = self.kinds.predict(passages, docs)
+        levels = self.levels.predict(passages, [k for k, _ in kinds], docs)
         labels = []
-        for passage, (kind, score), level in zip(passages, kinds, levels):
-            text = passage_field(passage, "text", "") or ""
+        for passage, doc, (kind, score), level in zip(passages, docs, kinds, levels):
             # an item under "Psykiatrin:" is about psykiatrin though its own words do not say so
-            context_actors = self.actors.find(passage_field(passage, "context", "") or "")
-            actors = list(dict.fromkeys([*self.actors.find(text), *context_actors]))
+            context = passage_field(passage, "context", "") or ""
+            context_actors = self.actors.find(context) if context else []
+            actors = list(dict.fromkeys([*self.actors.find_in_doc(doc), *context_actors]))
             labels.append(PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=actors, level=level))
         return labels
 

@@ -15,6 +15,8 @@ from spacy.language import Language
 from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc, Token
 
+from systemfel.base.sentences import sentence_spans
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,16 @@ class LowerCaseLookupLemmatizer(Lemmatizer):
         table = self.lookups.get_table("lemma_lookup", {})
         lower = token.lower_
         return [table.get(lower, lower)]
+
+
+@Language.component("sv_sentences")
+def mark_sentence_starts(doc: Doc) -> Doc:
+    """Sentence starts from the project's one sentence rule (systemfel.base.sentences), so a
+    figure's sentence is the same unit as a statement's or a sentence vector's."""
+    starts = {start for start, _ in sentence_spans(doc.text)}
+    for token in doc:
+        token.is_sent_start = token.i == 0 or token.idx in starts
+    return doc
 
 
 @Language.factory(
@@ -45,7 +57,7 @@ class SwedishNLP:
         nlp = spacy.blank("sv")
         nlp.max_length = max_length
         nlp.add_pipe("sv_lower_lemmatizer", name="lemmatizer")
-        nlp.add_pipe("sentencizer")
+        nlp.add_pipe("sv_sentences")
         nlp.initialize()
         self.nlp = nlp
         self.stop_words: frozenset[str] = frozenset(nlp.Defaults.stop_words)

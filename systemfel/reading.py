@@ -85,7 +85,7 @@ class FileReader:
         texts = [p.text for p in kept] + [h for p in kept for h in p.heading_path]
         known = self.pii.known_names(texts) if not self.options.keep_pii else frozenset()
         passages, blocks, pii_counts = self._mask(kept, parsed.blocks, known)
-        figures = self.reader.figures(passages, year=meta.year)
+        labels, figures = self.reader.read(passages, year=meta.year)
         if not self.options.keep_pii:
             meta = self.pii.mask_fields(meta, MASKED_META_FIELDS, known)
             figures = [self.pii.mask_fields(f, ("sentence",), known) for f in figures]
@@ -98,7 +98,7 @@ class FileReader:
             blocks=blocks,
             passages=passages,
             passage_pii=pii_counts,
-            labels=self.reader.label(passages),
+            labels=labels,
             figures=figures,
             warnings=warnings,
         )

@@ -78,6 +78,9 @@ def test_imports_point_down(module):
         if not imported.startswith("systemfel"):
             continue
         assert LAYERS.index(layer(imported)) <= own, f"{path}:{line}: {layer(module)} must not import {imported}"
+        if imported.startswith("systemfel.explorer"):
+            # the explorer shows; nothing else (exports, QDA exchange, CLI) depends on how it shows
+            assert module.startswith("systemfel.explorer"), f"{path}:{line} imports the explorer ({imported})"
         if layer(module) == "systemfel.models":
             assert not imported.startswith("systemfel.store"), f"{path}:{line}: models/ gets interfaces, not the store"
 

@@ -147,6 +147,40 @@ def test_overview(server, browser, screenshots):
     browser.save_screenshot(str(screenshots / "1-oversikt.png"))
 
 
+def test_a_theme_leads_to_its_recurring_issues_and_their_quotes(server, browser, screenshots):
+    text = open_view(browser, server, "teman", "Teman", "Återkommande systemfel i temat")
+    buttons = browser.find_elements(By.XPATH, "//button[.//p[text()='Öppna']]")
+    assert buttons, "the chosen theme lists its recurring issues"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[0])
+    buttons[0].click()
+    text = wait_until_idle(browser, "Påståenden per organisation och år", "Sök liknande fall")
+    assert "Traceback" not in text
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), text[:2000]
+    _open_first_report_block(browser)
+    text = wait_until_idle(browser, ", s. ")  # each quote names its report and page
+    browser.save_screenshot(str(screenshots / "2b-tema-till-systemfel.png"))
+
+
+def _open_first_report_block(driver) -> None:
+    """The quotes of an issue spanning many reports sit in folded blocks, one per report."""
+    summary = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stExpander"] details:not([open]) summary')
+    quotes = [s for s in summary if re.search(r"\(\d+\)$", s.text.strip())]
+    if quotes:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", quotes[0])
+        quotes[0].click()
+
+
+def test_the_recurring_view_ranks_and_opens_an_issue(server, browser, screenshots):
+    text = open_view(browser, server, "aterkommande", "Återkommande systemfel", "Öppna systemfel",
+                     "Påståenden per organisation och år")  # fmt: skip
+    assert "Påståenden utan grupp" in text and "återkommande" in text
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    _open_first_report_block(browser)
+    text = wait_until_idle(browser, ", s. ")
+    assert "Sök liknande fall" in text and "Flytta ut ur systemfelet" in text
+    browser.save_screenshot(str(screenshots / "2c-aterkommande.png"))
+
+
 def test_themes_map_click_shows_the_passage(server, browser, screenshots):
     text = open_view(browser, server, "teman", "Teman", "Belägg", "Karta över bristerna")
     assert ", s. " in text
@@ -237,7 +271,7 @@ def test_nonsense_shows_no_hits_message(server, browser, screenshots):
 
 
 def test_search_shows_bands_and_matched_words(server, browser, screenshots):
-    text = search_for(browser, server, "Min klient har inget BankID och kan inte logga in hos Försäkringskassan",
+    search_for(browser, server, "Min klient har inget BankID och kan inte logga in hos Försäkringskassan",
                       "Stark träff", "Matchade ord")  # fmt: skip
     marks = {m.text.lower() for m in browser.find_elements(By.TAG_NAME, "mark")}
     assert any("bank" in m for m in marks), marks

@@ -29,7 +29,6 @@ from systemfel.base.jsonlines import read_jsonl  # noqa: E402
 from systemfel.base.records import StoredPassage  # noqa: E402
 from systemfel.models.evaluate import apply_gold_labels, passages_from_pdfs  # noqa: E402
 from systemfel.models.themes import Codebook  # noqa: E402
-from systemfel.base.records import StoredPassage  # noqa: E402
 from systemfel.models.trends import recurrence, report_theme_shares, theme_counts, theme_trends, within_org_changes  # noqa: E402
 from systemfel.models.vectors import (  # noqa: E402
     MODEL_META_KEY,

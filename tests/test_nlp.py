@@ -106,6 +106,39 @@ def test_labels_one_per_passage_from_records_and_dicts(reader, block_corpus):
     assert reader.label([]) == []
 
 
+def test_reading_a_document_parses_each_passage_once(block_corpus):
+    """Kind, level, actors and figures share one spaCy Doc per passage (issue 17), and give the
+    same answers as the readers asked one by one."""
+    from collections import Counter
+
+    from systemfel.nlp.reader import PassageReader
+    from systemfel.nlp.swedish import SwedishNLP
+
+    class CountingNLP(SwedishNLP):
+        def __init__(self):
+            super().__init__()
+            self.parsed = Counter()
+
+        def __call__(self, text):
+            self.parsed[text] += 1
+            return super().__call__(text)
+
+        def pipe(self, texts, batch_size=64):
+            texts = list(texts)
+            self.parsed.update(texts)
+            return super().pipe(texts, batch_size=batch_size)
+
+    nlp = CountingNLP()
+    reader = PassageReader(nlp=nlp)
+    passages = block_corpus["po-varmland-2024"]
+    nlp.parsed.clear()
+    labels, figures = reader.read(passages, year=2024)
+    texts = {p.text for p in passages}
+    assert {t: nlp.parsed[t] for t in texts if nlp.parsed[t] != sum(p.text == t for p in passages)} == {}
+    assert labels == reader.label(passages)
+    assert figures == reader.figures(passages, year=2024) and figures
+
+
 def test_quoted_case_under_a_theme_heading_is_a_deficiency_and_intro_is_not(reader):
     passages = [
         Passage("Personligt ombud är en verksamhet för personer med psykisk funktionsnedsättning. "

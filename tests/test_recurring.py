@@ -6,6 +6,7 @@ import json
 import re
 import sqlite3
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from systemfel.models.embed import load_embedder
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
 from systemfel.models.recurring import StatementGrouper, stable_ids
 from systemfel.models.statements import StatementSplitter
+from systemfel.models.vectors import MODEL_META_KEY
 from systemfel.recurring import RecurringStage, reassemble
 from systemfel.stages import AnalysisInput
 from systemfel.store import SCHEMA, Store
@@ -110,10 +112,28 @@ def test_grouping_meets_the_gold_on_the_demo_corpus(demo_db, capsys):
     assert main(["eval", "--recurrence", str(GOLD), "--db", str(demo_db), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 35 and not report["unmatched"]
-    # measured 0.705 and 0.667 with the shipped seed (the mean over 8 seeds is 0.713): below the
-    # issue's targets of 0.75 and 0.80, see README; this guards against falling further
+    # measured 0.735 and 0.833 with the shipped seed (0.705-0.735 and 0.833-0.917 over six
+    # seeds): found meets the issue's 0.80, F1 is below its 0.75 (README); this guards both
     assert report["f1"] >= 0.70
-    assert report["found"] >= 0.60
+    assert report["found"] >= 0.80
+
+
+def test_grouping_does_not_hang_on_one_seed(demo_db, tmp_path, capsys):
+    """Single Louvain runs spread from 0.63 to 0.75 F1 over seeds; the consensus of many keeps
+    every seed near the shipped one (measured F1 0.705-0.735 over six seeds, README)."""
+    import shutil
+
+    db = tmp_path / "seeds.db"
+    shutil.copy(demo_db, db)
+    figures = []
+    for seed in (1, 2):
+        with Store(db) as store:
+            embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+            stage = RecurringStage(grouper=StatementGrouper(random_state=seed))
+            assert stage.run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
+        assert main(["eval", "--recurrence", str(GOLD), "--db", str(db), "--json"]) == 0
+        figures.append(json.loads(capsys.readouterr().out))
+    assert all(f["f1"] >= 0.70 and f["found"] >= 0.75 for f in figures), [(f["f1"], f["found"]) for f in figures]
 
 
 def test_labels_name_the_found_gold_groups(demo_db):
@@ -296,6 +316,30 @@ def test_the_view_ranks_issues_and_opens_quotes_by_report(demo_db, monkeypatch):
     button.click()
     at.run()
     assert at.title[0].value == "Sök liknande fall"
+
+
+def test_a_theme_drills_down_to_its_issues_and_their_quotes(demo_db, monkeypatch):
+    """Teman -> a theme -> its recurring issues -> one issue's quotes (issue 12, item 2)."""
+    at = _start(demo_db, monkeypatch)
+    at.sidebar.radio(key="vy").set_value("teman")
+    at.run()
+    store = Store(demo_db, readonly=True)
+    issues = store.issues()
+    slug = Counter(t for i in issues for t in i["themes"][:1]).most_common(1)[0][0]
+    at.selectbox(key="teman_val").set_value(slug)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    under = [i for i in issues if slug in i["themes"]]
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Återkommande systemfel i temat**"))
+    assert f"({len(under)}," in heading
+    wanted = under[1] if len(under) > 1 else under[0]  # not the one the view would open anyway
+    at.button(key=f"tema_sf_{wanted['id']}").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Återkommande systemfel"
+    assert at.subheader[0].value == wanted["label"]
+    quotes = [e.value for e in at.markdown if e.value.startswith("> ")]
+    assert len(quotes) == wanted["size"]
 
 
 def test_filters_narrow_the_list(demo_db, monkeypatch):

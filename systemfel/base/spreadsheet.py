@@ -4,6 +4,11 @@ Every CSV and Excel writer (CLI exports, explorer downloads) passes text through
 """
 from __future__ import annotations
 
+import re
+
+# Characters that XML (and so .xlsx and a REFI-QDA project) cannot hold.
+ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from systemfel.base.names import KIND_SV as KIND_NAMES
+from systemfel.base.names import LEVEL_SV as LEVEL_NAMES
 from systemfel.base.records import LEVELS, PASSAGE_KINDS
-from systemfel.explorer.labels import KIND_SV as KIND_NAMES
-from systemfel.explorer.labels import LEVEL_SV as LEVEL_NAMES
 
 GUID_NAMESPACE = uuid.UUID("0f6b7a52-3c1e-5d0a-9b7e-5e1f7c0d2a16")
 

@@ -23,13 +23,13 @@ from pathlib import Path
 from lxml import etree
 
 from systemfel.base.hashing import file_sha256
+from systemfel.base.names import kind_sv, level_sv
 from systemfel.base.records import Document
+from systemfel.base.spreadsheet import ILLEGAL_XML
 from systemfel.exchange.codebook import Code, RecurringIssue, guid
 from systemfel.exchange.corpus import ExchangeCorpus
 from systemfel.exchange.schema import NS, q
 from systemfel.exchange.sourcetext import locate_in_span
-from systemfel.explorer.export import ILLEGAL_XML
-from systemfel.explorer.labels import kind_sv, level_sv
 from systemfel.store import Store
 
 MACHINE_USER = ("user:machine", "systemfel (automatisk)")

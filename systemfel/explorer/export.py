@@ -8,10 +8,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 
-from systemfel.base.spreadsheet import inert
+from systemfel.base.spreadsheet import ILLEGAL_XML, inert
 
-# Characters that XML (and so .xlsx) cannot hold.
-ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _flat(value):

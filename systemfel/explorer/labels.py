@@ -3,22 +3,12 @@ from __future__ import annotations
 
 import logging
 
+from systemfel.base.names import KIND_SV, LEVEL_SV, NO_VALUE, kind_sv, level_sv
 from systemfel.models.themes import Codebook
 
 log = logging.getLogger(__name__)
 
-KIND_SV = {"deficiency": "Brist", "good_example": "Gott exempel", "background": "Bakgrund"}
-LEVEL_SV = {"handlaggare": "Handläggarnivå", "lokal": "Lokal nivå", "central": "Central nivå"}
-NO_VALUE = "–"
-
-
-def kind_sv(kind: str | None) -> str:
-    return KIND_SV.get(kind or "", kind or NO_VALUE)
-
-
-def level_sv(level: str | None) -> str:
-    return LEVEL_SV.get(level or "", level or NO_VALUE)
-
+__all__ = ["KIND_SV", "LEVEL_SV", "NO_VALUE", "ThemeNamer", "kind_sv", "level_sv"]
 
 def _codebook_themes() -> list:
     try:

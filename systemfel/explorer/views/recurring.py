@@ -78,6 +78,14 @@ def filter_issues(issues: list[dict], statements: list[dict], namer) -> list[dic
     ]  # fmt: skip
 
 
+def open_issue(issue_id: str) -> None:
+    """From elsewhere (a theme) to one issue in this view, with no filter hiding it."""
+    for key in ("sf_tema", "sf_aktor", "sf_org", "sf_region", "sf_ar", "sf_status", "sf_minrapporter"):
+        st.session_state.pop(key, None)
+    st.session_state["sf_valt"] = issue_id
+    st.session_state["vy"] = SLUG
+
+
 def _open_similar(passage_id: int) -> None:
     """From a quote to *Sök liknande fall* for its passage."""
     st.session_state["liknande"] = passage_id
@@ -111,6 +119,8 @@ def render(ctx: Context) -> None:
         return
     st.dataframe(issue_table(shown, namer).drop(columns=["Id"]), hide_index=True)
     by_id = {i["id"]: i for i in shown}
+    if st.session_state.get("sf_valt") not in by_id:
+        st.session_state.pop("sf_valt", None)  # an issue the filters now hide, or one merged away
     chosen = st.selectbox("Öppna systemfel", list(by_id), format_func=lambda i: by_id[i]["label"], key="sf_valt")
     issue = by_id[chosen]
     members = [s for s in statements if s["issue_id"] == chosen]

@@ -1,6 +1,8 @@
 """Teman: codebook themes or discovered clusters, their evidence, and a map of all deficiencies."""
 from __future__ import annotations
 
+import sqlite3
+
 import plotly.express as px
 import streamlit as st
 
@@ -9,7 +11,9 @@ from systemfel.explorer import tables
 from systemfel.explorer.context import Context, theme_descriptions
 from systemfel.explorer.highlight import markdown_safe
 from systemfel.explorer.labels import ThemeNamer
+from systemfel.explorer.views.recurring import load_issues, open_issue
 from systemfel.models.trends import ANY_THEME, MAIN_THEME
+from systemfel.store import StoreError
 from systemfel.explorer.widgets import TIGHT_MARGIN, export_buttons, passage_card, show_table
 
 SLUG = "teman"
@@ -54,8 +58,35 @@ def render(ctx: Context) -> None:
     if chosen is None:
         st.info("Inga teman eller kluster att visa ännu.")
     else:
+        if grouping == "Teman i kodboken":
+            theme_issues(ctx, chosen, title)
         theme_details(title, members, namer, snap.corrections, chosen if grouping == "Teman i kodboken" else None)
     theme_map(ctx, chosen if grouping == "Teman i kodboken" else None)
+
+
+ISSUES_SHOWN = 8
+
+
+def theme_issues(ctx: Context, slug: str, title: str) -> None:
+    """From a theme to the specific recurring problems filed under it, and on to their quotes."""
+    try:
+        issues, _ = load_issues(str(ctx.db), ctx.marker)
+    except (StoreError, sqlite3.Error):
+        return  # the view Återkommande systemfel explains what is wrong
+    under = [i for i in issues if slug in i["themes"]]
+    if not under:
+        return
+    st.markdown(f"**Återkommande systemfel i temat** ({len(under)}, de som spänner över flest organisationer och år först)")
+    for issue in under[:ISSUES_SHOWN]:
+        left, right = st.columns([5, 1])
+        left.markdown(markdown_safe(
+            f"{issue['label']} · {issue['status']} · {len(issue['orgs'])} organisationer, "
+            f"{len(issue['years'])} år, {issue['size']} påståenden"
+        ))  # fmt: skip
+        right.button("Öppna", key=f"tema_sf_{issue['id']}", on_click=open_issue, args=(issue["id"],),
+                     help=f"Visa citaten för {issue['label']}")  # fmt: skip
+    if len(under) > ISSUES_SHOWN:
+        st.caption(f"Alla {len(under)} finns i vyn Återkommande systemfel (filtrera på temat {title}).")
 
 
 def _theme_score(p: StoredPassage, slug: str) -> float:
