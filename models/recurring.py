@@ -159,19 +159,20 @@ class StatementGrouper:
         clustering, Lancichinetti & Fortunato 2012)."""
         upper = matrix.row < matrix.col
         rows, cols, weights = matrix.row[upper], matrix.col[upper], matrix.data[upper]
+        graph = igraph.Graph(n=n, edges=np.column_stack([rows, cols]).tolist())  # built once for every run
         if self.consensus_runs <= 1:
-            return self._louvain(n, rows, cols, weights, self.random_state)
+            return self._louvain(graph, weights, self.random_state)
         together = np.zeros(len(rows))
         for run in range(self.consensus_runs):
-            membership = self._louvain(n, rows, cols, weights, self.random_state * 1000 + run)
+            membership = self._louvain(graph, weights, self.random_state * 1000 + run)
             together += membership[rows] == membership[cols]
         share = together / self.consensus_runs
         keep = share >= self.consensus_threshold
-        return self._louvain(n, rows[keep], cols[keep], weights[keep] * share[keep], self.random_state)
+        agreed = igraph.Graph(n=n, edges=np.column_stack([rows[keep], cols[keep]]).tolist())
+        return self._louvain(agreed, weights[keep] * share[keep], self.random_state)
 
-    def _louvain(self, n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, seed: int) -> np.ndarray:
+    def _louvain(self, graph: igraph.Graph, weights: np.ndarray, seed: int) -> np.ndarray:
         igraph.set_random_number_generator(random.Random(seed))
-        graph = igraph.Graph(n=n, edges=np.column_stack([rows, cols]).tolist())
         parts = graph.community_multilevel(weights=weights.tolist(), resolution=self.resolution)
         return np.asarray(parts.membership, dtype=np.int64)
 

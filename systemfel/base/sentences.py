@@ -17,7 +17,7 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])(?P<close>[\"”’»)]?)\s+(?=[\"�
 ABBREVIATIONS = frozenset(
     {
         "bl.a.", "t.ex.", "s.k.", "d.v.s.", "dvs.", "ca.", "jfr.", "enl.", "nr.", "kap.", "p.g.a.",
-        "pga.", "m.fl.", "f.d.", "fr.o.m.", "t.o.m.", "resp.", "tel.", "o.d.", "t.ex", "s.k",
+        "pga.", "m.fl.", "f.d.", "fr.o.m.", "t.o.m.", "resp.", "tel.", "o.d.",
     }
 )  # fmt: skip
 
