@@ -11,8 +11,6 @@ its community, stays ungrouped: it is counted, never forced into an issue.
 """
 from __future__ import annotations
 
-# Imports inside functions: pynndescent (and numba under it) takes seconds to import and is
-# only needed beyond `exact_below` statements.
 import hashlib
 import logging
 import random
@@ -30,6 +28,59 @@ from systemfel.models.embed.base import l2_normalise
 from systemfel.models.text import SwedishAnalyzer
 
 log = logging.getLogger(__name__)
+
+
+def exact_neighbours(dense: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k most similar other rows by dot product, in chunks (memory stays chunk × n)."""
+    n = len(dense)
+    indices = np.zeros((n, k), dtype=np.int64)
+    sims = np.zeros((n, k), dtype=np.float32)
+    for start in range(0, n, chunk):
+        block = dense[start : start + chunk] @ dense.T
+        rows = np.arange(block.shape[0])
+        block[rows, rows + start] = -np.inf
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(-block, axis=1)[:, :k]
+        indices[start : start + len(block)] = top
+        sims[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
+    return indices, sims
+
+
+def approximate_neighbours(
+    dense: np.ndarray, k: int, random_state: int = 0, probes: int = 24
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k most similar other rows from a faiss IVF index (inner product).
+
+    IVF rather than HNSW: its search is deterministic whatever the thread count, so the same
+    corpus gives the same groups. A row's own entry is dropped wherever it ranks (duplicates
+    may tie with it); a missing neighbour comes back as the row itself with similarity -inf,
+    which the graph's `min_similarity` removes."""
+    import faiss  # C++ library; only needed for large corpora
+
+    dense = np.ascontiguousarray(dense, dtype=np.float32)
+    n, dim = dense.shape
+    lists = max(1, int(np.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(random_state).choice(n, size=min(n, lists * 64), replace=False)
+    clustering = faiss.Clustering(dim, lists)
+    clustering.seed = random_state
+    clustering.spherical = True
+    clustering.train(dense[np.sort(sample)], quantizer)
+    index.is_trained = True
+    index.add(dense)
+    index.nprobe = min(lists, probes)
+    found_sims, found = index.search(dense, k + 1)
+    own = found == np.arange(n)[:, None]
+    # drop the row itself, or the last hit when the row was not among them
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
+    keep = np.ones_like(own)
+    keep[np.arange(n), drop] = False
+    indices = found[keep].reshape(n, k).astype(np.int64)
+    sims = found_sims[keep].reshape(n, k).astype(np.float32)
+    missing = indices < 0
+    indices[missing] = np.nonzero(missing)[0]
+    sims[missing] = -np.inf
+    return indices, sims
 
 
 def centre(vectors: np.ndarray) -> np.ndarray:
@@ -54,7 +105,7 @@ class StatementGrouper:
         lexical_ngrams: int = 1,
         report_centring: float = 0.0,
         lexical_kind: str = "stems",
-        exact_below: int = 5000,
+        exact_below: int = 20000,
         consensus_runs: int = 20,
         consensus_threshold: float = 0.5,
         random_state: int = 0,
@@ -110,26 +161,12 @@ class StatementGrouper:
         return vectorizer.fit_transform(list(texts)).tocsr()
 
     def neighbours(self, dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, cosines) of each row's k nearest other rows: exact in chunks for small
-        corpora, NN-descent (pynndescent) beyond `exact_below` rows."""
-        n = len(dense)
-        k = min(k, n - 1)
-        if n <= self.exact_below:
-            indices = np.zeros((n, k), dtype=np.int64)
-            sims = np.zeros((n, k), dtype=np.float32)
-            for start in range(0, n, 1024):
-                block = dense[start : start + 1024] @ dense.T
-                rows = np.arange(block.shape[0])
-                block[rows, rows + start] = -np.inf
-                top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(-block, axis=1)[:, :k]
-                indices[start : start + len(block)] = top
-                sims[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
-            return indices, sims
-        from pynndescent import NNDescent
-
-        index = NNDescent(dense, metric="cosine", n_neighbors=k + 1, random_state=self.random_state, n_jobs=1)
-        indices, distances = index.neighbor_graph
-        return indices[:, 1:].astype(np.int64), (1.0 - distances[:, 1:]).astype(np.float32)
+        """(indices, cosines) of each row's k nearest other rows: exact up to `exact_below`
+        rows, an inverted-file index (faiss) beyond, so nothing grows with the square."""
+        k = min(k, len(dense) - 1)
+        if len(dense) <= self.exact_below:
+            return exact_neighbours(dense, k)
+        return approximate_neighbours(dense, k, random_state=self.random_state)
 
     def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""

@@ -136,6 +136,42 @@ def test_grouping_does_not_hang_on_one_seed(demo_db, tmp_path, capsys):
     assert all(f["f1"] >= 0.70 and f["found"] >= 0.75 for f in figures), [(f["f1"], f["found"]) for f in figures]
 
 
+def test_the_approximate_index_groups_as_well_as_the_exact_one(demo_db, tmp_path, capsys):
+    """Large corpora take their neighbours from a faiss index; forced onto this corpus, the
+    groups must meet the same gold guard as the exact neighbours."""
+    import shutil
+
+    db = tmp_path / "approximate.db"
+    shutil.copy(demo_db, db)
+    with Store(db) as store:
+        embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+        stage = RecurringStage(grouper=StatementGrouper(exact_below=10))
+        assert stage.run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
+    assert main(["eval", "--recurrence", str(GOLD), "--db", str(db), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["f1"] >= 0.70 and report["found"] >= 0.75, (report["f1"], report["found"])
+
+
+def test_approximate_neighbours_find_the_exact_ones_and_never_the_row_itself():
+    from systemfel.models.embed.base import l2_normalise
+    from systemfel.models.recurring import approximate_neighbours, exact_neighbours
+
+    rng = np.random.default_rng(3)
+    topics = rng.normal(size=(60, 64))
+    vectors = l2_normalise((topics[rng.integers(0, 60, 4000)] + rng.normal(size=(4000, 64))).astype(np.float32))
+    vectors[1] = vectors[0]  # a duplicate ties with its own row
+    exact, _ = exact_neighbours(vectors, 10)
+    approximate, sims = approximate_neighbours(vectors, 10)
+    rows = np.arange(len(vectors))[:, None]
+    assert not (approximate == rows).any()
+    assert 0 in approximate[1] and 1 in approximate[0]
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact)])
+    assert recall >= 0.9, recall
+    assert np.all(np.diff(sims, axis=1) <= 1e-6)  # best first
+    again, _ = approximate_neighbours(vectors, 10)
+    assert np.array_equal(approximate, again)
+
+
 def test_labels_name_the_found_gold_groups(demo_db):
     store = Store(demo_db, readonly=True)
     statements, issues = store.statements(), {i["id"]: i for i in store.issues()}
