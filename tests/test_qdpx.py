@@ -16,13 +16,13 @@ from lxml import etree
 
 from systemfel.base.records import Block, DocumentMeta, Passage, PassageLabels, ThemeScore
 from systemfel.cli import main
-from systemfel.exchange.codebook import KIND_NAMES, recurring_issues_from_records
+from systemfel.exchange.codebook import KIND_NAMES, guid, recurring_issues_from_records
 from systemfel.exchange.qdpx_read import apply_import, plan_import
 from systemfel.exchange.qdpx_write import export_qdpx
 from systemfel.exchange.schema import NS, SCHEMA_PATH
 from systemfel.exchange.sourcetext import compose_source_text, fold_whitespace
 from systemfel.explorer.views.documents import qdpx_download
-from systemfel.pipeline import BuildOptions, labelled_examples
+from systemfel.pipeline import BuildOptions, build, labelled_examples
 from systemfel.store import Store
 from tests.test_app import copy_db, start
 
@@ -337,6 +337,90 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
     # and the labelled example reaches the next build's theme learning
     with Store(writable_db, readonly=True) as store:
         assert any(e.themes == ("digitalt_utanforskap",) for e in labelled_examples(store, BuildOptions()))
+
+
+def _corpus_folder(store: Store) -> Path:
+    """Where the store's reports were read from: corpus/ copied by conftest, or the folder the
+    prebuilt SYSTEMFEL_TEST_DB was built from (conftest copies no corpus then)."""
+    folder = Path(store.documents()[0].path).parent
+    return folder if folder.is_dir() else Path(__file__).resolve().parent.parent / "corpus"
+
+
+def test_level_actor_and_recurring_issue_come_back_by_their_user_and_survive_a_rebuild(
+    exported, writable_db, tmp_path, demo_store
+):
+    """Export, recode in the 'tool' as Forskare (a level, an actor, a passage put into a recurring
+    issue), import, rebuild from the reports, export: the codings are there, by Forskare."""
+    root, texts = read_zip(exported)
+    researcher = str(uuid.uuid4())
+    etree.SubElement(root.find("q:Users", X), f"{{{NS}}}User", guid=researcher, name="Forskare")
+    passages = {fold_whitespace(p.text): p for p in demo_store.passages()}
+    issues = {i["id"]: i for i in demo_store.issues()}
+    members = {(s["passage_id"], s["issue_id"]) for s in demo_store.statements() if s["issue_id"]}
+    issue = max(issues.values(), key=lambda i: i["size"])
+    wanted = {}  # what the researcher does -> (selection, passage)
+    for source in root.iterfind("q:Sources/q:TextSource", X):
+        text = source_text(source, texts)
+        for selection in source.iterfind("q:PlainTextSelection", X):
+            if selection.find("q:NoteRef", X) is None:
+                continue  # a statement's own selection
+            p = passages[fold_whitespace(text[int(selection.get("startPosition")) : int(selection.get("endPosition"))])]
+            if p.kind != "deficiency" or p.id in {q.id for _, q in wanted.values()}:
+                continue
+            if "level" not in wanted and p.level not in (None, "central"):
+                wanted["level"] = (selection, p)
+            elif "actor" not in wanted and "Kronofogden" not in p.actors:
+                wanted["actor"] = (selection, p)
+            elif "recurring" not in wanted and (p.id, issue["id"]) not in members:
+                wanted["recurring"] = (selection, p)
+    assert set(wanted) == {"level", "actor", "recurring"}
+
+    def code(selection, key):
+        coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()), creatingUser=researcher)
+        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=guid("code:" + key))
+        selection.find("q:NoteRef", X).addprevious(coding)
+
+    level_selection, level_passage = wanted["level"]
+    for coding in level_selection.findall("q:Coding", X):  # the researcher replaces our level
+        if coding.find("q:CodeRef", X).get("targetGUID") == guid(f"code:level:{level_passage.level}"):
+            level_selection.remove(coding)
+    code(level_selection, "level:central")
+    code(wanted["actor"][0], "actor:Kronofogden")
+    code(wanted["recurring"][0], f"recurring:{issue['id']}")
+    changed = tmp_path / "changed.qdpx"
+    write_zip(changed, root, texts)
+
+    assert main(["import", "qdpx", str(changed), "--db", str(writable_db)]) == 0
+    hashes = {what: p.text_hash for what, (_, p) in wanted.items()}
+    fields = {"level": "level", "actor": "actor:Kronofogden", "recurring": f"recurring:{issue['id']}"}
+    with Store(writable_db) as store:
+        corrections, authors = store.corrections(), store.correction_authors()
+        assert corrections[(hashes["level"], "level")] == "central"
+        assert corrections[(hashes["actor"], "actor:Kronofogden")] == "applies"
+        assert (hashes["recurring"], fields["recurring"]) in corrections
+        assert {authors[(hashes[w], f)] for w, f in fields.items()} == {"Forskare"}
+        # rebuilt from the reports, every passage read again and the statements regrouped
+        summary = build(store, [_corpus_folder(store)], options=BuildOptions(relabel=True, workers=0))
+        assert not summary.failed and "återkommande systemfel" in summary.stages
+        rebuilt = {p.text_hash: p for p in store.passages()}
+        assert rebuilt[hashes["level"]].level == "central"
+        assert "Kronofogden" in rebuilt[hashes["actor"]].actors
+        assert issue["id"] in {s["issue_id"] for s in store.statements() if s["passage_id"] == wanted["recurring"][1].id}
+        again = tmp_path / "again.qdpx"
+        export_qdpx(store, again, include_pdfs=False)
+        assert plan_import(store, again).corrections == []  # the changes are in the store: nothing new
+    second, second_texts = read_zip(again)
+    by_forskare = {(name, start, end) for (_, start, end, name, user) in codings(second) if user == "Forskare"}
+    assert {name for name, _, _ in by_forskare} == {"Central nivå", "Kronofogden", issue["label"]}
+    cut = {  # each of Forskare's codings sits on the passage it was made on (or a statement in it)
+        name: fold_whitespace(text[start:end])
+        for source in second.iterfind("q:Sources/q:TextSource", X)
+        for text in [source_text(source, second_texts)]
+        for (name, start, end) in by_forskare
+        if fold_whitespace(text[start:end]) in passages
+    }
+    assert passages[cut["Central nivå"]].text_hash == hashes["level"]
+    assert passages[cut["Kronofogden"]].text_hash == hashes["actor"]
 
 
 def test_recurring_issues_nest_under_their_theme(demo_store, tmp_path, schema):
