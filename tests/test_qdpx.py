@@ -547,15 +547,17 @@ def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_
         assert store.corrections()[(passage_at(selection).text_hash, "theme")] == "bemotande"
 
 
-def _with_codings(exported: Path, tmp_path: Path, code_name: str, n: int) -> Path:
-    """The export with `code_name` coded on its first n selections by an unnamed user."""
+def _with_codings(exported: Path, tmp_path: Path, code_name: str, n: int, *keys: str) -> Path:
+    """The export with `code_name` (and our codes with `keys`, such as "recurring:<id>") coded
+    on its first n passages' selections by an unnamed user."""
     root, texts = read_zip(exported)
     codes = {c.get("name"): c.get("guid") for c in root.iterfind(".//q:CodeBook//q:Code", X)}
     passage_selections = [s for s in root.iterfind(".//q:PlainTextSelection", X) if s.find("q:NoteRef", X) is not None]
     for selection in passage_selections[:n]:
-        coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
-        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes[code_name])
-        selection.find("q:NoteRef", X).addprevious(coding)
+        for target in [codes[code_name], *(guid("code:" + key) for key in keys)]:
+            coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
+            etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=target)
+            selection.find("q:NoteRef", X).addprevious(coding)
     changed = tmp_path / "changed.qdpx"
     write_zip(changed, root, texts)
     return changed
@@ -575,6 +577,53 @@ def test_a_failing_write_leaves_the_store_as_it_was(exported, writable_db, tmp_p
         with pytest.raises(sqlite3.OperationalError):
             apply_import(store, plan)
     assert _state(writable_db) == before
+
+
+def _everything(db: Path) -> tuple:
+    with sqlite3.connect(db) as conn:
+        return _state(db) + (
+            conn.execute("SELECT COUNT(*) FROM correction_authors").fetchone()[0],
+            conn.execute("SELECT COUNT(*), COUNT(DISTINCT issue_id), GROUP_CONCAT(issue_id) FROM statements").fetchone(),
+            conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone(),
+        )
+
+
+def test_an_import_inside_a_transaction_is_all_or_nothing(exported, writable_db, tmp_path, monkeypatch, demo_store):
+    """The import (corrections, examples, the regrouped recurring issues) is part of the caller's
+    transaction: undone with it, and undone by itself when its own last step fails."""
+    issue = demo_store.issues()[0]["id"]
+    changed = _with_codings(exported, tmp_path, "Bemötande", 20, f"recurring:{issue}", "level:central")
+    before = _everything(writable_db)
+    with Store(writable_db) as store:
+        plan = plan_import(store, changed)
+        fields = {field.split(":")[0] for _, field, _, _ in plan.corrections}
+        assert fields == {"theme", "recurring", "level"}, plan.skipped
+        # 1. the caller's transaction fails after the import went through: none of it lands
+        with pytest.raises(RuntimeError):
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO meta(key, value) VALUES ('caller', 'x')")
+                apply_import(store, plan)
+                raise RuntimeError("the caller's next step fails")
+        assert _everything(writable_db) == before and store.get_meta("caller") is None
+        # 2. the regrouping, the import's last step, fails: its corrections are undone too
+        import systemfel.exchange.qdpx_read as qdpx_read
+
+        def fail(store):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(qdpx_read, "reassemble", fail)
+            with pytest.raises(sqlite3.OperationalError):
+                with store.transaction():
+                    apply_import(store, plan)
+        assert _everything(writable_db) == before
+        # 3. and when all goes well it lands whole, with the caller's own write
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('caller', 'x')")
+            apply_import(store, plan)
+        after = _everything(writable_db)
+        assert after[0] == before[0] + len(plan.corrections) and store.get_meta("caller") == "x"
+        assert after[3] != before[3]  # the statements were regrouped with the new members
 
 
 def test_dry_run_changes_nothing(exported, writable_db, tmp_path, capsys):
