@@ -646,4 +646,12 @@ def test_the_document_view_offers_the_project_for_download(demo_db, monkeypatch,
         root = etree.fromstring(archive.read("project.qde"))
     assert schema.validate(etree.ElementTree(root)), schema.error_log
     with Store(demo_db, readonly=True) as store:
-        assert len(list(root.iterfind(".//q:PlainTextSelection", X))) == len(store.passages())
+        selections = list(root.iterfind(".//q:PlainTextSelection", X))
+        assert len([s for s in selections if s.find("q:NoteRef", X) is not None]) == len(store.passages())
+        # the store's recurring issues come along by default, each a child code of its theme
+        issues = store.issues()
+        in_book = codes_by_guid(root)
+        assert issues and all(guid(f"code:recurring:{i['id']}") in in_book for i in issues)
+        assert all(in_book[guid(f"code:recurring:{i['id']}")].getparent().get("name") != "Teman"
+                   for i in issues if i["themes"])  # fmt: skip
+        assert any(s.get("name").startswith("Påstående: ") for s in selections)

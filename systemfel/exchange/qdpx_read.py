@@ -228,7 +228,7 @@ class _Planner:
                 for index in targets:
                     user = self.users.get(coding.get("creatingUser", "").strip("{}").lower(), "")
                     found.setdefault(index, {})[(code.category, code.value)] = user
-                    if code.category == "recurring":
+                    if code.category == "recurring" and (passages[index].id, code.value) not in self.recurring:
                         statement_of[(index, code.value)] = self.statement(ours.text, spans[index], passages[index], start, end)
         for index, codes in sorted(found.items()):
             statements = {issue: h for (i, issue), h in statement_of.items() if i == index}
