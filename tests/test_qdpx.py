@@ -339,15 +339,8 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
         assert any(e.themes == ("digitalt_utanforskap",) for e in labelled_examples(store, BuildOptions()))
 
 
-def _corpus_folder(store: Store) -> Path:
-    """Where the store's reports were read from: corpus/ copied by conftest, or the folder the
-    prebuilt SYSTEMFEL_TEST_DB was built from (conftest copies no corpus then)."""
-    folder = Path(store.documents()[0].path).parent
-    return folder if folder.is_dir() else Path(__file__).resolve().parent.parent / "corpus"
-
-
 def test_level_actor_and_recurring_issue_come_back_by_their_user_and_survive_a_rebuild(
-    exported, writable_db, tmp_path, demo_store
+    exported, writable_db, tmp_path, demo_store, demo_corpus
 ):
     """Export, recode in the 'tool' as Forskare (a level, an actor, a passage put into a recurring
     issue), import, rebuild from the reports, export: the codings are there, by Forskare."""
@@ -400,7 +393,7 @@ def test_level_actor_and_recurring_issue_come_back_by_their_user_and_survive_a_r
         assert (hashes["recurring"], fields["recurring"]) in corrections
         assert {authors[(hashes[w], f)] for w, f in fields.items()} == {"Forskare"}
         # rebuilt from the reports, every passage read again and the statements regrouped
-        summary = build(store, [_corpus_folder(store)], options=BuildOptions(relabel=True, workers=0))
+        summary = build(store, [demo_corpus], options=BuildOptions(relabel=True, workers=0))
         assert not summary.failed and "återkommande systemfel" in summary.stages
         rebuilt = {p.text_hash: p for p in store.passages()}
         assert rebuilt[hashes["level"]].level == "central"
