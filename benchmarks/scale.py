@@ -205,7 +205,8 @@ def qdpx_rows(demo_db: Path, scaled_db: Path, work: Path, *extra: str) -> list[t
 
 def replicate_store(source: Path, target: Path, factor: int) -> None:
     """A store holding the source store's reports `factor` times (new paths and hashes), with
-    their blocks, passages, labels, themes and corrections; no vectors, no clusters."""
+    their blocks, passages, labels, themes, recurring-issue statements and corrections; no
+    vectors, no clusters."""
     import sqlite3
 
     from systemfel.store import Store
@@ -214,6 +215,8 @@ def replicate_store(source: Path, target: Path, factor: int) -> None:
     with sqlite3.connect(target) as conn:
         conn.execute("ATTACH DATABASE ? AS src", (str(source),))
         docs = conn.execute("SELECT id FROM src.documents WHERE status = 'ok'").fetchall()
+        tables = {r[0] for r in conn.execute("SELECT name FROM src.sqlite_master WHERE type = 'table'")}
+        recurring = {"statements", "issues"} <= tables
         for copy in range(factor):
             for (doc_id,) in docs:
                 new_id = conn.execute(
@@ -244,6 +247,15 @@ def replicate_store(source: Path, target: Path, factor: int) -> None:
                         " WHERE passage_id = ?",
                         (new_pid, pid),
                     )
+                    if recurring:
+                        conn.execute(
+                            "INSERT INTO statements(passage_id, start, end, text, text_hash, machine_issue_id,"
+                            " issue_id) SELECT ?, start, end, text, text_hash, machine_issue_id, issue_id"
+                            " FROM src.statements WHERE passage_id = ?",
+                            (new_pid, pid),
+                        )
+        if recurring:  # the same issues, each now stated in every copy of its reports
+            conn.execute("INSERT INTO issues SELECT * FROM src.issues")
         conn.execute("INSERT OR IGNORE INTO corrections SELECT * FROM src.corrections")
         conn.commit()
 

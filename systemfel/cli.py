@@ -527,7 +527,7 @@ def cmd_export_qdpx(args) -> int:
     try:
         summary = export_qdpx(
             store, args.output, codebook_path=args.codebook, actor_files=args.actors,
-            recurring=stored_recurring_issues(store), include_pdfs=not args.no_pdf, progress=update,
+            include_pdfs=not args.no_pdf, progress=update,
         )  # fmt: skip
     except (ExportError, CodebookError, ActorFileError) as exc:
         close()
@@ -560,8 +560,7 @@ def cmd_import(args) -> int:
     store = _open_store(args.db, readonly=args.dry_run)
     try:
         plan = plan_import(
-            store, args.file, codebook_path=args.codebook, actor_files=args.actors,
-            recurring=stored_recurring_issues(store),
+            store, args.file, codebook_path=args.codebook, actor_files=args.actors
         )  # fmt: skip
         if not args.dry_run:
             apply_import(store, plan)
@@ -586,15 +585,6 @@ def cmd_import(args) -> int:
             print(f"  {line}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-def stored_recurring_issues(store) -> list:
-    """The store's recurring issues (none in a store built before they existed), as codes to
-    nest under their themes in a QDA export."""
-    from systemfel.exchange.codebook import recurring_issues_from_records
-    from systemfel.recurring import issue_records
-
-    return recurring_issues_from_records(issue_records(store), {p.id: p.text for p in store.passages()})
 
 
 def cmd_search(args) -> int:

@@ -1,9 +1,9 @@
 """The recurring-issues stage: deficiency passages -> statements -> issues, in the store.
 
 A thin composition of models/statements.py (splitting), models/recurring.py (grouping,
-names, ids) and the store. Researchers' corrections (rename, merge, move a statement out)
-are kept by issue id and statement text hash and applied after every grouping, so they
-survive rebuilds; `reassemble` applies them again without regrouping (the explorer).
+names, ids) and the store. Researchers' corrections (rename, merge, move a statement out,
+and from a QDA tool: put a passage or statement into an issue) are kept by issue id and text
+hash and applied after every grouping, so they survive rebuilds; `reassemble` applies them again without regrouping (the explorer).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from systemfel.models.recurring import IssueNamer, StatementGrouper, issue_statu
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import query_vectors_cached
 from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
-from systemfel.store import Store
+from systemfel.store import APPLIES, Store
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class RecurringStage:
             issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
-        save_issues(store, rows, passages)
+        save_issues(store, rows)
         store.set_stage_signature(self.name, signature)
         data.progress("Grupperar återkommande systemfel", 1, 1)
         return True
@@ -110,14 +110,21 @@ class RecurringStage:
 
 def reassemble(store: Store) -> None:
     """Apply the corrections again to the stored grouping (after a correction in the explorer)."""
-    rows = [dict(r) for r in store.statements()]
-    ids = {r["passage_id"] for r in rows}
-    passages = [p for p in store.passages() if p.id in ids]
-    save_issues(store, rows, passages)
+    save_issues(store, [dict(r) for r in store.statements()])
 
 
-def apply_corrections(rows: list[dict], corrections: list[tuple[str, str, str]]) -> dict[str, str]:
-    """Set each row's `issue_id` from its `machine_issue_id` and the corrections; returns the renames."""
+def apply_corrections(
+    rows: list[dict],
+    corrections: list[tuple[str, str, str]],
+    assignments: list[tuple[str, str, str]] = (),
+    passages: list | tuple = (),
+) -> dict[str, str]:
+    """Set each row's `issue_id` from its `machine_issue_id` and the corrections; returns the renames.
+
+    `assignments` (passage text hash, issue id, APPLIES or a statement's text hash) come last:
+    a researcher put that statement, or the passage's ungrouped statements, into the issue; a
+    passage with no statement left to put there becomes a statement of its own (appended to
+    `rows`; `passages` gives their ids and texts)."""
     merged: dict[str, str] = {}
     moved: set[tuple[str, str]] = set()
     renames: dict[str, str] = {}
@@ -141,14 +148,41 @@ def apply_corrections(rows: list[dict], corrections: list[tuple[str, str, str]])
         if issue is not None and any((i, row["text_hash"]) in moved for i in (issue, row.get("machine_issue_id"))):
             issue = None
         row["issue_id"] = issue
+    _apply_assignments(rows, assignments, passages)
     return renames
 
 
-def save_issues(store: Store, rows: list[dict], passages: list[dict]) -> None:
+def _apply_assignments(rows: list[dict], assignments: list[tuple[str, str, str]], passages) -> None:
+    if not assignments:
+        return
+    by_hash: dict[str, list] = {}
+    for p in passages:
+        by_hash.setdefault(p.text_hash, []).append(p)
+    by_passage: dict[int, list[dict]] = {}
+    for row in rows:
+        by_passage.setdefault(row["passage_id"], []).append(row)
+    for passage_hash, issue, statement in assignments:
+        for p in by_hash.get(passage_hash, []):
+            own = by_passage.setdefault(p.id, [])
+            if statement == APPLIES:
+                targets = [r for r in own if not r.get("issue_id")]
+            else:
+                targets = [r for r in own if r["text_hash"] == statement]
+            for row in targets:
+                row["issue_id"] = issue
+            if not any(r.get("issue_id") == issue for r in own):
+                row = {"passage_id": p.id, "start": 0, "end": len(p.text), "text": p.text,
+                       "text_hash": text_hash(p.text), "machine_issue_id": None, "issue_id": issue}  # fmt: skip
+                own.append(row)
+                rows.append(row)
+
+
+def save_issues(store: Store, rows: list[dict]) -> None:
     """Issue records (label, status, spans) from statement rows, corrections applied, saved."""
-    renames = apply_corrections(rows, store.issue_corrections())
+    passages = store.passages()
+    renames = apply_corrections(rows, store.issue_corrections(), store.recurring_assignments(), passages)
     by_id = {p.id: p for p in passages}
-    latest = max((p.year for p in store.passages() if p.year is not None), default=None)
+    latest = max((p.year for p in passages if p.year is not None), default=None)
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
     namer = IssueNamer().fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])

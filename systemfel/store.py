@@ -180,6 +180,11 @@ CREATE TABLE IF NOT EXISTS issue_corrections (
 );
 """
 
+# corrections of a passage (see Store.correction_field_ok)
+CORRECTION_FIELDS = ("kind", "theme", "level")
+CORRECTION_PREFIXES = ("actor:", "recurring:")
+APPLIES = "applies"
+
 ISSUE_JSON_FIELDS = ("terms", "themes", "actors", "reports", "orgs", "regions", "years")
 ISSUE_ACTIONS = ("rename", "merge", "move_out")
 
@@ -276,8 +281,27 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit of work: all of it lands, or none of it."""
+        """One atomic unit of work: all of it lands, or none of it. A transaction opened inside
+        another is a savepoint of it: undone on its own when it fails, and written only when the
+        outermost one commits (so a caller can make several store writes one unit)."""
+        depth = getattr(self, "_depth", 0)
+        if depth:
+            name = f"nested_{depth}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._depth = depth + 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth = depth
+            return
         self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield self.conn
             # every committed change moves the generation: caches built from the store compare it
@@ -290,6 +314,8 @@ class Store:
             raise
         else:
             self.conn.commit()
+        finally:
+            self._depth = 0
 
     # ----------------------------------------------------------------- meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -675,9 +701,17 @@ class Store:
 
     # ---------------------------------------------------------- corrections
     def set_correction(self, text_hash_: str, field: str, value: str, author: str = "") -> None:
-        """A researcher's correction of kind or theme; keyed by text so it survives rebuilds.
-        `author` names who decided it when known (a QDA tool's user); the explorer has no login."""
+        """A researcher's correction (see `correction_field_ok`); keyed by text so it survives
+        rebuilds. `author` names who decided it when known (a QDA tool's user); the explorer has
+        no login."""
         self.save_imported([(text_hash_, field, value, author)], [])
+
+    @staticmethod
+    def correction_field_ok(field: str) -> bool:
+        """kind, theme and level take a value; `actor:<name>` (value APPLIES) says the actor
+        is concerned; `recurring:<issue id>` says the passage states that recurring issue (value
+        APPLIES, or the text hash of the one statement of the passage that states it)."""
+        return field in CORRECTION_FIELDS or field.startswith(CORRECTION_PREFIXES) and len(field.split(":", 1)[1]) > 0
 
     def save_imported(
         self, corrections: list[tuple[str, str, str, str]], examples: list[tuple[str, str, str, str, str]]
@@ -685,7 +719,7 @@ class Store:
         """Corrections (text_hash, field, value, author) and labelled examples (text, theme, code
         name, doc, source) brought back from another tool, all in one transaction."""
         for _, field, _, _ in corrections:
-            if field not in ("kind", "theme"):
+            if not self.correction_field_ok(field):
                 raise StoreError(f"Okänt fält för rättelse: {field}")
         now = time.time()
         with self.transaction() as conn:
@@ -728,6 +762,14 @@ class Store:
     def corrections(self) -> dict[tuple[str, str], str]:
         return {(r[0], r[1]): r[2] for r in self.conn.execute("SELECT text_hash, field, value FROM corrections")}
 
+    def recurring_assignments(self) -> list[tuple[str, str, str]]:
+        """(passage text hash, issue id, APPLIES or a statement's text hash) of every correction
+        that puts a passage or statement into a recurring issue, in the order they were made."""
+        rows = self.conn.execute(
+            "SELECT text_hash, field, value FROM corrections WHERE field LIKE 'recurring:%' ORDER BY created_at, rowid"
+        )
+        return [(r[0], r[1].split(":", 1)[1], r[2]) for r in rows]
+
     def theme_corrections(self) -> list[dict]:
         """Each theme correction with the text and file of a passage it applies to (for
         learning from it); corrections of texts no longer in any report are left out."""
@@ -747,6 +789,26 @@ class Store:
             """UPDATE labels SET kind = c.value, kind_score = 1.0
                FROM corrections c JOIN passages p ON p.text_hash = c.text_hash
                WHERE c.field = 'kind' AND labels.passage_id = p.id"""
+        )
+        conn.execute(
+            """UPDATE labels SET level = c.value
+               FROM corrections c JOIN passages p ON p.text_hash = c.text_hash
+               WHERE c.field = 'level' AND labels.passage_id = p.id"""
+        )
+        added = conn.execute(
+            """SELECT l.passage_id, l.actors, substr(c.field, 7) FROM corrections c
+                 JOIN passages p ON p.text_hash = c.text_hash JOIN labels l ON l.passage_id = p.id
+                WHERE c.field LIKE 'actor:%' AND c.value = ?""",
+            (APPLIES,),
+        ).fetchall()
+        actors: dict[int, list[str]] = {}
+        for passage_id, stored, name in added:
+            names = actors.setdefault(passage_id, json.loads(stored))
+            if name not in names:
+                names.append(name)
+        conn.executemany(
+            "UPDATE labels SET actors = ? WHERE passage_id = ?",
+            [(json.dumps(names, ensure_ascii=False), pid) for pid, names in actors.items()],
         )
         rows = conn.execute(
             "SELECT p.id, c.value FROM corrections c JOIN passages p ON p.text_hash = c.text_hash"

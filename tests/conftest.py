@@ -40,6 +40,19 @@ def demo_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_corpus(demo_db) -> Path:
+    """The folder the demo store's reports were read from, for a test that builds again: the
+    copy of corpus/ beside a freshly built store, or the folder a prebuilt SYSTEMFEL_TEST_DB
+    was built from (no corpus is copied then); corpus/ itself if that folder is gone."""
+    import sqlite3
+
+    with sqlite3.connect(demo_db) as conn:
+        row = conn.execute("SELECT path FROM documents WHERE status = 'ok' LIMIT 1").fetchone()
+    folder = Path(row[0]).parent if row else CORPUS
+    return folder if folder.is_dir() else CORPUS
+
+
+@pytest.fixture(scope="session")
 def demo_store(demo_db):
     from systemfel.store import Store
 

@@ -20,9 +20,10 @@ from systemfel.base.records import StoredPassage
 from systemfel.store import Store
 from systemfel.base.textnorm import normalize_for_match
 from systemfel.explorer import tables
+from systemfel.exchange.corpus import ExchangeCorpus
 from systemfel.explorer.export import to_csv_bytes, to_excel_bytes
 from systemfel.explorer.highlight import TermHighlighter, markdown_safe, snippet
-from systemfel.explorer.labels import ThemeNamer, load_theme_names
+from systemfel.explorer.labels import ThemeNamer, level_sv, load_theme_names
 from systemfel.explorer.uploads import safe_filename, save_upload, upload_folder
 from tests.pdfgen import ReportPdf
 
@@ -311,6 +312,26 @@ def test_a_theme_correction_is_stored_and_said_to_teach_the_next_build(writable_
         assert {"text": target.text, "slug": new_theme} in [
             {"text": r["text"], "slug": r["slug"]} for r in store.theme_corrections()
         ]
+
+
+def test_a_level_correction_is_stored_like_the_others_and_exported_as_one(writable_db, monkeypatch, tmp_path):
+    at, target, card = open_correction(writable_db, monkeypatch, "deficiency")
+    new_level = next(level for level in ("central", "lokal") if level != target.level)
+    at.selectbox(key=f"ratta_niva_{card}").set_value(new_level)
+    at.button(key=f"ratta_spara_{card}").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any(level_sv(new_level).lower() in s.value for s in at.success)
+    assert level_sv(new_level) in card_of(at, target.text)[0]  # the card shows the new level
+    with Store(writable_db, readonly=True) as store:
+        assert store.corrections()[(target.text_hash, "level")] == new_level
+        assert (target.text_hash, "kind") not in store.corrections()  # only what changed
+        assert next(p for p in store.passages() if p.id == target.id).level == new_level
+        # a QDA export codes it as a correction made in the explorer, not by the machine
+        corpus = ExchangeCorpus.load(store, recurring=())
+        stored = next(p for p in store.passages() if p.id == target.id)
+        assert corpus.decided_by(stored, "level", new_level) == ""
+        assert corpus.decided_by(stored, "kind", stored.kind) is None
 
 
 def test_upload_stores_good_pdfs_and_explains_bad_ones(writable_db, tmp_path, monkeypatch):

@@ -151,34 +151,34 @@ def themes_of(store: Store) -> dict[int, tuple[str, ...]]:
     return {p.id: p.themes for p in store.passages() if p.themes}
 
 
-def test_an_unchanged_build_redoes_no_analysis(rethemed_db, demo_db):
+def test_an_unchanged_build_redoes_no_analysis(rethemed_db, demo_corpus):
     with Store(rethemed_db) as store:
-        summary = build(store, [demo_db.parent / "corpus"])
+        summary = build(store, [demo_corpus])
     assert {f.status for f in summary.files} == {"unchanged"}
     assert summary.stages == ["inläsning"]
 
 
-def test_a_changed_theme_weight_rethemes_the_store(rethemed_db, demo_db):
+def test_a_changed_theme_weight_rethemes_the_store(rethemed_db, demo_corpus):
     with Store(rethemed_db) as store:
         before, signature = themes_of(store), store.stage_signature("teman")
-        summary = build(store, [demo_db.parent / "corpus"], options=BuildOptions(theme_params={"labelled_weight": 0.0}))
+        summary = build(store, [demo_corpus], options=BuildOptions(theme_params={"labelled_weight": 0.0}))
         assert "teman" in summary.stages and store.stage_signature("teman") != signature
         after = themes_of(store)
         assert set(after) == set(before) and after != before  # every passage re-themed; without labels some differ
-        back = build(store, [demo_db.parent / "corpus"])
+        back = build(store, [demo_corpus])
         assert "teman" in back.stages and store.stage_signature("teman") == signature
         assert themes_of(store) == before
 
 
 @pytest.fixture(scope="module")
-def custom_codebook_build(demo_db, tmp_path_factory):
+def custom_codebook_build(demo_db, demo_corpus, tmp_path_factory):
     """A copy of the demo store rebuilt with a three-theme codebook of the user's own."""
     folder = tmp_path_factory.mktemp("codebook")
     codebook = folder / "kodbok.yaml"
     codebook.write_text(CUSTOM_CODEBOOK, encoding="utf-8")
     db = copy_db(demo_db, folder / "demo.db")
     with Store(db) as store:
-        summary = build(store, [demo_db.parent / "corpus"], options=BuildOptions(codebook=codebook))
+        summary = build(store, [demo_corpus], options=BuildOptions(codebook=codebook))
     return db, summary
 
 

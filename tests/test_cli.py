@@ -274,7 +274,7 @@ def test_build_refuses_a_broken_examples_file_before_reading(tmp_path):
             assert store.documents() == []
 
 
-def test_a_theme_correction_teaches_the_next_build(demo_db, tmp_path):
+def test_a_theme_correction_teaches_the_next_build(demo_db, demo_corpus, tmp_path):
     """A researcher's theme correction becomes a labelled example: the next build re-assigns
     themes with it; the shipped sentences can be switched off."""
     from systemfel.pipeline import BuildOptions, build, labelled_examples
@@ -292,7 +292,7 @@ def test_a_theme_correction_teaches_the_next_build(demo_db, tmp_path):
         assert (learned.text, learned.themes, learned.source) == (target.text, ("bostad",), "rättelse")
         assert learned.doc == Path(target.file).stem
         assert [e.source for e in labelled_examples(store, BuildOptions(default_examples=False))] == ["rättelse"]
-        summary = build(store, [demo_db.parent / "corpus"])
+        summary = build(store, [demo_corpus])
         assert "teman" in summary.stages and store.stage_signature("teman") != signature
         assert {p.file for p in store.passages()} and all(
             p.themes for p in store.passages() if p.kind == "deficiency"

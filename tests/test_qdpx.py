@@ -16,13 +16,13 @@ from lxml import etree
 
 from systemfel.base.records import Block, DocumentMeta, Passage, PassageLabels, ThemeScore
 from systemfel.cli import main
-from systemfel.exchange.codebook import KIND_NAMES, recurring_issues_from_records
+from systemfel.exchange.codebook import KIND_NAMES, guid, recurring_issues_from_records
 from systemfel.exchange.qdpx_read import apply_import, plan_import
 from systemfel.exchange.qdpx_write import export_qdpx
 from systemfel.exchange.schema import NS, SCHEMA_PATH
 from systemfel.exchange.sourcetext import compose_source_text, fold_whitespace
 from systemfel.explorer.views.documents import qdpx_download
-from systemfel.pipeline import BuildOptions, labelled_examples
+from systemfel.pipeline import BuildOptions, build, labelled_examples
 from systemfel.store import Store
 from tests.test_app import copy_db, start
 
@@ -254,7 +254,9 @@ def test_a_tool_that_writes_windows_line_ends_is_understood(exported, writable_d
     with Store(writable_db, readonly=True) as store:
         plan = plan_import(store, crlf)
         assert plan.skipped == [] and plan.corrections == []
-        assert plan.sources_matched == 4 and plan.selections == len(store.passages()) > 300
+        assert plan.sources_matched == 4 and plan.selections == len(list(root.iterfind(".//q:PlainTextSelection", X)))
+        passage_selections = [s for s in root.iterfind(".//q:PlainTextSelection", X) if not s.get("name").startswith("Påstående")]
+        assert len(passage_selections) == len(store.passages()) > 300
 
 
 def _fresh_guids(root: etree._Element) -> None:
@@ -335,6 +337,83 @@ def test_researcher_changes_come_back_as_corrections(exported, writable_db, tmp_
     # and the labelled example reaches the next build's theme learning
     with Store(writable_db, readonly=True) as store:
         assert any(e.themes == ("digitalt_utanforskap",) for e in labelled_examples(store, BuildOptions()))
+
+
+def test_level_actor_and_recurring_issue_come_back_by_their_user_and_survive_a_rebuild(
+    exported, writable_db, tmp_path, demo_store, demo_corpus
+):
+    """Export, recode in the 'tool' as Forskare (a level, an actor, a passage put into a recurring
+    issue), import, rebuild from the reports, export: the codings are there, by Forskare."""
+    root, texts = read_zip(exported)
+    researcher = str(uuid.uuid4())
+    etree.SubElement(root.find("q:Users", X), f"{{{NS}}}User", guid=researcher, name="Forskare")
+    passages = {fold_whitespace(p.text): p for p in demo_store.passages()}
+    issues = {i["id"]: i for i in demo_store.issues()}
+    members = {(s["passage_id"], s["issue_id"]) for s in demo_store.statements() if s["issue_id"]}
+    issue = max(issues.values(), key=lambda i: i["size"])
+    wanted = {}  # what the researcher does -> (selection, passage)
+    for source in root.iterfind("q:Sources/q:TextSource", X):
+        text = source_text(source, texts)
+        for selection in source.iterfind("q:PlainTextSelection", X):
+            if selection.find("q:NoteRef", X) is None:
+                continue  # a statement's own selection
+            p = passages[fold_whitespace(text[int(selection.get("startPosition")) : int(selection.get("endPosition"))])]
+            if p.kind != "deficiency" or p.id in {q.id for _, q in wanted.values()}:
+                continue
+            if "level" not in wanted and p.level not in (None, "central"):
+                wanted["level"] = (selection, p)
+            elif "actor" not in wanted and "Kronofogden" not in p.actors:
+                wanted["actor"] = (selection, p)
+            elif "recurring" not in wanted and (p.id, issue["id"]) not in members:
+                wanted["recurring"] = (selection, p)
+    assert set(wanted) == {"level", "actor", "recurring"}
+
+    def code(selection, key):
+        coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()), creatingUser=researcher)
+        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=guid("code:" + key))
+        selection.find("q:NoteRef", X).addprevious(coding)
+
+    level_selection, level_passage = wanted["level"]
+    for coding in level_selection.findall("q:Coding", X):  # the researcher replaces our level
+        if coding.find("q:CodeRef", X).get("targetGUID") == guid(f"code:level:{level_passage.level}"):
+            level_selection.remove(coding)
+    code(level_selection, "level:central")
+    code(wanted["actor"][0], "actor:Kronofogden")
+    code(wanted["recurring"][0], f"recurring:{issue['id']}")
+    changed = tmp_path / "changed.qdpx"
+    write_zip(changed, root, texts)
+
+    assert main(["import", "qdpx", str(changed), "--db", str(writable_db)]) == 0
+    hashes = {what: p.text_hash for what, (_, p) in wanted.items()}
+    fields = {"level": "level", "actor": "actor:Kronofogden", "recurring": f"recurring:{issue['id']}"}
+    with Store(writable_db) as store:
+        corrections, authors = store.corrections(), store.correction_authors()
+        assert corrections[(hashes["level"], "level")] == "central"
+        assert corrections[(hashes["actor"], "actor:Kronofogden")] == "applies"
+        assert (hashes["recurring"], fields["recurring"]) in corrections
+        assert {authors[(hashes[w], f)] for w, f in fields.items()} == {"Forskare"}
+        # rebuilt from the reports, every passage read again and the statements regrouped
+        summary = build(store, [demo_corpus], options=BuildOptions(relabel=True, workers=0))
+        assert not summary.failed and "återkommande systemfel" in summary.stages
+        rebuilt = {p.text_hash: p for p in store.passages()}
+        assert rebuilt[hashes["level"]].level == "central"
+        assert "Kronofogden" in rebuilt[hashes["actor"]].actors
+        assert issue["id"] in {s["issue_id"] for s in store.statements() if s["passage_id"] == wanted["recurring"][1].id}
+        again = tmp_path / "again.qdpx"
+        export_qdpx(store, again, include_pdfs=False)
+        assert plan_import(store, again).corrections == []  # the changes are in the store: nothing new
+    second, second_texts = read_zip(again)
+    by_forskare = {(name, start, end) for (_, start, end, name, user) in codings(second) if user == "Forskare"}
+    assert {name for name, _, _ in by_forskare} == {"Central nivå", "Kronofogden", issue["label"]}
+    cut = {  # each of Forskare's codings sits on the passage it was made on (or a statement in it)
+        name: fold_whitespace(text[start:end])
+        for source in second.iterfind("q:Sources/q:TextSource", X)
+        for text in [source_text(source, second_texts)]
+        for (name, start, end) in by_forskare
+        if fold_whitespace(text[start:end]) in passages
+    }
+    assert passages[cut["Central nivå"]].text_hash == hashes["level"]
+    assert passages[cut["Kronofogden"]].text_hash == hashes["actor"]
 
 
 def test_recurring_issues_nest_under_their_theme(demo_store, tmp_path, schema):
@@ -461,14 +540,17 @@ def test_skipped_codings_exit_1_and_the_rest_is_kept(exported, writable_db, tmp_
         assert store.corrections()[(passage_at(selection).text_hash, "theme")] == "bemotande"
 
 
-def _with_codings(exported: Path, tmp_path: Path, code_name: str, n: int) -> Path:
-    """The export with `code_name` coded on its first n selections by an unnamed user."""
+def _with_codings(exported: Path, tmp_path: Path, code_name: str, n: int, *keys: str) -> Path:
+    """The export with `code_name` (and our codes with `keys`, such as "recurring:<id>") coded
+    on its first n passages' selections by an unnamed user."""
     root, texts = read_zip(exported)
     codes = {c.get("name"): c.get("guid") for c in root.iterfind(".//q:CodeBook//q:Code", X)}
-    for selection in list(root.iterfind(".//q:PlainTextSelection", X))[:n]:
-        coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
-        etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=codes[code_name])
-        selection.find("q:NoteRef", X).addprevious(coding)
+    passage_selections = [s for s in root.iterfind(".//q:PlainTextSelection", X) if s.find("q:NoteRef", X) is not None]
+    for selection in passage_selections[:n]:
+        for target in [codes[code_name], *(guid("code:" + key) for key in keys)]:
+            coding = etree.Element(f"{{{NS}}}Coding", guid=str(uuid.uuid4()))
+            etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=target)
+            selection.find("q:NoteRef", X).addprevious(coding)
     changed = tmp_path / "changed.qdpx"
     write_zip(changed, root, texts)
     return changed
@@ -488,6 +570,53 @@ def test_a_failing_write_leaves_the_store_as_it_was(exported, writable_db, tmp_p
         with pytest.raises(sqlite3.OperationalError):
             apply_import(store, plan)
     assert _state(writable_db) == before
+
+
+def _everything(db: Path) -> tuple:
+    with sqlite3.connect(db) as conn:
+        return _state(db) + (
+            conn.execute("SELECT COUNT(*) FROM correction_authors").fetchone()[0],
+            conn.execute("SELECT COUNT(*), COUNT(DISTINCT issue_id), GROUP_CONCAT(issue_id) FROM statements").fetchone(),
+            conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone(),
+        )
+
+
+def test_an_import_inside_a_transaction_is_all_or_nothing(exported, writable_db, tmp_path, monkeypatch, demo_store):
+    """The import (corrections, examples, the regrouped recurring issues) is part of the caller's
+    transaction: undone with it, and undone by itself when its own last step fails."""
+    issue = demo_store.issues()[0]["id"]
+    changed = _with_codings(exported, tmp_path, "Bemötande", 20, f"recurring:{issue}", "level:central")
+    before = _everything(writable_db)
+    with Store(writable_db) as store:
+        plan = plan_import(store, changed)
+        fields = {field.split(":")[0] for _, field, _, _ in plan.corrections}
+        assert fields == {"theme", "recurring", "level"}, plan.skipped
+        # 1. the caller's transaction fails after the import went through: none of it lands
+        with pytest.raises(RuntimeError):
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO meta(key, value) VALUES ('caller', 'x')")
+                apply_import(store, plan)
+                raise RuntimeError("the caller's next step fails")
+        assert _everything(writable_db) == before and store.get_meta("caller") is None
+        # 2. the regrouping, the import's last step, fails: its corrections are undone too
+        import systemfel.exchange.qdpx_read as qdpx_read
+
+        def fail(store):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(qdpx_read, "reassemble", fail)
+            with pytest.raises(sqlite3.OperationalError):
+                with store.transaction():
+                    apply_import(store, plan)
+        assert _everything(writable_db) == before
+        # 3. and when all goes well it lands whole, with the caller's own write
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('caller', 'x')")
+            apply_import(store, plan)
+        after = _everything(writable_db)
+        assert after[0] == before[0] + len(plan.corrections) and store.get_meta("caller") == "x"
+        assert after[3] != before[3]  # the statements were regrouped with the new members
 
 
 def test_dry_run_changes_nothing(exported, writable_db, tmp_path, capsys):
@@ -510,4 +639,12 @@ def test_the_document_view_offers_the_project_for_download(demo_db, monkeypatch,
         root = etree.fromstring(archive.read("project.qde"))
     assert schema.validate(etree.ElementTree(root)), schema.error_log
     with Store(demo_db, readonly=True) as store:
-        assert len(list(root.iterfind(".//q:PlainTextSelection", X))) == len(store.passages())
+        selections = list(root.iterfind(".//q:PlainTextSelection", X))
+        assert len([s for s in selections if s.find("q:NoteRef", X) is not None]) == len(store.passages())
+        # the store's recurring issues come along by default, each a child code of its theme
+        issues = store.issues()
+        in_book = codes_by_guid(root)
+        assert issues and all(guid(f"code:recurring:{i['id']}") in in_book for i in issues)
+        assert all(in_book[guid(f"code:recurring:{i['id']}")].getparent().get("name") != "Teman"
+                   for i in issues if i["themes"])  # fmt: skip
+        assert any(s.get("name").startswith("Påstående: ") for s in selections)

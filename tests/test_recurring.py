@@ -397,3 +397,36 @@ def test_a_rename_in_the_view_is_kept(recurring_db, monkeypatch):
     with Store(recurring_db, readonly=True) as store:
         assert {i["id"]: i["label"] for i in store.issues()}[chosen] == "Väntan på god man"
         assert ("rename", chosen, "Väntan på god man") in store.issue_corrections()
+
+
+def test_a_researchers_assignment_puts_the_statement_or_passage_into_the_issue():
+    """Assignments from a QDA tool (passage text hash, issue, statement hash or 'applies'): the
+    named statement moves; 'applies' takes the passage's ungrouped statements, or else makes the
+    whole passage a statement of the issue; applied again, nothing is added twice."""
+    from types import SimpleNamespace
+
+    from systemfel.base.hashing import text_hash
+    from systemfel.recurring import apply_corrections
+
+    texts = {1: "Ingen ringde tillbaka. Beslutet dröjde.", 2: "Handläggaren svarade inte.", 3: "Bakgrund om verksamheten."}
+    passages = [SimpleNamespace(id=i, text=t, text_hash=text_hash(t)) for i, t in texts.items()]
+
+    def row(pid, text, issue):
+        return {"passage_id": pid, "start": 0, "end": len(text), "text": text, "text_hash": text_hash(text),
+                "machine_issue_id": issue, "issue_id": None}  # fmt: skip
+
+    rows = [row(1, "Ingen ringde tillbaka.", "a"), row(1, "Beslutet dröjde.", "b"), row(2, "Handläggaren svarade inte.", None)]
+    assignments = [
+        (passages[0].text_hash, "x", text_hash("Beslutet dröjde.")),  # one statement, out of issue b
+        (passages[1].text_hash, "x", "applies"),  # the passage's ungrouped statement
+        (passages[2].text_hash, "x", "applies"),  # a passage without statements
+    ]
+    apply_corrections(rows, [], assignments, passages)
+    assert [(r["passage_id"], r["text"], r["issue_id"]) for r in rows] == [
+        (1, "Ingen ringde tillbaka.", "a"),
+        (1, "Beslutet dröjde.", "x"),
+        (2, "Handläggaren svarade inte.", "x"),
+        (3, "Bakgrund om verksamheten.", "x"),
+    ]
+    apply_corrections(rows, [], assignments, passages)  # as after a reassembly: the same, nothing added
+    assert len(rows) == 4 and [r["issue_id"] for r in rows] == ["a", "x", "x", "x"]

@@ -72,8 +72,62 @@ def test_corrections_survive_rebuild(tmp_path):
 
 def test_unknown_correction_field_is_refused(tmp_path):
     with Store(tmp_path / "x.db") as store:
-        with pytest.raises(StoreError):
-            store.set_correction(text_hash("x"), "year", "2020")
+        for field in ("year", "actor:", "recurring:", "actors"):
+            with pytest.raises(StoreError):
+                store.set_correction(text_hash("x"), field, "2020")
+        assert store.corrections() == {}
+
+
+def test_level_and_actor_corrections_survive_rebuild_with_their_author(tmp_path):
+    with Store(tmp_path / "x.db") as store:
+        _store_doc(store)
+        target = store.passages()[1]
+        store.set_correction(target.text_hash, "level", "central", author="Forskare")
+        store.set_correction(target.text_hash, "actor:Kronofogden", "applies", author="Forskare")
+        store.set_correction(target.text_hash, "actor:Försäkringskassan", "applies")  # already there: once
+        corrected = {p.text: p for p in store.passages()}["Ingen återkoppling."]
+        assert corrected.level == "central"
+        assert corrected.actors == ("Försäkringskassan", "Kronofogden")
+        # the file changes elsewhere and is read again (labels from scratch): the corrections hold
+        _store_doc(store, sha="s3", texts=("Helt ny första text.", "Ingen återkoppling."))
+        rebuilt = {p.text: p for p in store.passages()}
+        assert rebuilt["Ingen återkoppling."].level == "central"
+        assert rebuilt["Ingen återkoppling."].actors == ("Försäkringskassan", "Kronofogden")
+        assert rebuilt["Helt ny första text."].level is None
+        assert rebuilt["Helt ny första text."].actors == ("Försäkringskassan",)
+        assert store.correction_authors() == {
+            (target.text_hash, "level"): "Forskare", (target.text_hash, "actor:Kronofogden"): "Forskare"
+        }
+
+
+def _meta_rows(path) -> dict:
+    with sqlite3.connect(path) as conn:  # another connection: sees only what was committed
+        return dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 't%'").fetchall())
+
+
+def test_a_transaction_inside_another_is_part_of_it(tmp_path):
+    with Store(tmp_path / "x.db") as store:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta VALUES ('t1', 'outer')")
+            store.set_meta("t2", "inner")  # a write that opens its own transaction
+            assert _meta_rows(store.path) == {}, "nothing is committed before the outer transaction ends"
+        assert _meta_rows(store.path) == {"t1": "outer", "t2": "inner"}
+        # the inner part fails and is caught: only it is undone
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta VALUES ('t3', 'kept')")
+            with pytest.raises(ValueError):
+                with store.transaction() as inner:
+                    inner.execute("INSERT INTO meta VALUES ('t4', 'undone')")
+                    raise ValueError("interrupted")
+        assert _meta_rows(store.path) == {"t1": "outer", "t2": "inner", "t3": "kept"}
+        # the outer one fails after an inner one succeeded: none of it lands
+        with pytest.raises(ValueError):
+            with store.transaction() as conn:
+                store.set_meta("t5", "inner")
+                raise ValueError("interrupted")
+        assert "t5" not in _meta_rows(store.path)
+        store.set_meta("t6", "alone")  # and the store is usable again, outside any transaction
+        assert _meta_rows(store.path)["t6"] == "alone" and not store.conn.in_transaction
 
 
 def test_record_failure_keeps_good_version(tmp_path):

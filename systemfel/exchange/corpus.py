@@ -10,11 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from systemfel.base.records import Document, StoredPassage
-from systemfel.exchange.codebook import CodeBook, RecurringIssue, StatementSpan, make_code_book
+from systemfel.exchange.codebook import (
+    CodeBook,
+    RecurringIssue,
+    StatementSpan,
+    make_code_book,
+    recurring_issues_from_records,
+)
 from systemfel.exchange.sourcetext import SourceText, compose_source_text
 from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
 from systemfel.pipeline import build_codebook
-from systemfel.store import Store
+from systemfel.recurring import issue_records
+from systemfel.store import CORRECTION_FIELDS, Store
 
 
 def _theme_rows(store: Store, store_slugs: set[str], codebook_path: str | Path | None) -> list[tuple[str, ...]]:
@@ -38,6 +45,12 @@ def _actor_rows(store_actors: set[str], actor_files: Sequence[Path]) -> list[tup
     return rows
 
 
+def stored_recurring_issues(store: Store) -> list[RecurringIssue]:
+    """The store's recurring issues as codes to nest under their themes (none in a store built
+    before they existed)."""
+    return recurring_issues_from_records(issue_records(store), {p.id: p.text for p in store.passages()})
+
+
 @dataclass
 class ExchangeCorpus:
     store: Store
@@ -48,6 +61,7 @@ class ExchangeCorpus:
     corrections: dict[tuple[str, str], str] = field(default_factory=dict)
     authors: dict[tuple[str, str], str] = field(default_factory=dict)  # who made a correction, when known
     _sources: dict[int, SourceText] = field(default_factory=dict)
+    _statements: dict[int, list[dict]] | None = None
 
     @classmethod
     def load(
@@ -56,8 +70,11 @@ class ExchangeCorpus:
         *,
         codebook_path: str | Path | None = None,
         actor_files: Sequence[Path] = (),
-        recurring: Sequence[RecurringIssue] = (),
+        recurring: Sequence[RecurringIssue] | None = None,
     ) -> "ExchangeCorpus":
+        """The store's reports and codes; `recurring` None takes the store's own recurring issues."""
+        if recurring is None:
+            recurring = stored_recurring_issues(store)
         documents = [d for d in store.documents() if d.status == "ok"]
         by_doc: dict[int, list[StoredPassage]] = {d.id: [] for d in documents}
         slugs: set[str] = set()
@@ -105,7 +122,28 @@ class ExchangeCorpus:
     def decided_by(self, passage: StoredPassage, category: str, value: str) -> str | None:
         """Who decided this code: None when the machine assigned it, "" for a correction made in
         the explorer (it has no login), a name for one brought back from a QDA tool."""
-        field_name = {"kind": "kind", "theme": "theme"}.get(category)
-        if field_name is None or self.corrections.get((passage.text_hash, field_name)) != value:
+        field_name, wanted = correction_field(category, value)
+        if field_name is None:
+            return None
+        stored = self.corrections.get((passage.text_hash, field_name))
+        if stored is None or (wanted is not None and stored != wanted):
             return None
         return self.authors.get((passage.text_hash, field_name), "")
+
+    def statements_of(self, passage_id: int) -> list[dict]:
+        """The stored statements (start, end in the passage text, text_hash) of a passage."""
+        if self._statements is None:
+            self._statements = {}
+            for row in self.store.statements():
+                self._statements.setdefault(row["passage_id"], []).append(row)
+        return self._statements.get(passage_id, [])
+
+
+def correction_field(category: str, value: str) -> tuple[str | None, str | None]:
+    """The store's correction field for a code, and the value that field must hold for the
+    code to be a correction (None: any value; an actor or recurring issue is its own field)."""
+    if category in CORRECTION_FIELDS:
+        return category, value
+    if category in ("actor", "recurring"):
+        return f"{category}:{value}", None
+    return None, None

@@ -2,10 +2,11 @@
 
 Sources are matched to stored reports by their text (the text our export wrote), selections
 to passages by character position, and codes to ours by GUID or else by name, so nothing
-depends on the other tool keeping our ids. A theme or kind that a passage does not have in
-the store becomes a correction, exactly as if it had been made in the explorer; a code that
-matches nothing of ours is kept as a labelled example for the next build. Everything is
-checked first and written in one transaction, or not at all.
+depends on the other tool keeping our ids. A theme, kind, level, actor or recurring issue that
+a passage does not have in the store becomes a correction by the project's user who coded it,
+kept across rebuilds like one made in the explorer; a code that matches nothing of ours is
+kept as a labelled example for the next build. Everything is checked first and written in one
+transaction (inside the caller's, when there is one), or not at all.
 """
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from pathlib import Path
 from lxml import etree
 
 from systemfel.exchange.codebook import Code, RecurringIssue, slugify
-from systemfel.exchange.corpus import ExchangeCorpus
+from systemfel.exchange.corpus import ExchangeCorpus, correction_field
 from systemfel.exchange.qdpx_write import CORRECTION_USER, MACHINE_USER
 from systemfel.exchange.schema import q, safe_parser, schema_errors
-from systemfel.exchange.sourcetext import fold_whitespace
-from systemfel.store import Store
+from systemfel.exchange.sourcetext import fold_whitespace, locate_in_span
+from systemfel.recurring import reassemble
+from systemfel.store import APPLIES, Store
 
+FIELD_NAMES = {"kind": "typ", "theme": "tema", "level": "nivå", "actor": "aktör", "recurring": "återkommande systemfel"}
 MAX_MEMBER_BYTES = 2 << 30  # a project.qde or source text larger than this is refused, not read
 
 
@@ -149,7 +152,6 @@ class _Planner:
         self.recurring = {
             (span.passage_id, issue.id) for issue in corpus.recurring for span in issue.statements
         }
-        self.unsaved: dict[str, int] = {}  # kind of change that has no place in the store yet -> count
 
     def our_code(self, code_guid: str) -> tuple[Code | None, ForeignCode | None]:
         foreign = self.foreign.get(code_guid.strip("{}").lower())
@@ -194,7 +196,8 @@ class _Planner:
         passages = self.corpus.passages_by_doc[doc.id]
         ours = self.corpus.source(doc)
         spans = ours.spans
-        found: dict[int, dict[tuple[str, str], str]] = {}  # passage index -> code -> user guid
+        found: dict[int, dict[tuple[str, str], str]] = {}  # passage index -> code -> user name
+        statement_of: dict[tuple[int, str], str] = {}  # (passage index, issue) -> statement hash or APPLIES
         for selection in selections:
             self.plan.selections += 1
             start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
@@ -225,8 +228,26 @@ class _Planner:
                 for index in targets:
                     user = self.users.get(coding.get("creatingUser", "").strip("{}").lower(), "")
                     found.setdefault(index, {})[(code.category, code.value)] = user
+                    if code.category == "recurring" and (passages[index].id, code.value) not in self.recurring:
+                        statement_of[(index, code.value)] = self.statement(ours.text, spans[index], passages[index], start, end)
         for index, codes in sorted(found.items()):
-            self.compare(doc.file, passages[index], codes)
+            statements = {issue: h for (i, issue), h in statement_of.items() if i == index}
+            self.compare(doc.file, passages[index], codes, statements)
+
+    def statement(self, text: str, span: tuple[int, int], passage, start: int, end: int) -> str:
+        """Which stored statement of the passage a selection marks (its text hash), or APPLIES
+        when it marks the whole passage or no one statement."""
+        if (end - start) * 2 >= span[1] - span[0]:
+            return APPLIES
+        best, most = APPLIES, 0
+        for row in self.corpus.statements_of(passage.id):
+            place = locate_in_span(text, span[0], span[1], passage.text[row["start"] : row["end"]])
+            if place is None:
+                continue
+            overlap = min(end, place[1]) - max(start, place[0])
+            if overlap * 2 >= min(end - start, place[1] - place[0]) and overlap > most:
+                best, most = row["text_hash"], overlap
+        return best
 
     def new_code(self, foreign: ForeignCode, text: str, file: str) -> None:
         self.plan.new_codes[foreign.path] = self.plan.new_codes.get(foreign.path, 0) + 1
@@ -234,7 +255,9 @@ class _Planner:
         if example not in self.plan.examples:
             self.plan.examples.append(example)
 
-    def compare(self, file: str, passage, codes: dict[tuple[str, str], str]) -> None:
+    def compare(
+        self, file: str, passage, codes: dict[tuple[str, str], str], statements: dict[str, str]
+    ) -> None:
         """Turn what the project codes on a passage, beside what the store has, into changes."""
         where = f"{file} s. {passage.page}"
         new_themes = [v for (c, v) in codes if c == "theme" and v not in passage.themes]
@@ -245,39 +268,37 @@ class _Planner:
                     f"{where}: temat {self.name('theme', extra)} sparades inte; ett stycke kan få ett rättat tema "
                     f"åt gången ({self.name('theme', new_themes[0])} sparades)."
                 )
-        kinds = {v for (c, v) in codes if c == "kind"}
-        new_kinds = sorted(kinds - {passage.kind})
-        if len(new_kinds) == 1:
-            self.correct(passage, "kind", new_kinds[0], where, codes[("kind", new_kinds[0])])
-        elif len(new_kinds) > 1:
-            names = ", ".join(self.name("kind", k) for k in new_kinds)
-            self.plan.skipped.append(f"{where}: flera nya typer ({names}); ingen av dem sparades.")
+        for category, current in (("kind", passage.kind), ("level", passage.level)):
+            values = sorted({v for (c, v) in codes if c == category} - {current})
+            if len(values) == 1:
+                self.correct(passage, category, values[0], where, codes[(category, values[0])])
+            elif len(values) > 1:
+                names = ", ".join(self.name(category, v) for v in values)
+                what = "typer" if category == "kind" else "nivåer"
+                self.plan.skipped.append(f"{where}: flera nya {what} ({names}); ingen av dem sparades.")
         for category, value in codes:
-            if category == "level" and value != passage.level:
-                self.unsaved["nivå"] = self.unsaved.get("nivå", 0) + 1
-            elif category == "actor" and value not in passage.actors:
-                self.unsaved["aktör"] = self.unsaved.get("aktör", 0) + 1
+            if category == "actor" and value not in passage.actors:
+                self.correct(passage, "actor", value, where, codes[(category, value)])
             elif category == "recurring" and (passage.id, value) not in self.recurring:
-                self.unsaved["återkommande systemfel"] = self.unsaved.get("återkommande systemfel", 0) + 1
+                self.correct(passage, "recurring", value, where, codes[(category, value)], statements.get(value, APPLIES))
 
-    def correct(self, passage, field_name: str, value: str, where: str, author: str) -> None:
-        correction = (passage.text_hash, field_name, value, author)
+    def correct(
+        self, passage, category: str, value: str, where: str, author: str, stored: str = APPLIES
+    ) -> None:
+        """A correction of the passage: kind, theme and level hold `value`; an actor or recurring
+        issue is a field of its own holding `stored` (APPLIES, or for an issue the statement)."""
+        field_name, wanted = correction_field(category, value)
+        correction = (passage.text_hash, field_name, stored if wanted is None else wanted, author)
         if correction in self.plan.corrections:
             return
         self.plan.corrections.append(correction)
-        label = "tema" if field_name == "theme" else "typ"
         by = f" (av {author})" if author else ""
-        self.plan.changes.append(f"{where}: {label} {self.name(field_name, value)}{by}")
+        self.plan.changes.append(f"{where}: {FIELD_NAMES[category]} {self.name(category, value)}{by}")
 
     def name(self, category: str, value: str) -> str:
         return self.corpus.codebook.code(category, value).name
 
     def finish(self) -> ImportPlan:
-        for what, n in sorted(self.unsaved.items()):
-            self.plan.skipped.append(
-                f"{count(n, 'ny kodning', 'nya kodningar')} av {what} sparades inte: sådana rättelser kan "
-                "databasen inte spara ännu."
-            )
         for path, n in sorted(self.plan.new_codes.items()):
             self.plan.notes.append(
                 f"Ny kod {path!r} matchar inget tema: {count(n, 'markering', 'markeringar')} blir märkta exempel med "
@@ -309,7 +330,7 @@ def plan_import(
     *,
     codebook_path: str | Path | None = None,
     actor_files: Sequence[Path] = (),
-    recurring: Sequence[RecurringIssue] = (),
+    recurring: Sequence[RecurringIssue] | None = None,
 ) -> ImportPlan:
     """Read and check a .qdpx and work out what it would change; writes nothing."""
     root, texts = read_project(path)
@@ -328,5 +349,9 @@ def plan_import(
 
 
 def apply_import(store: Store, plan: ImportPlan) -> None:
-    """Write the plan's corrections and labelled examples in one transaction."""
-    store.save_imported(plan.corrections, plan.examples)
+    """Write the plan's corrections and labelled examples, and regroup the recurring issues
+    they change, in one transaction: all of it lands, or none of it."""
+    with store.transaction():
+        store.save_imported(plan.corrections, plan.examples)
+        if any(field.startswith("recurring:") for _, field, _, _ in plan.corrections):
+            reassemble(store)

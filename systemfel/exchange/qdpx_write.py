@@ -184,26 +184,27 @@ class _ProjectWriter:
             self.selections += 1
             for category, value in corpus.passage_codes(passage):
                 self._coding(selection, key, book.code(category, value), corpus.decided_by(passage, category, value))
-            statements: list[tuple[RecurringIssue, int, int]] = []
+            statements: list[tuple[RecurringIssue, int, int, str | None]] = []
             for issue, span in self.by_passage.get(passage.id, []):
                 place = None
                 if span.start is not None:
                     place = locate_in_span(source.text, start, end, passage.text[span.start : span.end])
+                decided_by = corpus.decided_by(passage, "recurring", issue.id)
                 if place is None:
-                    self._coding(selection, key, book.code("recurring", issue.id), None)
+                    self._coding(selection, key, book.code("recurring", issue.id), decided_by)
                 else:
-                    statements.append((issue, *place))
+                    statements.append((issue, *place, decided_by))
             note_id = guid("note:" + key)
             self.notes.append((note_id, _note_text(doc, passage)))
             _sub(selection, "NoteRef", targetGUID=note_id)
-            for issue, s_start, s_end in statements:
+            for issue, s_start, s_end, decided_by in statements:
                 s_key = f"statement:{issue.id}:{key}:{s_start}:{s_end}"
                 statement = _sub(
                     element, "PlainTextSelection", guid=guid(s_key), name=f"Påstående: {issue.label}",
                     startPosition=s_start, endPosition=s_end, creatingUser=self.machine,
                 )  # fmt: skip
                 self.selections += 1
-                self._coding(statement, s_key, book.code("recurring", issue.id), None)
+                self._coding(statement, s_key, book.code("recurring", issue.id), decided_by)
         for key, _, kind in VARIABLES:
             value = getattr(doc.meta, key)
             if value in (None, ""):
@@ -275,11 +276,12 @@ def export_qdpx(
     *,
     codebook_path: str | Path | None = None,
     actor_files: Sequence[Path] = (),
-    recurring: Sequence[RecurringIssue] = (),
+    recurring: Sequence[RecurringIssue] | None = None,
     include_pdfs: bool = True,
     progress: Progress | None = None,
 ) -> ExportSummary:
     """Write the store's reports, code book and codings as a .qdpx project at `output`.
+    `recurring` None (the default) nests the store's own recurring issues under their themes.
 
     The file is written beside its target and moved into place at the end, so an interrupted
     export never leaves half a project behind.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from systemfel.base.records import PASSAGE_KINDS, StoredPassage
+from systemfel.base.records import LEVELS, PASSAGE_KINDS, StoredPassage
 from systemfel.explorer.export import to_csv_bytes, to_excel_bytes
 from systemfel.explorer.highlight import markdown_safe
 from systemfel.explorer.labels import ThemeNamer, kind_sv, level_sv
@@ -94,25 +94,30 @@ def correction_in_card(p: StoredPassage, namer: ThemeNamer, db: Path, card_key: 
         st.success(confirmation, icon=":material/check_circle:")
     open_key = f"ratta_oppen_{card_key}"
     if not st.session_state.get(open_key):
-        st.button("Rätta", key=f"ratta_{card_key}", icon=":material/edit:", help="Rätta typ eller huvudtema",
+        st.button("Rätta", key=f"ratta_{card_key}", icon=":material/edit:", help="Rätta typ, huvudtema eller nivå",
                   on_click=_set_state, args=(open_key, True))  # fmt: skip
         return
     kinds = list(PASSAGE_KINDS)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     kind = c1.selectbox("Typ", kinds, index=kinds.index(p.kind) if p.kind in kinds else 0,
                         format_func=kind_sv, key=f"ratta_typ_{card_key}")  # fmt: skip
-    theme = ""
+    theme = level = ""
     if kind == "deficiency":
         theme_options = [""] + sorted(namer.theme_names, key=namer.theme)
         theme = c2.selectbox(
             "Huvudtema", theme_options, index=theme_options.index(p.theme) if p.theme in theme_options else 0,
             format_func=lambda s: namer.theme(s) if s else "(oförändrat)", key=f"ratta_tema_{card_key}",
         )  # fmt: skip
+        level_options = ["", *LEVELS]
+        level = c3.selectbox(
+            "Nivå", level_options, index=level_options.index(p.level) if p.level in level_options else 0,
+            format_func=lambda v: level_sv(v) if v else "(oförändrad)", key=f"ratta_niva_{card_key}",
+        )  # fmt: skip
     else:
         c2.caption("Teman och nivå gäller bara brister; de visas inte för denna typ.")
     b1, b2 = st.columns(2)
     if b1.button("Spara rättelse", key=f"ratta_spara_{card_key}", type="primary"):
-        message = save_correction(db, p, kind, theme, namer)
+        message = save_correction(db, p, kind, theme, namer, level)
         if message:
             st.session_state[f"rattad_{card_key}"] = message
             st.session_state[open_key] = False
@@ -124,24 +129,30 @@ def _set_state(name: str, value) -> None:
     st.session_state[name] = value
 
 
-def save_correction(db: Path, passage: StoredPassage, kind: str, theme: str, namer: ThemeNamer) -> str | None:
-    """Store a researcher's correction (it survives rebuilds, keyed by text); the message to show."""
+def save_correction(
+    db: Path, passage: StoredPassage, kind: str, theme: str, namer: ThemeNamer, level: str = ""
+) -> str | None:
+    """Store a researcher's correction (it survives rebuilds, keyed by text, and a QDA export
+    shows it as a correction); the message to show."""
     changes = []
     if kind != passage.kind:
         changes.append(("kind", kind))
     if theme and theme != passage.theme:
         changes.append(("theme", theme))
+    if level and level != passage.level:
+        changes.append(("level", level))
     if not changes:
-        st.info("Inget att ändra: stycket har redan den typen och det temat.")
+        st.info("Inget att ändra: stycket har redan den typen, det temat och den nivån.")
         return None
     try:
-        with Store(db) as store:
+        with Store(db) as store, store.transaction():
             for field_name, value in changes:
                 store.set_correction(passage.text_hash, field_name, value)
     except (StoreError, sqlite3.Error) as exc:
         st.error(f"Rättelsen kunde inte sparas: {exc}")
         return None
-    message = f"Rättelsen är sparad: {kind_sv(kind)}" + (f", huvudtema {namer.theme(theme)}" if theme else "") + "."
+    message = f"Rättelsen är sparad: {kind_sv(kind)}" + (f", huvudtema {namer.theme(theme)}" if theme else "")
+    message += (f", {level_sv(level).lower()}" if level else "") + "."
     message += " Den gäller även efter ombyggnad."
     if kind != "deficiency":
         message += " Stycket räknas inte längre bland bristerna; dess teman och nivå visas inte."
