@@ -41,6 +41,15 @@ _FIRST_PERSON = {"jag", "mig", "min", "mitt", "mina"}
 _ONE_CLIENT = {"klienten", "klientens", "hen", "hens", "hon", "henne", "hennes", "han", "honom", "hans"}
 _QUOTED = re.compile(r"[\"”“„«»][^\"”“„«»]*\d[^\"”“„«»]*[\"”“„«»]")
 _JOINERS = {"§", ":", "/", "-", "–", "—"}  # 2013:522, 1993/94, 9–12, 3 §: references and ranges
+# "alla 16 kommuner", "samtliga 12 län": the size of a known set, named to refer to it, not a count
+_WHOLE_SET = {"alla", "samtliga"}
+# "Värmland utgörs av 16 kommuner": what something consists of, not a count of the work
+_COMPOSITION = {("utgörs", "av"), ("består", "av"), ("bestod", "av"), ("utgjordes", "av")}
+# who the report speaks for when it gives a figure of another year about its own work
+_OWN_WORK = {"vi", "vår", "vårt", "våra", "ombuden"}
+# a heading that lists measures taken: its numbers count what was done ("200 PO har skrivit
+# under ett upprop"), not the clients, cases and deficiencies the report accounts for
+_MEASURE_HEADING = re.compile(r"\båtgärd(?:er|erna)?\b", re.IGNORECASE)
 
 
 def _looks_like_verb(token: Token) -> bool:
@@ -109,6 +118,8 @@ class FigureExtractor:
     @staticmethod
     def _is_reference(doc: Doc | Span, i: int, end: int) -> bool:
         before = doc[i - 1].lower_ if i > 0 else ""
+        if before in _WHOLE_SET or (i > 1 and (doc[i - 2].lower_, before) in _COMPOSITION):
+            return True
         after = doc[end].text if end < len(doc) else ""
         spaced_colon = i > 0 and doc[i - 1].text == ":" and bool(doc[i - 1].whitespace_)  # "året: 17", not "2013:522"
         if before in _REFERENCE_BEFORE or after in _JOINERS or (before in _JOINERS and not spaced_colon):
@@ -258,6 +269,15 @@ class FigureExtractor:
             i = end
         return figures
 
+    @staticmethod
+    def _about_another_year(sent: Span, figure: Figure, report_year: int | None) -> bool:
+        """A figure of a year two or more years from the report's, in a sentence that does not
+        speak for the report's own work ("Under 2021 fanns det 318 heltidstjänster" in a 2024
+        report): a comparison or national background, not the report's statistics."""
+        if report_year is None or figure.year is None or abs(figure.year - report_year) <= 1:
+            return False
+        return not any(t.lower_ in _OWN_WORK for t in sent)
+
     def extract(self, passages: Sequence, year: int | None = None, docs: Sequence[Doc] | None = None) -> list[Figure]:
         """Figures of one document in reading order; `year` is the report year when a sentence
         names none; `docs`: the passages' texts already parsed."""
@@ -267,6 +287,8 @@ class FigureExtractor:
             text = passage_field(passage, "text", "") or ""
             if not any(ch.isdigit() for ch in text):
                 continue
+            if any(_MEASURE_HEADING.search(h) for h in passage_field(passage, "heading_path", ()) or ()):
+                continue  # measures taken ("Åtgärder/resultat"): numbers of what was done, not statistics
             page = int(passage_field(passage, "page", 0) or 0)
             doc = docs[i] if docs is not None else self.nlp(text)
             for sent in doc.sents:
@@ -274,7 +296,8 @@ class FigureExtractor:
                     continue
                 if _is_story(sent):
                     continue  # "187 samtal väntar före mig": someone's own story, not a count of the work
-                found = self.extract_sentence(sent, page, year, last_subject)
+                found = [f for f in self.extract_sentence(sent, page, year, last_subject)
+                         if not self._about_another_year(sent, f, year)]
                 for figure in found:
                     if figure.qualifier not in ("varav",) and not figure.qualifier.endswith("nivå"):
                         last_subject = figure.subject

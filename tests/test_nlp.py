@@ -392,6 +392,22 @@ def test_figures_from_table_rows(reader):
     ]
 
 
+def test_counts_about_others_are_not_the_reports_figures(reader):
+    """A set named by its size, what a region consists of, another year's figures that the
+    report does not give for its own work, and numbers of measures taken are left out; the
+    report's own counts beside them stay."""
+    passages = [
+        Passage("Länet utgörs av 12 kommuner och har tre sjukhus. Regionen har avtal med alla 12 kommuner.",
+                1, ["Inledning"], "paragraph"),
+        Passage("Under 2019 fanns det 290 ombud i landet. Under 2019 hade vi 80 klienter.", 1, ["Inledning"],
+                "paragraph"),
+        Passage("Under 2025 arbetade ombuden med 96 klienter i 12 kommuner.", 2, ["Statistik"], "paragraph"),
+        Passage("Region Norr: 150 ombud har skrivit under ett upprop.", 5, ["Län Åtgärder/resultat"], "paragraph"),
+    ]
+    got = {(f.subject, f.value, f.year) for f in reader.figures(passages, year=2025)}
+    assert got == {("klienter", 80, 2019), ("klienter", 96, 2025), ("kommuner", 12, 2025)}
+
+
 def test_percentages_and_amounts_keep_subject_and_unit(reader):
     passages = [Passage("Av dessa klienter var över 70 procent kvinnor. Bidraget var 302 400 kronor.", 1, [],
                         "paragraph")]
