@@ -29,6 +29,7 @@ from systemfel.ingest.layout import Word
 
 log = logging.getLogger(__name__)
 
+MIN_TEXT_CHARS = 20  # a page with an image and fewer letters and digits in its text layer is a scan
 MIN_DPI = 200  # Tesseract reads 200 dpi scans almost without error, a quarter of that badly
 MAX_DPI = 400  # more only costs time
 MIN_PIXELS = 300  # an image smaller than this (either side) holds no readable page of text
@@ -134,6 +135,27 @@ def read_pages(path: Path, numbers: Iterable[int], settings: OcrSettings) -> dic
     finally:
         pdf.close()
     return out
+
+
+def scanned_pages(path: Path) -> int:
+    """How many pages of a PDF hold an image and (almost) no text: the pages OCR would read.
+    Cheap (pdfium, no rendering); 0 for a file pdfium cannot open."""
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except (pdfium.PdfiumError, OSError, ValueError):
+        return 0
+    try:
+        count = 0
+        for page in pdf:
+            has_image = next(page.get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_IMAGE,)), None) is not None
+            if has_image:
+                text = page.get_textpage()
+                count += sum(c.isalnum() for c in text.get_text_range()) < MIN_TEXT_CHARS
+                text.close()
+            page.close()
+        return count
+    finally:
+        pdf.close()
 
 
 @dataclass

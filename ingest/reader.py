@@ -12,7 +12,7 @@ from systemfel.ingest.errors import IngestError
 from systemfel.ingest.furniture import FurnitureDetector
 from systemfel.ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
 from systemfel.ingest.metadata import from_pdf_info
-from systemfel.ingest.ocr import OcrPage, OcrSettings, OcrUnavailable, read_pages
+from systemfel.ingest.ocr import MIN_TEXT_CHARS, OcrPage, OcrSettings, OcrUnavailable, read_pages
 from systemfel.ingest.passages import PassageSplitter
 from systemfel.base.records import Block, DocumentMeta, Passage
 
@@ -20,9 +20,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAGES = 2000
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-# a page with an image and fewer letters and digits than this in its text layer is read by OCR
-# (a scan with a stray page number or a few garbage characters on top)
-MIN_TEXT_CHARS = 20
 
 
 @dataclass
@@ -47,6 +44,7 @@ class _RawPage:
 
     @property
     def needs_ocr(self) -> bool:
+        """An image and (almost) no text layer: a scan, maybe with a stray page number on top."""
         return self.images > 0 and sum(c.isalnum() for w in self.words for c in w.text) < MIN_TEXT_CHARS
 
     def take_ocr(self, page: OcrPage) -> None:
@@ -192,7 +190,9 @@ class DocumentReader:
         raw_pages, info = _extract_pages(path, self.max_pages)
         warnings, fresh, ocr_note = self._read_scans(path, raw_pages)
         if not any(p.words for p in raw_pages):
-            raise _no_text_error(path, raw_pages, ocr_note)
+            error = _no_text_error(path, raw_pages, ocr_note)
+            error.ocr_pages = fresh
+            raise error
         try:
             parsed = self._analyse(raw_pages, info)
             parsed.warnings, parsed.ocr_pages = warnings, fresh
