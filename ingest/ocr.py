@@ -20,10 +20,12 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pypdfium2 as pdfium
 import pytesseract
 from lxml import html
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 from systemfel.ingest.layout import Word
 
@@ -61,6 +63,7 @@ class OcrPage:
     width: float
     height: float
     words: list[Word] = field(default_factory=list)
+    boxes: list[list[float]] = field(default_factory=list)  # shaded boxes (quote boxes): x0, top, x1, bottom
     rotated: int = 0  # degrees the scan was turned to read it
     warning: str = ""  # Swedish, per page
 
@@ -220,8 +223,8 @@ def _read(job: _Rendered, lang: str) -> OcrPage:
         if rotate in (90, 270):
             width, height = height, width
     hocr = pytesseract.image_to_pdf_or_hocr(image, lang=lang, extension="hocr")
-    words = _words(hocr, job.scale, width, height)
-    page = OcrPage(job.number, width, height, words, rotated=rotate)
+    words, unskew = _words(hocr, job.scale, width, height)
+    page = OcrPage(job.number, width, height, words, _shaded_boxes(image, job.scale, unskew), rotated=rotate)
     if rotate:
         log.info("page %d was turned %d degrees for OCR", job.number, rotate)
     confidence = page.confidence
@@ -235,16 +238,51 @@ def _title(element) -> dict[str, str]:
     return dict(_TITLE_FIELD.findall(element.get("title", "")))
 
 
-def _words(hocr: bytes, scale: float, width: float, height: float) -> list[Word]:
+@dataclass
+class _Unskew:
+    """Turns image pixels back by the page's skew, about the page centre."""
+
+    angle: float
+    cx: float
+    cy: float
+
+    def __call__(self, x: float, y: float) -> tuple[float, float]:
+        cos, sin = math.cos(self.angle), math.sin(self.angle)
+        return cos * (x - self.cx) + sin * (y - self.cy) + self.cx, -sin * (x - self.cx) + cos * (y - self.cy) + self.cy
+
+
+def _shaded_boxes(image: Image.Image, scale: float, unskew: _Unskew, cell: int = 8) -> list[list[float]]:
+    """Tinted rectangles behind text (quote and fact boxes), in points: cells of the page that are
+    mostly a shade darker than the paper, joined across the text printed on them. Found on the
+    page turned straight, so a box is as tall as printed and takes in no line below it."""
+    paper = int(np.median(np.asarray(image)))
+    if unskew.angle:
+        image = image.rotate(math.degrees(unskew.angle), resample=Image.BILINEAR, center=(unskew.cx, unskew.cy),
+                             fillcolor=paper)  # fmt: skip
+    pixels = np.asarray(image, dtype=np.int16)
+    tinted = (pixels < paper - 8) & (pixels > paper - 60)
+    rows, cols = pixels.shape[0] // cell, pixels.shape[1] // cell
+    share = tinted[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).mean(axis=(1, 3))
+    mask = ndimage.binary_closing(share > 0.5, iterations=2) & ndimage.binary_opening(share > 0.25, iterations=2)
+    labels, _ = ndimage.label(mask)
+    boxes = []
+    for found in ndimage.find_objects(labels):
+        top, bottom = found[0].start * cell, found[0].stop * cell
+        x0, x1 = found[1].start * cell, found[1].stop * cell
+        if (x1 - x0) < 0.2 * pixels.shape[1] or (bottom - top) < 14 * scale:
+            continue
+        boxes.append([x0 / scale, top / scale, x1 / scale, bottom / scale])
+    return boxes
+
+
+def _words(hocr: bytes, scale: float, width: float, height: float) -> tuple[list[Word], _Unskew]:
     """hOCR -> Words in points. Each word gets its line's top, bottom and size, so the layout
     groups Tesseract's lines as it groups printed ones; coordinates are turned back by the
     page's skew (the median baseline slope), so lines start at the same x down the page."""
     tree = html.fromstring(hocr)
     lines = tree.xpath("//*[@class='ocr_line' or @class='ocr_header' or @class='ocr_caption' or @class='ocr_textfloat']")
     slopes = [float(_title(line).get("baseline", "0 0").split()[0]) for line in lines]
-    angle = math.atan(statistics.median(slopes)) if slopes else 0.0
-    cos, sin = math.cos(angle), math.sin(angle)
-    cx, cy = width * scale / 2, height * scale / 2
+    unskew = _Unskew(math.atan(statistics.median(slopes)) if slopes else 0.0, width * scale / 2, height * scale / 2)
     words: list[Word] = []
     for line in lines:
         info = _title(line)
@@ -252,7 +290,7 @@ def _words(hocr: bytes, scale: float, width: float, height: float) -> list[Word]
         size = float(info.get("x_size", bottom - top)) * POINTS_PER_SIZE / scale
         size = round(size * 2) / 2  # half points, as Line weighs sizes: the same type reads the same size
         # the line's left end turned back by the skew: its top (y) for all of its words
-        line_y = -sin * (x0 - cx) + cos * (top - cy) + cy
+        line_y = unskew(x0, top)[1]
         line_h = bottom - top
         for word in line.xpath(".//*[@class='ocrx_word']"):
             text = (word.text_content() or "").strip()
@@ -261,9 +299,9 @@ def _words(hocr: bytes, scale: float, width: float, height: float) -> list[Word]
             if not text or conf < MIN_WORD_CONFIDENCE:
                 continue
             wx0, _, wx1, _ = (float(v) for v in winfo["bbox"].split())
-            shift = cos * (wx0 - cx) + sin * (top - cy) + cx - wx0
+            shift = unskew(wx0, top)[0] - wx0
             words.append(Word(
                 text=text, x0=(wx0 + shift) / scale, x1=(wx1 + shift) / scale, top=line_y / scale,
                 bottom=(line_y + line_h) / scale, size=size, conf=conf,
             ))  # fmt: skip
-    return words
+    return words, unskew

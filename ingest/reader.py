@@ -51,7 +51,9 @@ class _RawPage:
         """The OCR words instead of the (empty or garbage) text layer, in the scan's upright frame."""
         if page.words:
             self.words, self.width, self.height = page.words, page.width, page.height
-            self.rects, self.tables = [], []
+            self.tables = []
+            self.rects = [{"x0": x0, "top": top, "x1": x1, "bottom": bottom, "fill": True, "non_stroking_color": (0.9,)}
+                          for x0, top, x1, bottom in page.boxes]  # fmt: skip
 
 
 def _check_file(path: Path, max_bytes: int) -> None:
