@@ -37,7 +37,7 @@ MAX_DPI = 400  # more only costs time
 MIN_PIXELS = 300  # an image smaller than this (either side) holds no readable page of text
 MIN_PAGE_CONFIDENCE = 45.0  # a page whose words Tesseract trusts less is a photo or noise
 MIN_WORD_CONFIDENCE = 20.0
-POINTS_PER_SIZE = 0.75  # hOCR x_size (line height in pixels) -> type size, as pdfplumber reports it
+SAME_SIZE = 0.12  # line sizes this close to the body size are the body size (OCR's estimate wavers)
 _TITLE_FIELD = re.compile(r"(\w+) ([^;]+)")
 
 
@@ -234,6 +234,21 @@ def _read(job: _Rendered, lang: str) -> OcrPage:
     return page
 
 
+def even_sizes(words: list[Word]) -> None:
+    """OCR estimates each line's size on its own, a little differently line by line: sizes
+    close to the body size (the size most characters have) become the body size, so body
+    lines read as one type and headings stand out as in a born-digital report."""
+    weights: dict[float, int] = {}
+    for w in words:
+        key = round(w.size * 2) / 2
+        weights[key] = weights.get(key, 0) + len(w.text)
+    if not weights:
+        return
+    body = max(weights, key=weights.get)
+    for w in words:
+        w.size = body if abs(w.size - body) <= SAME_SIZE * body else round(w.size * 2) / 2
+
+
 def _title(element) -> dict[str, str]:
     return dict(_TITLE_FIELD.findall(element.get("title", "")))
 
@@ -287,11 +302,14 @@ def _words(hocr: bytes, scale: float, width: float, height: float) -> tuple[list
     for line in lines:
         info = _title(line)
         x0, top, x1, bottom = (float(v) for v in info["bbox"].split())
-        size = float(info.get("x_size", bottom - top)) * POINTS_PER_SIZE / scale
-        size = round(size * 2) / 2  # half points, as Line weighs sizes: the same type reads the same size
-        # the line's left end turned back by the skew: its top (y) for all of its words
-        line_y = unskew(x0, top)[1]
-        line_h = bottom - top
+        # x_size: the line's height (ascenders to descenders) in pixels, about its type size
+        # in points at 72 dpi; the box of a skewed line is taller than that
+        line_h = float(info.get("x_size", bottom - top))
+        size = line_h / scale
+        offset = float(info.get("baseline", "0 0").split()[1])
+        # the line's top at its left end (baseline there, less the height above it),
+        # turned back by the skew: one top (y) for all of its words
+        line_y = unskew(x0, bottom + offset + float(info.get("x_descenders", 0)) - line_h)[1]
         for word in line.xpath(".//*[@class='ocrx_word']"):
             text = (word.text_content() or "").strip()
             winfo = _title(word)

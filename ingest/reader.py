@@ -12,7 +12,7 @@ from systemfel.ingest.errors import IngestError
 from systemfel.ingest.furniture import FurnitureDetector
 from systemfel.ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
 from systemfel.ingest.metadata import from_pdf_info
-from systemfel.ingest.ocr import MIN_TEXT_CHARS, OcrPage, OcrSettings, OcrUnavailable, read_pages
+from systemfel.ingest.ocr import MIN_TEXT_CHARS, OcrPage, OcrSettings, OcrUnavailable, even_sizes, read_pages
 from systemfel.ingest.passages import PassageSplitter
 from systemfel.base.records import Block, DocumentMeta, Passage
 
@@ -225,6 +225,7 @@ class DocumentReader:
             raw.take_ocr(page)
             if page.warning:
                 warnings.append(page.warning)
+        even_sizes([w for raw in scanned for w in raw.words])
         fresh = [page for number, page in sorted(pages.items()) if number not in self.ocr.cache]
         log.info("%s: %d pages read by OCR (%d from the cache)", path.name, len(scanned), len(scanned) - len(fresh))
         return warnings, fresh, ""

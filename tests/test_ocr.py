@@ -5,6 +5,7 @@ OCR costs 5-20 s a page on this machine, so the scans hold only a few pages, cho
 gold keys on them, and each is read once per module."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -28,10 +29,10 @@ from systemfel.nlp.reader import PassageReader
 from systemfel.pipeline import BuildOptions, build
 from systemfel.store import Store
 from tests.conftest import CORPUS, DATA
+from tests.scans import image_pdf, scan_image, scanned_copy
 
 REPORT = CORPUS / "po-varmland-2021.pdf"
 SCANNED = [4, 5, 8, 11]  # pages of REPORT with 17 gold keys between them (deficiencies and good examples)
-DPI = 200
 
 
 def tesseract_ready() -> bool:
@@ -44,33 +45,17 @@ def tesseract_ready() -> bool:
 needs_tesseract = pytest.mark.skipif(not tesseract_ready(), reason="Tesseract med svensk modell saknas (make ocr-deps)")
 
 
-def scan_image(page_number: int, *, skew: float = 0.6, turn: int = 0, seed: int = 1) -> Image.Image:
-    """One page of REPORT as a scanner gives it: 200 dpi grey, slightly skewed, speckled; `turn`
-    degrees counter-clockwise for a page fed in sideways or upside down."""
-    pdf = pdfium.PdfDocument(REPORT)
-    image = pdf[page_number - 1].render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
-    pdf.close()
-    image = image.rotate(skew, resample=Image.BICUBIC, fillcolor=255)
-    pixels = np.asarray(image, dtype=np.float32) * 0.85 + 20  # grey paper, weaker black
-    noise = np.random.default_rng(seed).random(pixels.shape)
-    pixels[noise < 0.002] = 0
-    pixels[noise > 0.999] = 255
-    image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
-    return image.rotate(turn, expand=True) if turn else image
-
-
-def image_pdf(images: list[Image.Image], path: Path, dpi: int = DPI) -> Path:
-    images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi)
-    return path
+@functools.lru_cache(maxsize=None)
+def _born_passages():
+    return read_document(REPORT).passages
 
 
 def gold_keys(pages: list[int]) -> list[str]:
     """The gold keys of REPORT that the born-digital reading finds on these pages."""
-    born = read_document(REPORT)
     keys = [item["key"] for item in map(json.loads, (DATA / "dev.jsonl").read_text().splitlines())
             if item["doc"] == REPORT.stem]  # fmt: skip
     return [k for k in keys if any(normalize_for_match(k) in normalize_for_match(p.text) and p.page in pages
-                                   for p in born.passages)]  # fmt: skip
+                                   for p in _born_passages())]  # fmt: skip
 
 
 def best_match(key: str, passages) -> tuple[int, object]:
@@ -84,7 +69,7 @@ def best_match(key: str, passages) -> tuple[int, object]:
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scan")
-    path = image_pdf([scan_image(n, seed=n) for n in SCANNED], folder / "scanned.pdf")
+    path = scanned_copy(REPORT, SCANNED, folder / "scanned.pdf")
     parsed = read_document(path, ocr=OcrSettings(workers=2))
     # the born-digital version of the same pages
     born_path = folder / "born.pdf"
@@ -173,7 +158,8 @@ def mixed(tmp_path_factory):
     """Page 1 a text page of REPORT, 2 a scan, 3 a scan upside down, 4 a scan fed in sideways,
     5 a blank scan, 6 a photo, 7 an image too small to read."""
     folder = tmp_path_factory.mktemp("mixed")
-    scans = [scan_image(MIXED_UPRIGHT), scan_image(MIXED_UPSIDE_DOWN, turn=180), scan_image(MIXED_SIDEWAYS, turn=90)]
+    scans = [scan_image(REPORT, MIXED_UPRIGHT), scan_image(REPORT, MIXED_UPSIDE_DOWN, turn=180),
+             scan_image(REPORT, MIXED_SIDEWAYS, turn=90)]
     blank = Image.new("L", scans[0].size, 236)
     y, x = np.mgrid[0 : scans[0].height, 0 : scans[0].width]
     photo = Image.fromarray((128 + 60 * np.sin(x / 90.0) * np.cos(y / 130.0)).astype(np.uint8))
@@ -223,7 +209,7 @@ def test_blank_photo_and_tiny_pages_are_reported_per_page(mixed):
 @pytest.fixture(scope="module")
 def one_page_scan(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("one")
-    return image_pdf([scan_image(12)], folder / "skannad.pdf")
+    return scanned_copy(REPORT, [12], folder / "skannad.pdf")
 
 
 @needs_tesseract
