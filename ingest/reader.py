@@ -153,10 +153,12 @@ def _ruled_tables(page) -> list[Table]:
     return tables
 
 
-def _no_text_error(path: Path, pages: list[_RawPage], ocr_note: str) -> IngestError:
+def _no_text_error(path: Path, pages: list[_RawPage], ocr_note: str, warnings: list[str]) -> IngestError:
     if any(p.images for p in pages):
         if not ocr_note:  # OCR ran and found nothing to read
-            return IngestError("no_text", f"Filen {path.name} saknar läsbar text: OCR hittade ingen text på sidorna.")
+            return IngestError(
+                "no_text", f"Filen {path.name} saknar läsbar text: OCR hittade ingen text. {' '.join(warnings)}".strip()
+            )
         return IngestError(
             "no_text",
             f"Filen {path.name} saknar textlager: sidorna är bilder (troligen inskannade). {ocr_note} "
@@ -192,7 +194,7 @@ class DocumentReader:
         raw_pages, info = _extract_pages(path, self.max_pages)
         warnings, fresh, ocr_note = self._read_scans(path, raw_pages)
         if not any(p.words for p in raw_pages):
-            error = _no_text_error(path, raw_pages, ocr_note)
+            error = _no_text_error(path, raw_pages, ocr_note, warnings)
             error.ocr_pages = fresh
             raise error
         try:
