@@ -5,7 +5,9 @@ OCR costs 5-20 s a page on this machine, so the scans hold only a few pages, cho
 gold keys on them, and each is read once per module."""
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import os
 import shutil
@@ -21,7 +23,9 @@ import pytesseract
 from PIL import Image
 from rapidfuzz import fuzz
 
+from systemfel.base.names import ocr_note
 from systemfel.base.textnorm import normalize_for_match
+from systemfel.cli import main
 from systemfel.ingest import read_document
 from systemfel.ingest.ocr import OcrSettings, installed_languages, resolve_lang
 from systemfel.ingest.quality import running_lines
@@ -213,7 +217,7 @@ def one_page_scan(tmp_path_factory) -> Path:
 
 
 @needs_tesseract
-def test_rebuild_takes_ocr_from_the_store(one_page_scan, tmp_path, monkeypatch):
+def test_rebuild_takes_ocr_from_the_store(one_page_scan, tmp_path, monkeypatch, capsys):
     options = BuildOptions(workers=0, analyse=False)
     with Store(tmp_path / "ocr.db") as store:
         first = build(store, [one_page_scan], options=options)
@@ -232,6 +236,11 @@ def test_rebuild_takes_ocr_from_the_store(one_page_scan, tmp_path, monkeypatch):
         second = build(store, [one_page_scan], options=options)
         assert [f.status for f in second.files] == ["new"]
         assert [(p.text, p.ocr, p.ocr_confidence) for p in store.passages()] == texts
+        badge = ocr_note(store.passages()[0])  # the explorer's card, the Excel column and the QDPX note
+        assert badge.startswith("OCR-läst, säkerhet ") and badge.endswith(" %")
+    assert main(["export", "passages", "--db", str(tmp_path / "ocr.db"), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows and all(r["ocr"] == "True" and float(r["ocr_confidence"]) > 50 for r in rows)
 
 
 def run_build(scan: Path, db: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
