@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 DB     ?= data/demo.db
 PORT   ?= 8501
 
-.PHONY: demo test setup browser-deps bench clean
+.PHONY: demo test setup browser-deps ocr-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.installed
 
 ## Ingest and analyse the bundled demo corpus, then open the explorer on localhost.
-demo: setup
+demo: setup ocr-deps
 	$(BIN)/systemfel build corpus --db $(DB)
 	$(BIN)/systemfel app --db $(DB) --port $(PORT)
 
@@ -34,8 +34,16 @@ browser-deps:
 	  || echo "Kunde inte installera chromium; webbläsartestet hoppas över."; \
 	fi
 
+## Debian's Tesseract with the Swedish and English models, for scanned reports (needs root or sudo).
+ocr-deps:
+	@if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx swe; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-swe tesseract-ocr-eng >/dev/null \
+	  || echo "Kunde inte installera Tesseract; inskannade sidor läses inte (OCR-testerna hoppas över)."; \
+	fi
+
 ## Run the whole test suite.
-test: setup browser-deps
+test: setup browser-deps ocr-deps
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: setup

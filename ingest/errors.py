@@ -13,6 +13,7 @@ class IngestError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.ocr_pages: list = []  # pages OCR read before the file turned out unreadable (OcrPage), to cache
 
     def __reduce__(self):
         # Keeps the error picklable, so worker processes can hand it back.

@@ -25,6 +25,7 @@ class Word:
     bottom: float
     size: float
     fontname: str = ""
+    conf: float | None = None  # OCR's confidence in the word (0-100); None for a text layer
 
     @classmethod
     def from_plumber(cls, raw: dict) -> Word:

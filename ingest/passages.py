@@ -19,6 +19,14 @@ def is_lead_in_text(text: str, max_words: int = 25) -> bool:
     return text.endswith(":") and 0 < len(text.split()) <= max_words and not _INNER_SENTENCE_END.search(text)
 
 
+def _ocr_fields(block: LaidBlock) -> dict:
+    """ocr and ocr_confidence (mean word confidence) of a block read from a scan."""
+    scores = [w.conf for line in block.lines for w in line.words if w.conf is not None]
+    if not scores:
+        return {}
+    return {"ocr": True, "ocr_confidence": round(sum(scores) / len(scores), 1)}
+
+
 def _item_indent(block: LaidBlock) -> float:
     return block.first.x0
 
@@ -191,7 +199,7 @@ class PassageSplitter:
                 if block.first.extra.get("table_header"):
                     continue  # column names are the rows' context, never a passage
                 passages.append(Passage(text=block.text.strip(), page=block.page, heading_path=list(block.heading_path),
-                                        block_kind=LEAD_IN, context=contexts[index]))
+                                        block_kind=LEAD_IN, context=contexts[index], **_ocr_fields(block)))
                 continue
             for offset, piece in self._pieces(block.text):
                 start_page = block.page_at(offset)
@@ -204,6 +212,7 @@ class PassageSplitter:
                         block_kind=block.kind,
                         page_end=end_page if end_page != start_page else None,
                         context=contexts[index],
+                        **_ocr_fields(block),
                     )
                 )
         passages = self._merge_fragments(passages)

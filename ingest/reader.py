@@ -12,6 +12,7 @@ from systemfel.ingest.errors import IngestError
 from systemfel.ingest.furniture import FurnitureDetector
 from systemfel.ingest.layout import Line, PageLayout, Table, Word, insert_rows, shaded_boxes, table_rows
 from systemfel.ingest.metadata import from_pdf_info
+from systemfel.ingest.ocr import MIN_TEXT_CHARS, OcrPage, OcrSettings, OcrUnavailable, even_sizes, read_pages
 from systemfel.ingest.passages import PassageSplitter
 from systemfel.base.records import Block, DocumentMeta, Passage
 
@@ -27,6 +28,8 @@ class ParsedDocument:
     blocks: list[Block]
     passages: list[Passage]
     pdf_meta: DocumentMeta = field(default_factory=DocumentMeta)
+    warnings: list[str] = field(default_factory=list)  # Swedish, per page (OCR)
+    ocr_pages: list[OcrPage] = field(default_factory=list)  # pages OCR read in this call (to cache)
 
 
 @dataclass
@@ -38,6 +41,19 @@ class _RawPage:
     rects: list[dict]
     images: int
     tables: list[Table] = field(default_factory=list)
+
+    @property
+    def needs_ocr(self) -> bool:
+        """An image and (almost) no text layer: a scan, maybe with a stray page number on top."""
+        return self.images > 0 and sum(c.isalnum() for w in self.words for c in w.text) < MIN_TEXT_CHARS
+
+    def take_ocr(self, page: OcrPage) -> None:
+        """The OCR words instead of the (empty or garbage) text layer, in the scan's upright frame."""
+        if page.words:
+            self.words, self.width, self.height = page.words, page.width, page.height
+            self.tables = []
+            self.rects = [{"x0": x0, "top": top, "x1": x1, "bottom": bottom, "fill": True, "non_stroking_color": (0.9,)}
+                          for x0, top, x1, bottom in page.boxes]  # fmt: skip
 
 
 def _check_file(path: Path, max_bytes: int) -> None:
@@ -137,12 +153,16 @@ def _ruled_tables(page) -> list[Table]:
     return tables
 
 
-def _no_text_error(path: Path, pages: list[_RawPage]) -> IngestError:
+def _no_text_error(path: Path, pages: list[_RawPage], ocr_note: str, warnings: list[str]) -> IngestError:
     if any(p.images for p in pages):
+        if not ocr_note:  # OCR ran and found nothing to read
+            return IngestError(
+                "no_text", f"Filen {path.name} saknar läsbar text: OCR hittade ingen text. {' '.join(warnings)}".strip()
+            )
         return IngestError(
             "no_text",
-            f"Filen {path.name} saknar textlager: sidorna är bilder (troligen inskannade). "
-            "Gör en OCR-tolkning först, till exempel med ocrmypdf (ocrmypdf -l swe in.pdf ut.pdf), och läs in resultatet.",
+            f"Filen {path.name} saknar textlager: sidorna är bilder (troligen inskannade). {ocr_note} "
+            "Gör annars en OCR-tolkning först, till exempel med ocrmypdf (ocrmypdf -l swe in.pdf ut.pdf), och läs in resultatet.",
         )
     return IngestError("no_text", f"Filen {path.name} innehåller ingen text (sidorna är tomma). OCR kan behövas.")
 
@@ -158,7 +178,9 @@ class DocumentReader:
         splitter: PassageSplitter | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        ocr: OcrSettings | None = None,
     ):
+        self.ocr = ocr or OcrSettings()
         self.layout = layout or PageLayout()
         self.furniture = furniture or FurnitureDetector()
         self.builder = builder or BlockBuilder()
@@ -170,10 +192,15 @@ class DocumentReader:
         path = Path(path)
         _check_file(path, self.max_bytes)
         raw_pages, info = _extract_pages(path, self.max_pages)
+        warnings, fresh, ocr_note = self._read_scans(path, raw_pages)
         if not any(p.words for p in raw_pages):
-            raise _no_text_error(path, raw_pages)
+            error = _no_text_error(path, raw_pages, ocr_note, warnings)
+            error.ocr_pages = fresh
+            raise error
         try:
-            return self._analyse(raw_pages, info)
+            parsed = self._analyse(raw_pages, info)
+            parsed.warnings, parsed.ocr_pages = warnings, fresh
+            return parsed
         except IngestError:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop a batch, but must be seen
@@ -181,6 +208,29 @@ class DocumentReader:
             raise IngestError(
                 "corrupt", f"Filen {path.name} kunde inte tolkas (internt fel: {type(exc).__name__}). Felet är loggat."
             ) from exc
+
+    def _read_scans(self, path: Path, raw_pages: list[_RawPage]) -> tuple[list[str], list[OcrPage], str]:
+        """OCR of the pages without a text layer: (warnings, pages read now, why OCR did not run)."""
+        scanned = [p for p in raw_pages if p.needs_ocr]
+        if not scanned:
+            return [], [], ""
+        if not self.ocr.enabled:
+            return [], [], "OCR-läsning är avstängd (--no-ocr)."
+        try:
+            pages = read_pages(path, [p.number for p in scanned], self.ocr)
+        except OcrUnavailable as exc:
+            log.warning("%s: %s", path.name, exc)
+            return [str(exc)], [], str(exc)
+        warnings = []
+        for raw in scanned:
+            page = pages[raw.number]
+            raw.take_ocr(page)
+            if page.warning:
+                warnings.append(page.warning)
+        even_sizes([w for raw in scanned for w in raw.words])
+        fresh = [page for number, page in sorted(pages.items()) if number not in self.ocr.cache]
+        log.info("%s: %d pages read by OCR (%d from the cache)", path.name, len(scanned), len(scanned) - len(fresh))
+        return warnings, fresh, ""
 
     def _analyse(self, raw_pages: list[_RawPage], info: dict) -> ParsedDocument:
         page_lines: list[list[Line]] = []
@@ -226,7 +276,10 @@ def _cover_title(blocks: list[LaidBlock]) -> str:
     return biggest.text
 
 
-def read_document(path: Path, *, max_pages: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
-    """Parse one PDF into blocks and passages; raises IngestError for files that cannot be read."""
-    reader = DocumentReader(max_pages=max_pages or DEFAULT_MAX_PAGES, max_bytes=max_bytes or DEFAULT_MAX_BYTES)
+def read_document(
+    path: Path, *, max_pages: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES, ocr: OcrSettings | None = None
+) -> ParsedDocument:
+    """Parse one PDF into blocks and passages, scanned pages by OCR; raises IngestError for
+    files that cannot be read."""
+    reader = DocumentReader(max_pages=max_pages or DEFAULT_MAX_PAGES, max_bytes=max_bytes or DEFAULT_MAX_BYTES, ocr=ocr)
     return reader.read(Path(path))

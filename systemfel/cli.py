@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -117,7 +118,10 @@ def make_parser() -> SwedishParser:
     p.add_argument("--workers", type=_worker_count, default=os.cpu_count() or 1, metavar="N",
                    help="parallella processer för inläsning och inbäddning (standard: antalet kärnor)")  # fmt: skip
     p.add_argument("--timeout", type=_number(float, 0, low_open=True), default=300.0, metavar="SEKUNDER",
-                   help="längsta tid för en fil")
+                   help="längsta tid för en fil (plus en minut per inskannad sida som ska OCR-läsas)")
+    p.add_argument("--no-ocr", action="store_true", help="läs inte inskannade sidor med OCR (Tesseract)")
+    p.add_argument("--ocr-lang", type=_ocr_lang, metavar="SPRÅK",
+                   help="Tesseracts språk för OCR, t.ex. swe+eng (standard: swe, och eng om den finns)")
 
     p = sub.add_parser("documents", help="lista dokumenten och deras status")
     _add_db(p)
@@ -285,6 +289,12 @@ def _number(kind: type, low: float | None = None, high: float | None = None, *, 
 MAX_WAIT_SECONDS = 7 * 24 * 3600.0
 
 
+def _ocr_lang(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", text):
+        raise argparse.ArgumentTypeError(f"ogiltiga OCR-språk {text!r}: ange Tesseracts språkkoder, t.ex. swe eller swe+eng")
+    return text
+
+
 def _year(value: str) -> int:
     """A report year as argparse type: a plausible four-digit year, or a Swedish error."""
     try:
@@ -343,6 +353,8 @@ def cmd_build(args) -> int:
         max_pages=args.max_pages,
         workers=args.workers,
         file_timeout=args.timeout,
+        ocr=not args.no_ocr,
+        ocr_lang=args.ocr_lang,
     )
     from systemfel.models.embed.base import EmbedderError
     from systemfel.models.labelled import LabelledExamplesError
@@ -468,7 +480,7 @@ def cmd_documents(args) -> int:
 
 EXPORT_FIELDS = [
     "id", "doc_id", "file", "org", "region", "year", "title", "page", "page_end", "heading", "block_kind", "context", "text",
-    "kind", "kind_score", "level", "actors", "themes", "theme_scores", "theme", "cluster", "pii",
+    "kind", "kind_score", "level", "actors", "themes", "theme_scores", "theme", "cluster", "pii", "ocr", "ocr_confidence",
 ]
 
 

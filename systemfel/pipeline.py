@@ -21,6 +21,7 @@ from pebble.common import ProcessExpired
 from systemfel.base.filenames import display_name, path_key, printable
 from systemfel.base.hashing import file_sha256
 from systemfel.base.records import DocumentMeta, Passage
+from systemfel.ingest.ocr import resolve_lang, scanned_pages
 from systemfel.models.embed import load_embedder
 from systemfel.models.embed.pool import ParallelEmbedder
 from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
@@ -35,6 +36,8 @@ from systemfel.stages import THEMED_KINDS, AnalysisInput, ClusterStage, Embeddin
 from systemfel.store import Store
 
 log = logging.getLogger(__name__)
+
+OCR_PAGE_SECONDS = 60.0  # time a scanned page may add to a file's timeout
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,7 +66,9 @@ class BuildOptions:
     max_pages: int | None = None
     max_bytes: int | None = None
     workers: int = 2  # reader and embedder processes; 0 reads and embeds in this process (no timeout)
-    file_timeout: float = 300.0  # seconds one file may take before it is given up
+    file_timeout: float = 300.0  # seconds one file may take before it is given up (plus OCR_PAGE_SECONDS a scanned page)
+    ocr: bool = True  # read scanned pages with Tesseract
+    ocr_lang: str | None = None  # Tesseract languages; None: swe, plus eng when installed
 
     def check(self) -> None:
         """Load the user's codebook, example and actor files now, so a broken one stops the
@@ -161,6 +166,7 @@ class Builder:
         self.progress = progress or _noop
         self._reader = None
         self._pii = None
+        self.ocr_lang = resolve_lang(self.options.ocr_lang) if self.options.ocr else ""
 
     @property
     def reader(self) -> PassageReader:
@@ -184,7 +190,18 @@ class Builder:
             return FileResult(key, "duplicate", f"Samma innehåll som {Path(twin).name}, som redan finns i databasen."), sha
         return None, sha
 
+    def _ocr_cache(self, sha: str) -> dict[int, str]:
+        """Pages of this file OCR read in an earlier build (JSON by page number)."""
+        return self.store.ocr_pages(sha, self.ocr_lang) if self.options.ocr and sha else {}
+
+    def _timeout(self, path: Path, cached: dict[int, str]) -> float:
+        if not self.options.ocr:
+            return self.options.file_timeout
+        return self.options.file_timeout + OCR_PAGE_SECONDS * max(0, scanned_pages(path) - len(cached))
+
     def _store_result(self, result: ReadResult) -> FileResult:
+        if result.ocr_pages:  # kept even when the file fails later: OCR never reads it again
+            self.store.save_ocr_pages(result.sha256, self.ocr_lang, result.ocr_pages)
         if result.error:
             self.store.record_failure(path=result.path, sha256=result.sha256, message=result.error, file=result.file)
             return FileResult(result.path, "failed", result.error, pages=result.pages)
@@ -228,7 +245,7 @@ class Builder:
             local = FileReader(self.options)
             for path, sha in todo:
                 try:
-                    read = local.read(path, sha)
+                    read = local.read(path, sha, self._ocr_cache(sha))
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                     log.error("unexpected error while reading %s: %s", path_key(path), exc, exc_info=exc)
                     message = printable(f"Oväntat fel vid inläsning: {type(exc).__name__}: {exc}")
@@ -255,16 +272,17 @@ class Builder:
             context=multiprocessing.get_context("spawn"),
         )
         try:
-            futures = [
-                (path, sha, pool.schedule(read_in_worker, args=(path, sha), timeout=self.options.file_timeout))
-                for path, sha in todo
-            ]
+            futures = []
+            for path, sha in todo:
+                cached = self._ocr_cache(sha)
+                timeout = self._timeout(path, cached)
+                futures.append((path, sha, pool.schedule(read_in_worker, args=(path, sha, cached), timeout=timeout)))
             for path, sha, future in futures:
                 try:
                     yield path, future.result()
                 except FutureTimeout:
                     message = (
-                        f"Inläsningen tog mer än {self.options.file_timeout:.0f} sekunder och avbröts. "
+                        f"Inläsningen tog mer än {self._timeout(path, {}):.0f} sekunder och avbröts. "
                         "Filen kan vara trasig eller mycket stor."
                     )
                     self._record_failure(path, sha, message)

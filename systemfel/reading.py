@@ -15,6 +15,7 @@ from systemfel.base.records import DocumentMeta, Passage
 from systemfel.ingest import read_document
 from systemfel.ingest.errors import IngestError
 from systemfel.ingest.metadata import load_sidecar, resolve
+from systemfel.ingest.ocr import OcrPage, OcrSettings
 from systemfel.nlp.pii import PiiDetector
 from systemfel.nlp.reader import PassageReader
 
@@ -32,6 +33,9 @@ class ReadOptions(Protocol):
     actor_files: tuple[Path, ...]
     max_pages: int | None
     max_bytes: int | None
+    workers: int
+    ocr: bool
+    ocr_lang: str | None
 
 
 @dataclass
@@ -50,6 +54,7 @@ class ReadResult:
     figures: list = field(default_factory=list)
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    ocr_pages: list[tuple[int, str]] = field(default_factory=list)  # (page, JSON) OCR read now, for the cache
 
 
 class FileReader:
@@ -63,8 +68,12 @@ class FileReader:
         self.reader = PassageReader(actor_paths=tuple(options.actor_files))
         self.pii = PiiDetector(nlp=self.reader.nlp)
 
-    def read(self, path: Path, sha256: str) -> ReadResult:
-        kwargs = {}
+    def read(self, path: Path, sha256: str, ocr_cache: dict[int, str] | None = None) -> ReadResult:
+        """`ocr_cache`: pages of this file OCR read before (JSON by page number)."""
+        kwargs: dict = {"ocr": OcrSettings(
+            enabled=self.options.ocr, lang=self.options.ocr_lang, workers=max(1, self.options.workers),
+            cache={n: OcrPage.from_json(data) for n, data in (ocr_cache or {}).items()},
+        )}  # fmt: skip
         if self.options.max_pages:
             kwargs["max_pages"] = self.options.max_pages
         if self.options.max_bytes:
@@ -75,12 +84,15 @@ class FileReader:
             meta = resolve(load_sidecar(path, warnings), parsed.pdf_meta, path, self.options.meta_overrides)
         except IngestError as exc:
             return ReadResult(path_key(path), sha256, file=self._shown(display_name(path)),
-                              error=self._shown(printable(exc.message)))  # fmt: skip
+                              error=self._shown(printable(exc.message)),
+                              ocr_pages=[(page.number, page.to_json()) for page in exc.ocr_pages])  # fmt: skip
+        warnings += parsed.warnings
+        ocr_pages = [(page.number, page.to_json()) for page in parsed.ocr_pages]
         kept = self.reader.keep_passages(parsed.passages)
         if not kept:  # also a file whose only text is a lead-in line that leads nothing
             return ReadResult(
                 path_key(path), sha256, file=self._shown(display_name(path)), pages=parsed.pages,
-                error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).",
+                error="Ingen brödtext hittades i filen (bara rubriker eller tomma sidor).", ocr_pages=ocr_pages,
             )  # fmt: skip
         texts = [p.text for p in kept] + [h for p in kept for h in p.heading_path]
         known = self.pii.known_names(texts) if not self.options.keep_pii else frozenset()
@@ -101,6 +113,7 @@ class FileReader:
             labels=labels,
             figures=figures,
             warnings=warnings,
+            ocr_pages=ocr_pages,
         )
 
     def _shown(self, text: str) -> str:
@@ -134,6 +147,6 @@ def init_worker(options: ReadOptions, parent_pid: int) -> None:
     _worker_reader = FileReader(options)
 
 
-def read_in_worker(path: Path, sha256: str) -> ReadResult:
+def read_in_worker(path: Path, sha256: str, ocr_cache: dict[int, str] | None = None) -> ReadResult:
     assert _worker_reader is not None
-    return _worker_reader.read(path, sha256)
+    return _worker_reader.read(path, sha256, ocr_cache)

@@ -67,7 +67,9 @@ CREATE TABLE IF NOT EXISTS passages (
     text TEXT NOT NULL,
     text_hash TEXT NOT NULL,
     pii TEXT NOT NULL DEFAULT '{}',
-    context TEXT NOT NULL DEFAULT ''
+    context TEXT NOT NULL DEFAULT '',
+    ocr INTEGER NOT NULL DEFAULT 0,
+    ocr_confidence REAL
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
 CREATE INDEX IF NOT EXISTS passages_hash ON passages(text_hash);
@@ -129,6 +131,14 @@ CREATE TABLE IF NOT EXISTS correction_authors (
     field TEXT NOT NULL,
     author TEXT NOT NULL,
     PRIMARY KEY (text_hash, field)
+);
+CREATE TABLE IF NOT EXISTS ocr_pages (
+    sha256 TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (sha256, lang, page)
 );
 CREATE TABLE IF NOT EXISTS imported_examples (
     text TEXT NOT NULL,
@@ -255,20 +265,29 @@ class Store:
         if "documents" not in tables or "passages" not in tables:
             raise StoreError(f"{self.path} är ingen systemfel-databas (tabeller saknas).")
 
+    # Columns added to passages since a database was first made, with their definition.
+    ADDED_COLUMNS = {"context": "TEXT NOT NULL DEFAULT ''", "ocr": "INTEGER NOT NULL DEFAULT 0", "ocr_confidence": "REAL"}
+    _ADDED_EMPTY = {"context": "''", "ocr": "0", "ocr_confidence": "NULL"}
+
     def _add_missing_columns(self) -> None:
-        """Columns added since a database was made (passages.context): added empty, so an older
-        database keeps working; a rebuild of a changed file fills them."""
+        """Columns added since a database was made (passages.context, ocr): added empty, so an
+        older database keeps working; a rebuild of a changed file fills them."""
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(passages)")}
-        if "context" not in columns:
-            self.conn.execute("ALTER TABLE passages ADD COLUMN context TEXT NOT NULL DEFAULT ''")
-            self.conn.commit()
+        for name, definition in self.ADDED_COLUMNS.items():
+            if name not in columns:
+                self.conn.execute(f"ALTER TABLE passages ADD COLUMN {name} {definition}")
+        self.conn.commit()
 
     @property
     def _context_column(self) -> str:
-        """p.context, or an empty one in a read-only database made before the column existed."""
-        if not hasattr(self, "_has_context"):
-            self._has_context = any(r[1] == "context" for r in self.conn.execute("PRAGMA table_info(passages)"))
-        return "p.context" if self._has_context else "'' AS context"
+        """p.context, p.ocr, p.ocr_confidence, or empty ones in a read-only database made before
+        the columns existed."""
+        if not hasattr(self, "_passage_columns"):
+            self._passage_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(passages)")}
+        return ", ".join(
+            f"p.{name}" if name in self._passage_columns else f"{self._ADDED_EMPTY[name]} AS {name}"
+            for name in self.ADDED_COLUMNS
+        )
 
     def close(self) -> None:
         self.conn.close()
@@ -429,8 +448,8 @@ class Store:
                 ],
             )
             conn.executemany(
-                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii, context)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO passages(doc_id, seq, page, page_end, heading_path, block_kind, text, text_hash, pii, context,"
+                " ocr, ocr_confidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         doc_id,
@@ -443,6 +462,8 @@ class Store:
                         text_hash(p.text),
                         json.dumps(counts),
                         p.context,
+                        int(p.ocr),
+                        p.ocr_confidence,
                     )
                     for i, (p, counts) in enumerate(zip(passages, passage_pii))
                 ],
@@ -506,6 +527,20 @@ class Store:
             )
         ]
 
+    # ------------------------------------------------------------ OCR cache
+    def ocr_pages(self, sha256: str, lang: str) -> dict[int, str]:
+        """Pages of a file (by content hash) that OCR has read before in these languages: page -> JSON."""
+        rows = self.conn.execute("SELECT page, data FROM ocr_pages WHERE sha256 = ? AND lang = ?", (sha256, lang))
+        return {r["page"]: r["data"] for r in rows}
+
+    def save_ocr_pages(self, sha256: str, lang: str, pages: Iterable[tuple[int, str]]) -> None:
+        """Keep what OCR read (page, JSON), so a rebuild of the same file never reads it again."""
+        rows = [(sha256, lang, page, data, time.time()) for page, data in pages]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO ocr_pages(sha256, lang, page, data, created_at) VALUES (?,?,?,?,?)", rows)
+
     def delete_document(self, doc_id: int) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
@@ -534,7 +569,8 @@ class Store:
                     id=r["id"], doc_id=r["doc_id"], file=r["file"], org=r["org"], region=r["region"],
                     year=r["year"], title=r["title"], page=r["page"], page_end=r["page_end"],
                     heading_path=tuple(json.loads(r["heading_path"])), block_kind=r["block_kind"],
-                    seq=r["seq"], context=r["context"], text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
+                    seq=r["seq"], context=r["context"], ocr=bool(r["ocr"]), ocr_confidence=r["ocr_confidence"],
+                    text=r["text"], text_hash=r["text_hash"], kind=r["kind"],
                     kind_score=r["kind_score"], level=r["level"],
                     actors=tuple(json.loads(r["actors"])) if r["actors"] else (),
                     pii=json.loads(r["pii"]) if r["pii"] else {},

@@ -256,11 +256,12 @@ def test_password_protected_pdf(tmp_path):
     assert info.value.code == "encrypted" and "lösenord" in info.value.message
 
 
-def test_image_only_pdf_suggests_ocr(tmp_path):
+def test_image_only_pdf_too_small_for_ocr_says_why(tmp_path):
+    # a 400 x 200 pixel picture: too small for OCR (tests/test_ocr.py reads real scans)
     with pytest.raises(IngestError) as info:
         read_document(image_only_pdf(tmp_path / "skannad.pdf"))
     assert info.value.code == "no_text"
-    assert "OCR" in info.value.message and "ocrmypdf" in info.value.message
+    assert "OCR" in info.value.message and "Sida 1" in info.value.message and "för liten" in info.value.message
 
 
 def test_limits_on_pages_and_bytes(tmp_path):

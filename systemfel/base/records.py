@@ -49,6 +49,8 @@ class Passage:
     # lead-in lines above a list item ("Brister på lokal nivå:"), a table's column names:
     # what the passage is read under, besides its headings
     context: str = ""
+    ocr: bool = False  # read from a scanned page by OCR
+    ocr_confidence: float | None = None  # mean OCR word confidence (0-100) of its block
 
     @property
     def heading(self) -> str:
@@ -93,6 +95,8 @@ class StoredPassage:
     block_kind: str = "paragraph"
     seq: int = 0
     context: str = ""  # lead-in lines above the passage, a table's column names (shown above the quote)
+    ocr: bool = False  # read from a scanned page by OCR
+    ocr_confidence: float | None = None  # mean OCR word confidence (0-100)
     kind: str | None = None
     kind_score: float | None = None
     level: str | None = None

@@ -23,7 +23,7 @@ from pathlib import Path
 from lxml import etree
 
 from systemfel.base.hashing import file_sha256
-from systemfel.base.names import kind_sv, level_sv
+from systemfel.base.names import kind_sv, level_sv, ocr_note
 from systemfel.base.records import Document
 from systemfel.base.spreadsheet import ILLEGAL_XML
 from systemfel.exchange.codebook import Code, RecurringIssue, guid
@@ -116,6 +116,8 @@ def _note_text(doc: Document, passage) -> str:
         lines.append(f"Temapoäng: {scores}.")
     if passage.actors:
         lines.append("Aktörer: " + ", ".join(passage.actors) + ".")
+    if passage.ocr:
+        lines.append(ocr_note(passage) + ".")
     return "\n".join(lines)
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from systemfel.base.names import KIND_SV, LEVEL_SV, NO_VALUE, kind_sv, level_sv
+from systemfel.base.names import KIND_SV, LEVEL_SV, NO_VALUE, kind_sv, level_sv, ocr_note
 from systemfel.models.themes import Codebook
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KIND_SV", "LEVEL_SV", "NO_VALUE", "ThemeNamer", "kind_sv", "level_sv"]
+__all__ = ["KIND_SV", "LEVEL_SV", "NO_VALUE", "ThemeNamer", "kind_sv", "level_sv", "ocr_note"]
 
 def _codebook_themes() -> list:
     try:

@@ -8,7 +8,7 @@ from collections import Counter
 import pandas as pd
 
 from systemfel.base.records import Document
-from systemfel.explorer.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv
+from systemfel.explorer.labels import NO_VALUE, ThemeNamer, kind_sv, level_sv, ocr_note
 from systemfel.models.trends import ANY_THEME, MAIN_THEME, theme_counts
 
 
@@ -125,6 +125,7 @@ def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | 
             "Nivå": level_sv(p.level) if p.kind == "deficiency" else NO_VALUE,
             "Kluster": namer.cluster(p.cluster) if p.cluster is not None else NO_VALUE,
             "Rättad": "ja" if p.text_hash in corrected else "",
+            "OCR-säkerhet": ocr_note(p) or NO_VALUE,
         }
         for p in passages
     ]

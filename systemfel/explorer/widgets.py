@@ -10,7 +10,7 @@ import streamlit as st
 from systemfel.base.records import LEVELS, PASSAGE_KINDS, StoredPassage
 from systemfel.explorer.export import to_csv_bytes, to_excel_bytes
 from systemfel.explorer.highlight import markdown_safe
-from systemfel.explorer.labels import ThemeNamer, kind_sv, level_sv
+from systemfel.explorer.labels import ThemeNamer, kind_sv, level_sv, ocr_note
 from systemfel.store import Store, StoreError
 
 KIND_BADGE = {"deficiency": "red", "good_example": "green", "background": "gray"}
@@ -75,6 +75,8 @@ def passage_card(
             parts.append(level_sv(p.level))
         if corrected:
             parts.append(":violet-badge[Rättad]")
+        if p.ocr:
+            parts.append(f":gray-badge[{ocr_note(p)}]")
         st.markdown(" · ".join(parts))
         if p.context:
             # the lead-in lines the passage is a list item under ("Brister på lokal nivå:")
