@@ -8,6 +8,7 @@ import pytest
 
 from systemfel.ingest import read_document
 from systemfel.ingest.errors import IngestError
+from systemfel.ingest.ocr import OcrSettings
 from systemfel.base.records import BLOCK_KINDS
 from systemfel.base.textnorm import normalize_for_match
 from tests.conftest import CORPUS, DATA, SHARED
@@ -368,10 +369,12 @@ WILD = SHARED / "pdf-wild"
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not WILD.is_dir(), reason="../shared/pdf-wild is not beside the project (CI puts it there)")
 def test_every_wild_pdf_parses_or_fails_with_ingest_error():
+    """The text layers' turn: without OCR, so the image pages cost nothing here
+    (tests/test_wild.py builds the same files with OCR on)."""
     parsed_ok, failed = [], {}
     for path in sorted(WILD.glob("*.pdf")):
         try:
-            parsed = read_document(path)
+            parsed = read_document(path, ocr=OcrSettings(enabled=False))
         except IngestError as exc:
             assert exc.code and exc.message, path.name
             failed[path.name] = exc
