@@ -5,8 +5,8 @@ finds the same problem told in other words ("kunde inte legitimera sig"). Report
 several problems into one paragraph, so when sentence vectors are given a passage's dense
 score is the mean of its best-matching sentence's cosine and the whole passage's (the best
 sentence alone lets one sentence of a long background paragraph outrank a case that is about
-the query throughout: MRR 0.812 -> 0.869 on dev + ombud queries together with equal fusion weights). Reciprocal rank fusion combines the lexical
-and dense rankings without calibrating their scores against each other; it measured better
+the query throughout; README, "Search"). Reciprocal rank fusion combines the lexical and
+dense rankings without calibrating their scores against each other; it measured better
 than min-max score fusion on the dev queries (benchmarks/embed_search.py prints both).
 """
 from __future__ import annotations
@@ -180,7 +180,7 @@ class SearchEngine:
         kind_weights: dict[str, float] | None = None,
         lexical_relevance: float = 0.1,
         calibration: Calibration | None = None,
-        compound_heads: bool = True,
+        fold_definite: bool = True,
         sentence_share: float = 0.5,
     ):
         if len(passages) != len(vectors):
@@ -213,16 +213,12 @@ class SearchEngine:
         self.analyzer = analyzer or SwedishAnalyzer(extra_stop_words=SEARCH_STOP_WORDS, variants=TERM_VARIANTS)
         self._index_position = {p.id: i for i, p in enumerate(passages)}
         self._stems = [self.analyzer.stems(p.text + " " + (p.heading or "")) for p in passages]
-        self._document_frequency: Counter = Counter()
-        for stems in self._stems:
-            self._document_frequency.update(set(stems))
-        self._vocabulary = set(self._document_frequency)
-        self.compound_heads = compound_heads
-        self._compound_head: dict[str, str] = {}
-        if compound_heads:
-            self._stems = self._with_compound_heads(self._stems)
+        self._definite: dict[str, str] = {}
+        if fold_definite:
+            self._definite = self._definite_forms({s for stems in self._stems for s in stems})
+            self._stems = [[self._definite.get(s, s) for s in stems] for stems in self._stems]
         self._bm25 = bm25s.BM25(k1=k1, b=b)
-        self._document_frequency = Counter()
+        self._document_frequency: Counter = Counter()
         if passages:
             # an empty document still needs one token for bm25s; "" never matches a query stem
             self._bm25.index([s or [""] for s in self._stems], show_progress=False)
@@ -287,42 +283,33 @@ class SearchEngine:
 
     def query_stems(self, query: str) -> list[str]:
         """The query's stems, with an unknown compound split into two known words
-        ("telefonkön" -> "telefon", "kön") so that it can still match; a known compound also
-        brings its last word ("telefonkö" -> "kö"), as the passages' compounds do (see
-        `_with_compound_heads`)."""
+        ("telefonkön" -> "telefon", "kön") so that it can still match."""
         out: list[str] = []
-        for stem in self.analyzer.stems(query):
-            if stem not in self._vocabulary:
-                out.extend(self._split_compound(stem))
-            else:
-                out.append(stem)
-                if self.compound_heads and stem in self._compound_head:
-                    out.append(self._compound_head[stem])
+        for stem in (self._definite.get(s, s) for s in self.analyzer.stems(query)):
+            out.extend([stem] if stem in self._vocabulary else self._split_compound(stem))
         return list(dict.fromkeys(out))
 
-    def _with_compound_heads(self, stems_per_passage: list[list[str]]) -> list[list[str]]:
-        """Each passage's stems plus the last word of each compound in it.
-
-        Swedish writes a specific case of a thing as one compound whose last word is the
-        thing: "akutpsykiatrin" is psykiatrin, "aktivitetsrapporteringen" a rapportering,
-        "telefonkö" a kö. A compound is a word of the collection that splits into two other
-        words of the collection (`_split_compound`); the domain's canonical terms
-        (TERM_VARIANTS: "försäkringskassan", "arbetsförmedling") stay whole.
-        """
+    def _definite_forms(self, words: set[str]) -> dict[str, str]:
+        """Definite forms the Swedish snowball stemmer keeps, mapped to the bare word when the
+        collection has it: a noun ending in a vowel takes "-n" ("kön" -> "kö", "psykiatrin" ->
+        "psykiatri"). The domain's canonical terms keep their form (the bare word is mapped to
+        the term instead: "psykiatri" -> "psykiatrin")."""
         terms = set(self.analyzer.variants.values())
-        for stem in self._vocabulary:
-            if stem in terms or len(stem) < 6:
-                continue
-            parts = self._split_compound(stem, min_part=4, min_tail=3)
-            if len(parts) == 2 and parts[1] not in NOT_A_HEAD:
-                self._compound_head[stem] = parts[1]
-        heads = self._compound_head
-        return [stems + [heads[s] for s in stems if s in heads] for stems in stems_per_passage]
+        out: dict[str, str] = {}
+        for word in words:
+            bare = word[:-1]
+            if (word.endswith("n") and len(bare) >= 2 and bare[-1] in VOWELS and bare in words
+                    and bare not in self.analyzer.stop_words and word not in self.analyzer.stop_words):
+                if word in terms:
+                    out[bare] = word
+                elif bare not in terms:
+                    out[word] = bare
+        return out
 
-    def _split_compound(self, stem: str, min_part: int = 3, min_tail: int | None = None) -> list[str]:
+    def _split_compound(self, stem: str, min_part: int = 3) -> list[str]:
         best: list[str] = [stem]
         best_df = 0
-        for cut in range(min_part, len(stem) - (min_tail or min_part) + 1):
+        for cut in range(min_part, len(stem) - min_part + 1):
             head, tail = stem[:cut], stem[cut:]
             for head_form in (head, head[:-1] if head.endswith("s") else None):  # fog-s: "arbetsförmåga"
                 if not head_form or head_form not in self._vocabulary:
@@ -511,9 +498,7 @@ class SearchEngine:
         return hits
 
 
-# Endings a vocabulary split would take for a compound's last word ("prioriter|ing",
-# "allv|ar", "innebär"): suffixes and short forms of "vara", never the thing a compound is.
-NOT_A_HEAD = frozenset({"ing", "ning", "het", "skap", "lig", "isk", "ande", "ende", "it", "ick", "ser", "var", "är", "ar", "er", "tag", "gör"})
+VOWELS = frozenset("aeiouyåäö")
 
 DEFAULT_KIND_WEIGHTS = {"good_example": 0.8, "background": 0.8}
 
