@@ -213,6 +213,7 @@ class SearchEngine:
         self.analyzer = analyzer or SwedishAnalyzer(extra_stop_words=SEARCH_STOP_WORDS, variants=TERM_VARIANTS)
         self._index_position = {p.id: i for i, p in enumerate(passages)}
         self._stems = [self.analyzer.stems(p.text + " " + (p.heading or "")) for p in passages]
+        self.fold_definite = fold_definite
         self._definite: dict[str, str] = {}
         if fold_definite:
             self._definite = self._definite_forms({s for stems in self._stems for s in stems})
@@ -285,9 +286,21 @@ class SearchEngine:
         """The query's stems, with an unknown compound split into two known words
         ("telefonkön" -> "telefon", "kön") so that it can still match."""
         out: list[str] = []
-        for stem in (self._definite.get(s, s) for s in self.analyzer.stems(query)):
+        for stem in (self._known_form(s) for s in self.analyzer.stems(query)):
             out.extend([stem] if stem in self._vocabulary else self._split_compound(stem))
         return list(dict.fromkeys(out))
+
+    def _known_form(self, stem: str) -> str:
+        """A query word in the form the index has: folded like the passages' words, or, when
+        the collection has only the other form, with or without the definite "-n"."""
+        if self.fold_definite:
+            stem = self._definite.get(stem, stem)
+            if stem not in self._vocabulary:
+                if stem[-1:] in VOWELS and stem + "n" in self._vocabulary:
+                    return stem + "n"
+                if stem.endswith("n") and stem[-2:-1] in VOWELS and stem[:-1] in self._vocabulary:
+                    return stem[:-1]
+        return stem
 
     def _definite_forms(self, words: set[str]) -> dict[str, str]:
         """Definite forms the Swedish snowball stemmer keeps, mapped to the bare word when the
