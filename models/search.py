@@ -478,6 +478,8 @@ class SearchEngine:
             return []
         order = finite[np.argsort(-scores[finite], kind="stable")]
         stem_set = set(stems)
+        # the passages' own forms of folded words, so "kön" is marked for the query "kö"
+        stem_set |= {word for word, folded in self._definite.items() if folded in stem_set}
         hits: list[SearchHit] = []
         calibration = self.calibration if threshold and dense is not None else None
         # relevance of the candidates in rank order; with a threshold some fall out, so look deeper

@@ -270,7 +270,9 @@ def test_a_definite_form_the_stemmer_keeps_meets_the_bare_word():
     engine = _lexical_engine(["Får plats 188 i kön hos Arbetsförmedlingen.", "Lång kö till vårdcentralen.",
                               "Ekonomin är svag.", "Lång väntan på akutpsykiatrin.", "Brist på läkare i psykiatrin."])
     for query in ("kö", "kön", "telefon och kö"):
-        assert {h.passage_id for h in engine.search(query, mode="lexical")} == {1, 2}, query
+        hits = engine.search(query, mode="lexical")
+        assert {h.passage_id for h in hits} == {1, 2}, query
+        assert {t for h in hits for t in h.matched_terms} == {"kön", "kö"}, query  # both forms are marked
     assert [h.passage_id for h in engine.search("psykiatri", mode="lexical")] == [5]  # the term keeps its form
     assert engine.search("ekonomi", mode="lexical")[0].passage_id == 3
     plain = SearchEngine(engine.passages, engine.vectors, None, fold_definite=False)
