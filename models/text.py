@@ -66,6 +66,10 @@ TERM_VARIANTS = {
     "psyk": "psykiatrin", "psykiatrin": "psykiatrin",
     "vc": "vårdcentralen", "vårdcentralen": "vårdcentralen",
     "ssc": "servicecenter", "statens servicecenter": "servicecenter",
+    # terms whose words are stop words on their own ("god", "man"): without an entry a query
+    # about a guardian keeps neither word
+    "god man": "godman", "gode män": "godman", "goda män": "godman", "god mans": "godman",
+    "godman": "godman", "gode man": "godman",
 }  # fmt: skip
 
 class SwedishAnalyzer:

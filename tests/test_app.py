@@ -610,11 +610,28 @@ def test_trends_compare_like_with_like_by_default(app_db, monkeypatch):
     assert {"Andel 2021", "Andel 2024"} <= set(change.columns) and len(change) >= 3
 
 
-def test_widgets_speak_swedish(app_db, monkeypatch):
-    at = start(app_db, monkeypatch, "sok")
-    placeholders = [m.proto.placeholder for m in at.multiselect]
-    assert placeholders and all(p == "Välj …" for p in placeholders), placeholders
-    assert at.toggle(key="filter_goda").label == "Visa även goda exempel"
+@pytest.mark.parametrize("view", ["sok", "aterkommande", "dokument"])
+def test_widgets_speak_swedish(app_db, monkeypatch, view):
+    at = start(app_db, monkeypatch, view)
+    boxes = list(at.multiselect)
+    assert boxes, view
+    # our placeholder instead of "Choose options"; no English bulk action ("Select all") in the open list
+    assert all(m.proto.placeholder == "Välj …" for m in boxes), [m.proto.placeholder for m in boxes]
+    assert all(m.proto.HasField("select_all") and m.proto.select_all == 0 for m in boxes), [m.label for m in boxes]
+    if view == "sok":
+        assert at.toggle(key="filter_goda").label == "Visa även goda exempel"
+
+
+def test_reported_figures_are_listed_once_and_say_what_varav_is_part_of(app_db, monkeypatch):
+    at = start(app_db, monkeypatch, "trender")
+    table = next(f.value for f in at.dataframe if "Mening" in f.value)
+    # "137 av 726 uppdrag" restates the 726 uppdrag counted a sentence earlier: shown once
+    uppdrag = table[(table["Organisation"] == "PO Värmland") & (table["År"] == 2021) & (table["Vad"] == "uppdrag")]
+    assert sorted(uppdrag["Antal"]) == [49, 137, 726], uppdrag
+    assert "av 726" in set(uppdrag["Precisering"])
+    assert not (table["Precisering"] == "varav").any()
+    skane = table[(table["Organisation"] == "PO Skåne") & (table["Antal"] == 52)]
+    assert list(skane["Precisering"]) == ["varav, del av 147 systemfel"]
 
 
 def test_snippets_cut_at_word_boundaries_around_the_match(app_db):

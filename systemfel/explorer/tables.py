@@ -135,13 +135,47 @@ def passages_table(passages: list[dict], namer: ThemeNamer, corrections: dict | 
 
 
 def figures_table(figures: list[dict]) -> pd.DataFrame:
-    rows = [
-        {"Organisation": f["org"], "År": f["year"], "Vad": f["subject"], "Precisering": f["qualifier"],
-         "Antal": f["value"], "Fil": f["file"], "Sida": f["page"], "Mening": f["sentence"]}
-        for f in figures
-    ]  # fmt: skip
+    """The figures the reports state, each once, with every qualifier readable on its own.
+
+    "137 av 726 uppdrag" yields a part (137, "av 726") and its whole (726); when the report
+    already stated that whole ("726 olika uppdrag"), the repeat is left out. A bare "varav"
+    says of what: "varav, del av 147".
+    """
+    rows = []
+    stated: set[tuple] = set()
+    for f in figures:
+        key = (f["doc_id"], f["subject"], f["qualifier"], f["value"])
+        is_whole_again = key in stated and any(
+            g["sentence"] == f["sentence"] and g["doc_id"] == f["doc_id"] and g["qualifier"] == f"av {f['value']:g}"
+            for g in figures
+        )
+        stated.add(key)
+        if is_whole_again:
+            continue
+        rows.append(
+            {"Organisation": f["org"], "År": f["year"], "Vad": f["subject"], "Precisering": _qualifier_sv(f, figures),
+             "Antal": f["value"], "Fil": f["file"], "Sida": f["page"], "Mening": f["sentence"]}
+        )  # fmt: skip
     columns = ["Organisation", "År", "Vad", "Precisering", "Antal", "Fil", "Sida", "Mening"]
     return pd.DataFrame(rows, columns=columns).astype({"År": "Int64"})
+
+
+def _qualifier_sv(figure: dict, figures: list[dict]) -> str:
+    """ "varav" with the whole it is part of: a larger count of the same sentence without a
+    qualifier, of the same thing if there is one, else the first ("328 PO ... varav 230 ombud")."""
+    if figure["qualifier"] != "varav":
+        return figure["qualifier"]
+    wholes = [g for g in figures if g["sentence"] == figure["sentence"] and g["doc_id"] == figure["doc_id"]
+              and not g["qualifier"] and g["value"] > figure["value"]]  # fmt: skip
+    if not wholes:
+        return "varav (en del av en större siffra)"
+    whole = next((g for g in wholes if g["subject"] == figure["subject"]), wholes[0])
+    return f"varav, del av {_number_sv(whole['value'])} {whole['subject']}"
+
+
+def _number_sv(value: float) -> str:
+    """Swedish thousands separator: 9 130."""
+    return f"{value:,.0f}".replace(",", "\u00a0") if float(value).is_integer() else f"{value:g}".replace(".", ",")
 
 
 def search_hits_table(hits: list, namer: ThemeNamer) -> pd.DataFrame:

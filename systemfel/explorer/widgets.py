@@ -18,6 +18,12 @@ TIGHT_MARGIN = {"l": 0, "r": 0, "t": 10, "b": 0}
 PICK = "Välj …"  # placeholder of multiselects (Streamlit's own is English)
 
 
+def pick_many(container, label: str, options, **kwargs) -> list:
+    """A multiselect with Swedish text only: our placeholder, and without Streamlit's English
+    bulk actions ("Select all", "Select N matches") in the open list."""
+    return container.multiselect(label, options, placeholder=PICK, select_all=False, **kwargs)
+
+
 def export_buttons(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel of exactly the table shown; the Excel file is made only when asked for."""
     with st.container(horizontal=True):

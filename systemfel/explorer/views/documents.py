@@ -15,7 +15,7 @@ from systemfel.explorer.context import Context
 from systemfel.explorer.highlight import markdown_safe
 from systemfel.explorer.labels import kind_sv
 from systemfel.explorer.uploads import replace_report, save_upload, upload_folder, upload_size_problem
-from systemfel.explorer.widgets import export_buttons, flash, passage_card, show_flash, show_table
+from systemfel.explorer.widgets import export_buttons, flash, passage_card, pick_many, show_flash, show_table
 from systemfel.pipeline import STATUS_SV, BuildError, BuildOptions, build
 from systemfel.store import Store, StoreError
 
@@ -76,8 +76,8 @@ def document_passages(ctx: Context, doc: Document) -> None:
     snap, namer = ctx.snap, ctx.namer
     st.caption(markdown_safe(f"{doc.meta.title} · {doc.pages} sidor · {doc.n_passages} stycken"))
     passages = [p for p in snap.passages if p.doc_id == doc.id]
-    kinds = st.multiselect("Visa typ", list(PASSAGE_KINDS), default=list(PASSAGE_KINDS), format_func=kind_sv,
-                           key="dokument_typer")  # fmt: skip
+    kinds = pick_many(st, "Visa typ", list(PASSAGE_KINDS), default=list(PASSAGE_KINDS), format_func=kind_sv,
+                      key="dokument_typer")  # fmt: skip
     shown = [p for p in passages if p.kind in kinds or p.kind is None]
     replace_form(ctx.db, doc)
     st.subheader(f"Stycken i läsordning ({len(shown)})")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from systemfel.explorer.context import Context
 from systemfel.explorer.highlight import markdown_safe
-from systemfel.explorer.widgets import flash, show_flash
+from systemfel.explorer.widgets import flash, pick_many, show_flash
 from systemfel.recurring import reassemble
 from systemfel.store import Store, StoreError
 
@@ -60,14 +60,14 @@ def year_org_strip(statements: list[dict]) -> pd.DataFrame:
 def filter_issues(issues: list[dict], statements: list[dict], namer) -> list[dict]:
     with st.expander("Filter", expanded=False):
         c1, c2, c3 = st.columns(3)
-        themes = c1.multiselect("Tema", sorted({t for i in issues for t in i["themes"]}, key=namer.theme),
-                                format_func=namer.theme, key="sf_tema")  # fmt: skip
-        actors = c2.multiselect("Aktör", sorted({a for i in issues for a in i["actors"]}), key="sf_aktor")
-        orgs = c3.multiselect("Organisation", sorted({o for i in issues for o in i["orgs"]}), key="sf_org")
+        themes = pick_many(c1, "Tema", sorted({t for i in issues for t in i["themes"]}, key=namer.theme),
+                           format_func=namer.theme, key="sf_tema")  # fmt: skip
+        actors = pick_many(c2, "Aktör", sorted({a for i in issues for a in i["actors"]}), key="sf_aktor")
+        orgs = pick_many(c3, "Organisation", sorted({o for i in issues for o in i["orgs"]}), key="sf_org")
         c4, c5, c6 = st.columns(3)
-        regions = c4.multiselect("Region", sorted({r for i in issues for r in i["regions"]}), key="sf_region")
-        years = c5.multiselect("År", sorted({y for i in issues for y in i["years"]}), key="sf_ar")
-        statuses = c6.multiselect("Status", list(STATUS_BADGE), key="sf_status")
+        regions = pick_many(c4, "Region", sorted({r for i in issues for r in i["regions"]}), key="sf_region")
+        years = pick_many(c5, "År", sorted({y for i in issues for y in i["years"]}), key="sf_ar")
+        statuses = pick_many(c6, "Status", list(STATUS_BADGE), key="sf_status")
         min_reports = st.number_input("Minst antal rapporter", min_value=1, value=1, step=1, key="sf_minrapporter")
     return [
         i for i in issues

@@ -15,7 +15,7 @@ from systemfel.explorer import tables
 from systemfel.explorer.context import Context, Snapshot, cached_search_engine
 from systemfel.explorer.highlight import TermHighlighter, markdown_safe, snippet
 from systemfel.explorer.labels import LEVEL_SV, ThemeNamer, kind_sv, level_sv
-from systemfel.explorer.widgets import PICK, export_buttons, passage_card
+from systemfel.explorer.widgets import export_buttons, passage_card, pick_many
 from systemfel.models.search import MAX_QUERY_CHARS, STRONG, QueryTooLongError, SearchFilters, SearchHit
 
 SLUG = "sok"
@@ -147,16 +147,14 @@ def search_filters(snap: Snapshot, namer: ThemeNamer) -> tuple[SearchFilters, bo
     keys = ("filter_tema", "filter_aktor", "filter_org", "filter_ar", "filter_niva", "filter_typ", "filter_goda")
     with st.expander("Filter", expanded=any(st.session_state.get(k) for k in keys)):
         c1, c2, c3 = st.columns(3)
-        themes = c1.multiselect("Tema", sorted({t for p in passages for t in p.themes}, key=namer.theme),
-                                format_func=namer.theme, key="filter_tema", placeholder=PICK)  # fmt: skip
-        actors = c2.multiselect("Aktör", sorted({a for p in passages for a in p.actors}), key="filter_aktor",
-                                placeholder=PICK)  # fmt: skip
-        orgs = c3.multiselect("Organisation", sorted({p.org for p in passages if p.org}), key="filter_org",
-                              placeholder=PICK)  # fmt: skip
+        themes = pick_many(c1, "Tema", sorted({t for p in passages for t in p.themes}, key=namer.theme),
+                           format_func=namer.theme, key="filter_tema")  # fmt: skip
+        actors = pick_many(c2, "Aktör", sorted({a for p in passages for a in p.actors}), key="filter_aktor")
+        orgs = pick_many(c3, "Organisation", sorted({p.org for p in passages if p.org}), key="filter_org")
         c4, c5, c6 = st.columns(3)
-        years = c4.multiselect("År", sorted({p.year for p in passages if p.year}), key="filter_ar", placeholder=PICK)
-        levels = c5.multiselect("Nivå", list(LEVEL_SV), format_func=level_sv, key="filter_niva", placeholder=PICK)
-        kinds = c6.multiselect("Typ", list(PASSAGE_KINDS), format_func=kind_sv, key="filter_typ", placeholder=PICK)
+        years = pick_many(c4, "År", sorted({p.year for p in passages if p.year}), key="filter_ar")
+        levels = pick_many(c5, "Nivå", list(LEVEL_SV), format_func=level_sv, key="filter_niva")
+        kinds = pick_many(c6, "Typ", list(PASSAGE_KINDS), format_func=kind_sv, key="filter_typ")
         good = st.toggle("Visa även goda exempel", key="filter_goda")
     narrowed = any((themes, actors, orgs, years, levels, kinds))
     if not kinds and not good:
