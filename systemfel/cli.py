@@ -16,9 +16,11 @@ import json
 import logging
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from systemfel.base.records import DocumentMeta
@@ -289,6 +291,30 @@ def _number(kind: type, low: float | None = None, high: float | None = None, *, 
 MAX_WAIT_SECONDS = 7 * 24 * 3600.0
 
 
+def _stops_when_interrupted(update):
+    """The progress callback, also raising KeyboardInterrupt once Ctrl-C has been pressed.
+
+    Python raises KeyboardInterrupt wherever the main thread is when the signal comes; inside a
+    finaliser (pdfium's, a future's) it is printed and dropped, and the build would go on. The
+    handler also notes the interrupt, and the next progress step (every file, every batch)
+    raises it again."""
+    pressed = threading.Event()
+
+    def on_interrupt(signum, frame):
+        pressed.set()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_interrupt)
+
+    def checked(*args, **kwargs):
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        return update(*args, **kwargs)
+
+    return checked
+
+
 def _ocr_lang(text: str) -> str:
     if not re.fullmatch(r"[A-Za-z_]+(\+[A-Za-z_]+)*", text):
         raise argparse.ArgumentTypeError(f"ogiltiga OCR-språk {text!r}: ange Tesseracts språkkoder, t.ex. swe eller swe+eng")
@@ -368,6 +394,8 @@ def cmd_build(args) -> int:
     paths = args.paths or [DEFAULT_CORPUS]
     store = _open_store(args.db, readonly=False)
     update, close = _progress_bars()
+    previous_handler = signal.getsignal(signal.SIGINT)
+    update = _stops_when_interrupted(update)
     try:
         summary = build(store, paths, options=options, progress=update)
     except BuildError as exc:
@@ -409,6 +437,8 @@ def cmd_build(args) -> int:
         return EXIT_FAILED
     finally:
         store.close()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous_handler)
     close()
     print("\nSammanfattning:")
     width = max((len(Path(f.path).name) for f in summary.files), default=10)

@@ -69,7 +69,9 @@ def test_search_returns_cited_hits(demo_db, capsys):
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert 3 <= len(hits) <= 10
     assert all(h["file"].endswith(".pdf") and h["page"] >= 1 and h["text"] for h in hits)
-    assert all(h["band"] in ("stark", "möjlig") for h in hits) and hits[0]["band"] == "stark"
+    # every hit shown passed the threshold and says how strongly (the bands are calibrated on
+    # the dev queries: a good hit may be "möjlig")
+    assert all(h["band"] in ("stark", "möjlig") for h in hits)
     assert any("kö" in h["text"].lower() for h in hits[:3])
     like = hits[0]["passage_id"]
     assert main(["search", "--like", str(like), "--db", str(demo_db), "--json", "--k", "5"]) == 0

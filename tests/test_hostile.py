@@ -259,10 +259,10 @@ def test_an_unexpected_error_in_one_file_does_not_stop_a_build_in_process(tmp_pa
     pdfs = _two_reports(tmp_path / "in")
     real_read = FileReader.read
 
-    def read(self, path, sha256):
+    def read(self, path, sha256, *rest):
         if path.name == "andra.pdf":
             raise TypeError("'<' not supported between instances of 'int' and 'str'")
-        return real_read(self, path, sha256)
+        return real_read(self, path, sha256, *rest)
 
     monkeypatch.setattr(FileReader, "read", read)
     with Store(tmp_path / "store.db") as store:
