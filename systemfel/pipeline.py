@@ -276,13 +276,13 @@ class Builder:
             for path, sha in todo:
                 cached = self._ocr_cache(sha)
                 timeout = self._timeout(path, cached)
-                futures.append((path, sha, pool.schedule(read_in_worker, args=(path, sha, cached), timeout=timeout)))
-            for path, sha, future in futures:
+                futures.append((path, sha, timeout, pool.schedule(read_in_worker, args=(path, sha, cached), timeout=timeout)))
+            for path, sha, timeout, future in futures:
                 try:
                     yield path, future.result()
                 except FutureTimeout:
                     message = (
-                        f"Inläsningen tog mer än {self._timeout(path, {}):.0f} sekunder och avbröts. "
+                        f"Inläsningen tog mer än {timeout:.0f} sekunder och avbröts. "
                         "Filen kan vara trasig eller mycket stor."
                     )
                     self._record_failure(path, sha, message)
