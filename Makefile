@@ -44,7 +44,7 @@ ocr-deps:
 
 ## Run the whole test suite.
 test: setup browser-deps ocr-deps
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 bench: setup
 	$(BIN)/python benchmarks/ingest_speed.py
