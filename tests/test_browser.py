@@ -36,6 +36,7 @@ from selenium import webdriver  # noqa: E402 - only when a browser exists
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -117,7 +118,10 @@ def body_text(driver) -> str:
 
 def wait_until_idle(driver, *expected: str) -> str:
     """Wait for the texts, then until the script has finished and the page stops changing."""
-    WebDriverWait(driver, VIEW_TIMEOUT, poll_frequency=0.5).until(lambda d: all(t in body_text(d) for t in expected))
+    try:
+        WebDriverWait(driver, VIEW_TIMEOUT, poll_frequency=0.5).until(lambda d: all(t in body_text(d) for t in expected))
+    except TimeoutException:
+        pytest.fail(f"{expected} not shown within {VIEW_TIMEOUT} s; the page says: {body_text(driver)[:2500]}")
     previous = None
     deadline = time.monotonic() + VIEW_TIMEOUT
     while time.monotonic() < deadline:
