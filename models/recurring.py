@@ -32,18 +32,26 @@ from systemfel.models.text import SwedishAnalyzer
 log = logging.getLogger(__name__)
 
 
-def exact_neighbours(dense: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k most similar other rows by dot product, in chunks (memory stays chunk × n)."""
+def exact_neighbours(
+    dense: np.ndarray, k: int, chunk: int = 1024, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k most similar other rows by dot product, in chunks (memory stays chunk × n).
+
+    With `rows`, only those rows' neighbours (among all rows), in that order."""
     n = len(dense)
-    indices = np.zeros((n, k), dtype=np.int64)
-    sims = np.zeros((n, k), dtype=np.float32)
-    for start in range(0, n, chunk):
-        block = dense[start : start + chunk] @ dense.T
-        rows = np.arange(block.shape[0])
-        block[rows, rows + start] = -np.inf
+    queries = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    indices = np.zeros((len(queries), k), dtype=np.int64)
+    sims = np.zeros((len(queries), k), dtype=np.float32)
+    for start in range(0, len(queries), chunk):
+        own = queries[start : start + chunk]
+        block = dense[own] @ dense.T
+        block[np.arange(len(own)), own] = -np.inf
         top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(-block, axis=1)[:, :k]
-        indices[start : start + len(block)] = top
-        sims[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
+        # best first, ties by row number, so the order never depends on the partition
+        order = np.lexsort((top, -np.take_along_axis(block, top, axis=1)), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        indices[start : start + len(own)] = top
+        sims[start : start + len(own)] = np.take_along_axis(block, top, axis=1)
     return indices, sims
 
 
@@ -160,30 +168,44 @@ class StatementGrouper:
             vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
         return vectorizer.fit_transform(list(texts)).tocsr()
 
-    def neighbours(self, dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, cosines) of each row's k nearest other rows: exact up to `exact_below`
-        rows, a faiss HNSW graph beyond, so nothing grows with the square."""
-        k = min(k, len(dense) - 1)
-        if len(dense) <= self.exact_below:
-            return exact_neighbours(dense, k)
-        return approximate_neighbours(dense, k)
+    def neighbours(self, dense: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, cosines) of each row's k nearest other rows (of `rows` only, if given):
+        exact up to `exact_below` rows (or while rows × all stays under its square), a faiss
+        HNSW graph beyond, so nothing grows with the square."""
+        n = len(dense)
+        k = min(k, n - 1)
+        queries = n if rows is None else len(rows)
+        if n <= self.exact_below or queries * n <= self.exact_below**2:
+            return exact_neighbours(dense, k, rows=rows)
+        indices, sims = approximate_neighbours(dense, k)
+        return (indices, sims) if rows is None else (indices[rows], sims[rows])
+
+    def edges(
+        self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, neighbour, similarity) of the graph's edges from each row (of `rows` only, if
+        given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best kept if at
+        least `min_similarity`. This is the one similarity grouping and assignment share."""
+        queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
+        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
+        if self.lexical_weight:
+            lexical = self.lexical(texts)
+            starts = np.repeat(queries, indices.shape[1])
+            lexical_sims = np.asarray(lexical[starts].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
+            sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
+            order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
+            indices = np.take_along_axis(indices, order, axis=1)
+            sims = np.take_along_axis(sims, order, axis=1)
+        keep = (sims >= self.min_similarity).ravel()
+        starts = np.repeat(queries, indices.shape[1])[keep]
+        return starts, indices.ravel()[keep], sims.ravel()[keep]
 
     def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""
         dense = self.features(vectors, context, reports)
         n = len(dense)
-        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1))
-        if self.lexical_weight:
-            lexical = self.lexical(texts)
-            rows = np.repeat(np.arange(n), indices.shape[1])
-            lexical_sims = np.asarray(lexical[rows].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
-            sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
-            order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
-            indices = np.take_along_axis(indices, order, axis=1)
-            sims = np.take_along_axis(sims, order, axis=1)
-        keep = sims >= self.min_similarity
-        rows = np.repeat(np.arange(n), indices.shape[1])[keep.ravel()]
-        matrix = sparse.csr_matrix((sims.ravel()[keep.ravel()], (rows, indices.ravel()[keep.ravel()])), shape=(n, n))
+        starts, ends, sims = self.edges(dense, texts)
+        matrix = sparse.csr_matrix((sims, (starts, ends)), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
     def communities(self, matrix: sparse.coo_matrix, n: int) -> np.ndarray:
@@ -231,6 +253,75 @@ class StatementGrouper:
             if community in first:
                 labels[index] = first[community]
         return labels
+
+
+    def assign(
+        self, vectors: np.ndarray, texts: Sequence[str], previous: np.ndarray, context: np.ndarray | None = None,
+        reports=None,
+    ) -> np.ndarray:
+        """Labels when statements are added to a grouping: `previous` holds each row's group
+        from the last grouping, -1 for an ungrouped statement and NEW (-2) for an added one.
+
+        Old rows keep their group. An added statement joins the existing group that holds most
+        of its edge weight in the grouping's own graph (`edges`: the same similarity and the
+        same `min_similarity`), when that group holds at least as much as the statements in no
+        group (ungrouped and added ones) together. The others, with the ungrouped statements
+        they reach, are split into communities as in `fit_predict`; a community of two or more
+        holding an added statement is a new group (numbered after the old ones), the rest stay
+        ungrouped. Only the added rows' neighbours are searched: the cost grows with the
+        added statements times the corpus, not with its square. A group left with one
+        statement (its report removed) is ungrouped."""
+        previous = np.asarray(previous, dtype=np.int64)
+        labels = previous.copy()
+        labels[labels == NEW] = -1
+        added = np.flatnonzero(previous == NEW)
+        n = len(previous)
+        if len(added) and n >= 2:
+            dense = self.features(vectors, context, reports)
+            starts, ends, sims = self.edges(dense, texts, added)
+            weights: dict[int, dict[int, float]] = {row: {} for row in added.tolist()}
+            for row, group, sim in zip(starts.tolist(), np.maximum(previous[ends], -1).tolist(), sims.tolist()):
+                weights[row][group] = weights[row].get(group, 0.0) + sim
+            left = []
+            for row, weight in weights.items():
+                free = weight.pop(-1, 0.0)
+                best = min(weight, key=lambda g: (-weight[g], g)) if weight else None
+                if best is not None and weight[best] >= free:
+                    labels[row] = best
+                else:
+                    left.append(row)
+            first = max(int(previous.max()), -1) + 1
+            labels = self._new_groups(labels, np.asarray(left, dtype=np.int64), starts, ends, sims, first)
+        sizes = Counter(labels[labels >= 0].tolist())
+        labels[[i for i, g in enumerate(labels.tolist()) if g >= 0 and sizes[g] < 2]] = -1
+        return labels
+
+    def _new_groups(self, labels, left, starts, ends, sims, number: int) -> np.ndarray:
+        """Communities among the added statements no group took and the ungrouped ones they reach."""
+        if not len(left):
+            return labels
+        pool = set(left.tolist())
+        keep = np.isin(starts, left) & (labels[ends] < 0)
+        nodes = sorted(pool | set(ends[keep].tolist()))
+        local = {node: i for i, node in enumerate(nodes)}
+        a = np.asarray([local[x] for x in starts[keep].tolist()], dtype=np.int64)
+        b = np.asarray([local[x] for x in ends[keep].tolist()], dtype=np.int64)
+        matrix = sparse.csr_matrix((sims[keep], (a, b)), shape=(len(nodes), len(nodes)))
+        matrix = matrix.maximum(matrix.T).tocoo()
+        membership = self.communities(matrix, len(nodes)) if matrix.nnz else np.arange(len(nodes))
+        members: dict[int, list[int]] = {}
+        for node, community in zip(nodes, membership.tolist()):
+            members.setdefault(community, []).append(node)
+        for community in sorted(members, key=lambda c: members[c][0]):
+            rows = members[community]
+            if len(rows) > 1 and pool & set(rows):
+                labels[rows] = number
+                number += 1
+        return labels
+
+
+# Marks an added statement in `StatementGrouper.assign`'s `previous`.
+NEW = -2
 
 
 # ------------------------------------------------------------------------------- labels
@@ -346,9 +437,14 @@ def stable_ids(groups: dict[int, list[str]], previous: dict[str, set[str]]) -> d
         if number not in ids and old_id not in used:
             ids[number] = old_id
             used.add(old_id)
+    return ids | new_issue_ids({g: m for g, m in groups.items() if g not in ids}, used)
+
+
+def new_issue_ids(groups: dict[int, list[str]], used: set[str]) -> dict[int, str]:
+    """`issue_id` of each group, with a numbered suffix where it clashes with `used` or another."""
+    used = set(used)
+    ids: dict[int, str] = {}
     for number in sorted(groups, key=lambda g: min(groups[g])):
-        if number in ids:
-            continue
         base = issue_id(groups[number])
         candidate, suffix = base, 2
         while candidate in used:

@@ -17,7 +17,7 @@ from systemfel.base.hashing import text_hash
 from systemfel.models import recurring as recurring_module
 from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
-from systemfel.models.recurring import IssueNamer, StatementGrouper, issue_status, stable_ids
+from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import query_vectors_cached
 from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
@@ -47,13 +47,23 @@ def check_recurring(store: Store, db: str | Path) -> None:
 
 class RecurringStage:
     """Groups the deficiency statements into recurring issues; runs again when its settings,
-    its code, the model or the deficiency passages (or their themes) change."""
+    its code, the model or the deficiency passages (or their themes) change.
+
+    When only statements were added (or removed) and the grouping settings are those of the
+    last grouping, the added statements are assigned to the existing issues
+    (`StatementGrouper.assign`: seconds where a full regrouping of a large corpus takes
+    minutes), and every existing issue keeps its id. `regroup` (`systemfel build --regroup`)
+    or changed settings group everything again."""
 
     name = STAGE_NAME
+    settings_key = STAGE_NAME + " (gruppering)"
 
-    def __init__(self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None):
+    def __init__(
+        self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None, regroup: bool = False
+    ):
         self.splitter = splitter or StatementSplitter()
         self.grouper = grouper or StatementGrouper()
+        self.regroup = regroup
 
     def signature(self, embedder: Embedder) -> str:
         return fingerprint(
@@ -64,10 +74,9 @@ class RecurringStage:
     def run(self, data: AnalysisInput) -> bool:
         store = data.store
         passages = [p for p in data.passages if p.kind == "deficiency"]
-        signature = fingerprint(
-            self.signature(data.embedder), input_fingerprint(passages), [(p.themes, p.actors) for p in passages]
-        )
-        if store.stage_signature(self.name) == signature:
+        settings = self.signature(data.embedder)
+        signature = fingerprint(settings, input_fingerprint(passages), [(p.themes, p.actors) for p in passages])
+        if store.stage_signature(self.name) == signature and not self.regroup:
             return False
         statements = self.splitter.split_passages([(p.id, p.text, p.block_kind) for p in passages])
         rows = [
@@ -89,23 +98,45 @@ class RecurringStage:
                 first_seen.setdefault(row["text_hash"], row)
             distinct = list(first_seen.values())
             data.progress("Grupperar återkommande systemfel", 0, 1)
-            labels = self.grouper.fit_predict(
-                np.vstack([vectors[r["text_hash"]] for r in distinct]),
-                [r["text"] for r in distinct],
-                np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct]),
-            )
-            groups: dict[int, list[str]] = {}
-            for row, label in zip(distinct, labels):
-                if label >= 0:
-                    groups.setdefault(int(label), []).append(row["text_hash"])
-            ids = stable_ids(groups, store.previous_issue_members())
-            issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
+            matrix = np.vstack([vectors[r["text_hash"]] for r in distinct])
+            texts = [r["text"] for r in distinct]
+            context = np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct])
+            known = store.previous_statement_issues() if not self.regroup else None
+            if known and store.get_meta(self.settings_key) == settings:
+                issue_of = self._assign(distinct, known, matrix, texts, context)
+            else:
+                labels = self.grouper.fit_predict(matrix, texts, context)
+                groups: dict[int, list[str]] = {}
+                for row, label in zip(distinct, labels):
+                    if label >= 0:
+                        groups.setdefault(int(label), []).append(row["text_hash"])
+                ids = stable_ids(groups, store.previous_issue_members())
+                issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
         save_issues(store, rows)
+        store.set_meta(self.settings_key, settings)
         store.set_stage_signature(self.name, signature)
         data.progress("Grupperar återkommande systemfel", 1, 1)
         return True
+
+    def _assign(self, distinct: list[dict], known: dict[str, str | None], matrix, texts, context) -> dict[str, str]:
+        """Statement hash -> issue id with the added statements assigned to the last grouping's
+        issues (or to new issues among themselves); old issues keep their ids."""
+        old_ids = sorted({issue for issue in known.values() if issue})
+        number = {issue: n for n, issue in enumerate(old_ids)}
+        previous = np.asarray(
+            [number[known[r["text_hash"]]] if known.get(r["text_hash"]) else (-1 if r["text_hash"] in known else NEW)
+             for r in distinct]
+        )  # fmt: skip
+        log.info("Tilldelar %d nya påståenden till %d befintliga systemfel", int(np.sum(previous == NEW)), len(old_ids))
+        labels = self.grouper.assign(matrix, texts, previous, context)
+        new_groups: dict[int, list[str]] = {}
+        for row, label in zip(distinct, labels.tolist()):
+            if label >= len(old_ids):
+                new_groups.setdefault(label, []).append(row["text_hash"])
+        ids = {n: issue for issue, n in number.items()} | new_issue_ids(new_groups, set(old_ids))
+        return {row["text_hash"]: ids[label] for row, label in zip(distinct, labels.tolist()) if label >= 0}
 
 
 def reassemble(store: Store) -> None:

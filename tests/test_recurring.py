@@ -430,3 +430,67 @@ def test_a_researchers_assignment_puts_the_statement_or_passage_into_the_issue()
     ]
     apply_corrections(rows, [], assignments, passages)  # as after a reassembly: the same, nothing added
     assert len(rows) == 4 and [r["issue_id"] for r in rows] == ["a", "x", "x", "x"]
+
+
+def _partition(store: Store) -> set[frozenset]:
+    return {frozenset(members) for members in store.previous_issue_members().values()}
+
+
+def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tmp_path):
+    """A build that adds a report assigns the added statements to the existing issues (or new
+    issues among themselves): every issue keeps its id, members and corrections, and a new
+    statement that states an existing issue's problem joins it. `--regroup` groups everything
+    again, as a build from scratch does."""
+    import shutil
+
+    db = tmp_path / "added.db"
+    shutil.copy(demo_db, db)
+    added = "po-skane-2025.pdf"
+    with Store(db) as store:
+        embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+        passages = store.passages()
+        before = [p for p in passages if Path(p.file).name != added]
+        assert RecurringStage(regroup=True).run(AnalysisInput(store, embedder, before, lambda *_: None))
+        members_before = store.previous_issue_members()
+        renamed = sorted(members_before)[0]
+        store.add_issue_correction("rename", renamed, "Mitt eget namn")
+        assert RecurringStage().run(AnalysisInput(store, embedder, passages, lambda *_: None))
+        members_after = store.previous_issue_members()
+        labels = {i["id"]: i["label"] for i in store.issues()}
+        statements = store.statements()
+    # every issue keeps its id and its statements; the researcher's name stays
+    for issue, members in members_before.items():
+        assert members <= members_after[issue], issue
+    assert labels[renamed] == "Mitt eget namn"
+    new_hashes = {s["text_hash"] for s in statements if Path(s["file"]).name == added} - set().union(*members_before.values())
+    joined = {h for h in new_hashes for issue, members in members_before.items() if h in members_after[issue]}
+    assert joined and len(joined) < len(new_hashes)  # some join old issues, the others do not have to
+    # a gold statement of the added report whose group mates from the other reports mostly
+    # sit in one issue joins that issue (the telephone statement)
+    gold = _gold()
+    refs = [StatementRef(Path(s["file"]).stem, s["passage_id"], s["text"], frozenset([s["text_hash"]])) for s in statements]
+    located = locate_gold(gold, refs, {p.id: (Path(p.file).stem, p.text) for p in passages})
+    issue_of = {h: issue for issue, members in members_after.items() for h in members}
+    restated = 0
+    for row, (hashes, _) in zip(gold, located):
+        if row["doc"] != Path(added).stem or not hashes:
+            continue
+        mates = [h for other, (hs, _) in zip(gold, located) if other["group"] == row["group"] and other["doc"] != row["doc"] for h in hs]
+        held = Counter(issue for issue, members in members_before.items() for h in mates if h in members)
+        if held and held.most_common(1)[0][1] * 2 > len(mates) >= 2:  # most of its mates sit in one issue
+            restated += 1
+            assert {issue_of.get(h) for h in hashes} == {held.most_common(1)[0][0]}, row
+    assert restated >= 1
+    # a full regrouping on request gives the issues a build from scratch gives
+    with Store(db) as store:
+        assert RecurringStage(regroup=True).run(AnalysisInput(store, embedder, passages, lambda *_: None))
+        regrouped = _partition(store)
+    scratch = tmp_path / "scratch.db"
+    shutil.copy(demo_db, scratch)
+    with sqlite3.connect(scratch) as connection:
+        connection.execute("DELETE FROM statements")
+        connection.execute("DELETE FROM issues")
+        connection.execute("DELETE FROM meta WHERE key LIKE 'stage:återkommande%'")
+    with Store(scratch) as store:
+        assert RecurringStage().run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
+        assert _partition(store) == regrouped
