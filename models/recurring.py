@@ -113,6 +113,8 @@ class StatementGrouper:
         lexical_ngrams: int = 1,
         report_centring: float = 0.0,
         lexical_kind: str = "stems",
+        lexical_max_df: float = 1.0,
+        context_chars: int = 0,
         exact_below: int = 20000,
         consensus_runs: int = 20,
         consensus_threshold: float = 0.5,
@@ -122,6 +124,8 @@ class StatementGrouper:
         self.consensus_threshold = consensus_threshold
         self.report_centring = report_centring
         self.lexical_kind = lexical_kind
+        self.lexical_max_df = lexical_max_df
+        self.context_chars = context_chars
         self.candidates = candidates
         self.lexical_ngrams = lexical_ngrams
         self.n_neighbors = n_neighbors
@@ -132,7 +136,9 @@ class StatementGrouper:
         self.exact_below = exact_below
         self.random_state = random_state
 
-    def features(self, vectors: np.ndarray, context: np.ndarray | None = None, reports=None) -> np.ndarray:
+    def features(
+        self, vectors: np.ndarray, context: np.ndarray | None = None, reports=None, texts: Sequence[str] | None = None
+    ) -> np.ndarray:
         """The dense part: centred statement vectors mixed with their centred context vectors.
 
         With `reports` (a report key per row) and `report_centring`, each report's mean is
@@ -140,7 +146,12 @@ class StatementGrouper:
         subject) should not pull its own statements together."""
         dense = centre(vectors)
         if context is not None and self.context_weight:
-            dense = l2_normalise(dense + self.context_weight * centre(context))
+            weight = np.full((len(dense), 1), self.context_weight, dtype=np.float32)
+            if self.context_chars and texts is not None:
+                # a short statement says less by itself: it leans on its passage more
+                lengths = np.asarray([max(len(t), 1) for t in texts], dtype=np.float32)[:, None]
+                weight *= np.minimum(1.0, self.context_chars / lengths)
+            dense = l2_normalise(dense + weight * centre(context))
         if reports is not None and self.report_centring:
             keys = np.asarray([str(r) for r in reports])
             for key in np.unique(keys):
@@ -165,7 +176,7 @@ class StatementGrouper:
                 preprocessor=lambda text: " ".join(analyzer.words(text)),
             )  # fmt: skip
         else:
-            vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
+            vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, max_df=self.lexical_max_df)
         return vectorizer.fit_transform(list(texts)).tocsr()
 
     def neighbours(self, dense: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +213,7 @@ class StatementGrouper:
 
     def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""
-        dense = self.features(vectors, context, reports)
+        dense = self.features(vectors, context, reports, texts)
         n = len(dense)
         starts, ends, sims = self.edges(dense, texts)
         matrix = sparse.csr_matrix((sims, (starts, ends)), shape=(n, n))
@@ -277,7 +288,7 @@ class StatementGrouper:
         added = np.flatnonzero(previous == NEW)
         n = len(previous)
         if len(added) and n >= 2:
-            dense = self.features(vectors, context, reports)
+            dense = self.features(vectors, context, reports, texts)
             starts, ends, sims = self.edges(dense, texts, added)
             weights: dict[int, dict[int, float]] = {row: {} for row in added.tolist()}
             for row, group, sim in zip(starts.tolist(), np.maximum(previous[ends], -1).tolist(), sims.tolist()):
@@ -332,7 +343,12 @@ _EDGE_WORDS = frozenset(
     {"är", "var", "blir", "blev", "har", "hade", "får", "fick", "kan", "ska", "skulle", "måste", "finns", "fanns",
      "gör", "görs", "ta", "tar", "sig", "se", "ser", "vill", "bör", "både", "även", "samt", "exempel", "exempelvis", "därmed", "initialt"}
 )  # fmt: skip
-_ADJECTIVE_ENDINGS = ("isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende")
+# Clause boundaries for label phrases: punctuation, and words that open a new clause.
+_CLAUSE_BREAK = re.compile(r"[,.;:!?()\[\]\"”“'–—]")
+_CLAUSE_WORDS = frozenset({"men", "utan", "trots", "eftersom", "vilket", "dock", "denna", "detta", "dessa", "när"})
+_ADJECTIVE_ENDINGS = (
+    "isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende", "iell", "iella", "uell", "uella",
+)  # fmt: skip
 
 
 class IssueNamer:
@@ -342,13 +358,28 @@ class IssueNamer:
     with a content word; a phrase scores by how many of the issue's statements hold all of
     its word stems, times how distinctive those words are for this issue together (class-based
     TF-IDF against all statements), so "väntetid på god man" beats "god man"; one-word and
-    very long phrases are discounted.
+    very long phrases are discounted. Support counts less than distinctiveness (its power
+    `support_power`), so a phrase of two distinctive words can beat the one common word
+    they share ("Försäkringskassans olika bedömningar" rather than "Försäkringskassan"). A
+    phrase stays inside one clause (no punctuation, no "men", "utan" ... in it) and holds no
+    auxiliary verb; a phrase of actor names only (`actor_words`) is discounted: it names who,
+    not what went wrong.
     """
 
-    def __init__(self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None):
+    def __init__(
+        self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None,
+        actor_words: Sequence[str] = (), one_word: float = 0.6, actor_only: float = 0.3, whole_clauses: bool = True,
+        support_power: float = 0.7,
+    ):  # fmt: skip
+        self.whole_clauses = whole_clauses
+        self.support_power = support_power
         self.max_words = max_words
         self.n_terms = n_terms
         self.analyzer = analyzer or SwedishAnalyzer(min_length=2)
+        self.one_word = one_word
+        self.actor_only = actor_only
+        # stems of actor names: a phrase of nothing else names who, not what went wrong
+        self.actor_stems = frozenset(s for name in actor_words for s in self.analyzer.stems(name))
 
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "IssueNamer":
         """Learns the stem weights of each group (c-TF-IDF) from all statements."""
@@ -370,21 +401,42 @@ class IssueNamer:
     def terms(self, group: int, texts: Sequence[str]) -> list[str]:
         weights = self.weights_.get(group, {})
         surface = self.analyzer.surface_forms(list(texts))
-        top = sorted(weights, key=lambda s: (-weights[s], s))[: self.n_terms]
-        return [surface.get(s, s) for s in top]
+        # a term is a content word: no connective ("därmed", "trots") and no scrap ("år", "hen")
+        noise = _EDGE_WORDS | _CLAUSE_WORDS
+        terms = [s for s in sorted(weights, key=lambda s: (-weights[s], s)) if len(surface.get(s, s)) > 3]
+        return [surface.get(s, s) for s in terms if surface.get(s, s).lower() not in noise][: self.n_terms]
+
+    def _clauses(self, text: str) -> list[list[str]]:
+        """The words of each clause: a phrase does not run over punctuation or a word that
+        starts a new clause ("men", "utan", "trots" ...)."""
+        if not self.whole_clauses:
+            return [[m.group() for m in _WORD.finditer(text)]]
+        out: list[list[str]] = []
+        for part in _CLAUSE_BREAK.split(text):
+            words: list[str] = []
+            for word in (m.group() for m in _WORD.finditer(part)):
+                if word.lower() in _CLAUSE_WORDS:
+                    out.append(words)
+                    words = []
+                else:
+                    words.append(word)
+            out.append(words)
+        return [words for words in out if words]
 
     def label(self, group: int, texts: Sequence[str]) -> str:
         weights = self.weights_.get(group, {})
         stop = self.analyzer.stop_words
         phrases: dict[tuple[str, ...], dict] = {}
         for index, text in enumerate(texts):
-            words = [m.group() for m in _WORD.finditer(text)]
-            for start in range(len(words)):
+            for words in self._clauses(text):
+              for start in range(len(words)):
                 for length in range(1, self.max_words + 1):
                     window = words[start : start + length]
                     if len(window) < length:
                         break
                     first, last = window[0].lower(), window[-1].lower()
+                    if self.whole_clauses and any(w.lower() in _EDGE_WORDS for w in window):
+                        continue
                     if (
                         first in stop or last in stop or first in _EDGE_WORDS or last in _EDGE_WORDS
                         or first.isdigit() or last.isdigit() or len(last) < 3 or last.endswith(_ADJECTIVE_ENDINGS)
@@ -404,7 +456,10 @@ class IssueNamer:
             support = sum(1 for stems in statement_stems if set(key) <= stems)
             distinct = sum(weights.get(s, 0.0) for s in set(key))
             words = len(set(key))
-            return (support * distinct * (1.0 if words <= 3 else 0.6) * (0.6 if words == 1 else 1.0), -len(" ".join(key)))
+            factor = (1.0 if words <= 3 else 0.6) * (self.one_word if words == 1 else 1.0)
+            if key and set(key) <= self.actor_stems:
+                factor *= self.actor_only
+            return (support**self.support_power * distinct * factor, -len(" ".join(key)))
 
         _, best = max(sorted(phrases.items()), key=score)
         phrase = best["forms"].most_common(1)[0][0]

@@ -20,6 +20,7 @@ from systemfel.models.embed.base import Embedder
 from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import query_vectors_cached
+from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
 from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
 from systemfel.store import APPLIES, Store
 
@@ -216,10 +217,14 @@ def save_issues(store: Store, rows: list[dict]) -> None:
     latest = max((p.year for p in passages if p.year is not None), default=None)
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
-    namer = IssueNamer().fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    namer = IssueNamer(actor_words=actor_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    by_issue: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["issue_id"]:
+            by_issue.setdefault(r["issue_id"], []).append(r)
     issues = []
     for issue, number in numbers.items():
-        members = [r for r in rows if r["issue_id"] == issue]
+        members = by_issue[issue]
         member_passages = [by_id[r["passage_id"]] for r in members if r["passage_id"] in by_id]
         themes = Counter(p.themes[0] for p in member_passages if p.themes)
         actors = Counter(a for p in member_passages for a in p.actors)
@@ -245,6 +250,11 @@ def save_issues(store: Store, rows: list[dict]) -> None:
             }
         )
     store.save_recurring(rows, issues)
+
+
+def actor_names() -> list[str]:
+    """The shipped actors' names and compound heads: a label of these alone says who, not what."""
+    return [name for entry in load_actor_entries([DEFAULT_ACTORS]).values() for name in (entry.canonical, *entry.compounds)]
 
 
 def issue_records(store: Store, min_reports: int = 1) -> list[dict]:
