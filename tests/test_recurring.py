@@ -494,3 +494,26 @@ def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tm
     with Store(scratch) as store:
         assert RecurringStage().run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
         assert _partition(store) == regrouped
+
+
+def test_build_regroup_groups_again_on_request(demo_db, demo_corpus, tmp_path):
+    """`systemfel build --regroup` groups every statement again although nothing changed; a
+    build without it leaves the grouping alone."""
+    import shutil
+
+    db = tmp_path / "regroup.db"
+    shutil.copy(demo_db, db)
+    args = ["build", str(demo_corpus), "--db", str(db), "--workers", "1"]
+    assert main(args) == 0  # brings the store up to this code's signatures
+    with Store(db) as store:
+        before = _partition(store)
+        store.add_issue_correction("rename", store.issues()[0]["id"], "Mitt eget namn")
+    with sqlite3.connect(db) as connection:  # a grouping the next build must not touch
+        connection.execute("UPDATE statements SET machine_issue_id = NULL")
+    assert main(args) == 0
+    with Store(db, readonly=True) as store:
+        assert _partition(store) == set()
+    assert main([*args, "--regroup"]) == 0
+    with Store(db, readonly=True) as store:
+        assert _partition(store) == before  # the same statements, the same settings: the same issues
+        assert "Mitt eget namn" in {i["label"] for i in store.issues()}
