@@ -25,6 +25,7 @@ import igraph
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from systemfel.models.embed.base import l2_normalise
 from systemfel.models.text import SwedishAnalyzer
@@ -160,7 +161,7 @@ class StatementGrouper:
             dense = l2_normalise(dense)
         return dense
 
-    def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def _terms(self):
         analyzer = SwedishAnalyzer(min_length=2)
         ngrams = self.lexical_ngrams
 
@@ -168,6 +169,40 @@ class StatementGrouper:
             stems = analyzer.stems(text)
             return [" ".join(stems[i : i + n]) for n in range(1, ngrams + 1) for i in range(len(stems) - n + 1)]
 
+        return analyzer, terms
+
+    def document_frequencies(self, texts: Sequence[str]) -> Counter:
+        """In how many of `texts` each lexical term occurs (what TF-IDF's idf is made of)."""
+        _, terms = self._terms()
+        return Counter(term for text in texts for term in set(terms(text)))
+
+    def lexical(
+        self, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None
+    ) -> sparse.csr_matrix:
+        """TF-IDF rows of the texts (sublinear tf, smooth idf, unit length). With `rows` and
+        `frequencies` ({"n": number of texts, "df": term -> document frequency, both over all
+        `texts`}) only those rows are computed, from the given frequencies instead of reading
+        every text again: the same vectors, other rows zero. Fitting sets `frequencies_`."""
+        analyzer, terms = self._terms()
+        if frequencies is not None and rows is not None and self.incremental_lexical:
+            rows = np.unique(np.asarray(rows, dtype=np.int64))
+            counts = [Counter(terms(texts[row])) for row in rows.tolist()]
+            vocabulary = {term: i for i, term in enumerate(sorted({t for c in counts for t in c}))}
+            n, df = frequencies["n"], frequencies["df"]
+            idf = np.log((1 + n) / (1 + np.asarray([df.get(t, 0) for t in vocabulary], dtype=np.float64))) + 1
+            data, columns, lengths = [], [], []
+            for counter in counts:
+                for term, count in sorted(counter.items()):
+                    columns.append(vocabulary[term])
+                    data.append((1 + np.log(count)) * idf[vocabulary[term]])
+                lengths.append(len(counter))
+            local = normalize(sparse.csr_matrix(
+                (data, columns, np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), len(vocabulary))
+            ))  # fmt: skip
+            placed = sparse.csr_matrix(
+                (np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(texts), len(rows))
+            )  # fmt: skip
+            return (placed @ local).tocsr()
         if self.lexical_kind == "chars":
             # character 4-5-grams of the content words: Swedish compounds share their parts
             # ("telefontider" / "telefon", "väntelista" / "väntetid", "vårdköer" / "kön")
@@ -177,7 +212,16 @@ class StatementGrouper:
             )  # fmt: skip
         else:
             vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, max_df=self.lexical_max_df)
-        return vectorizer.fit_transform(list(texts)).tocsr()
+        matrix = vectorizer.fit_transform(list(texts)).tocsr()
+        if self.incremental_lexical:
+            counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
+            self.frequencies_ = {"n": len(texts), "df": {t: int(counts[i]) for t, i in vectorizer.vocabulary_.items()}}
+        return matrix
+
+    @property
+    def incremental_lexical(self) -> bool:
+        """Whether TF-IDF rows can be computed from stored frequencies (stems, no term cut)."""
+        return self.lexical_kind != "chars" and self.lexical_max_df >= 1.0
 
     def neighbours(self, dense: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosines) of each row's k nearest other rows (of `rows` only, if given):
@@ -192,7 +236,7 @@ class StatementGrouper:
         return (indices, sims) if rows is None else (indices[rows], sims[rows])
 
     def edges(
-        self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None
+        self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, neighbour, similarity) of the graph's edges from each row (of `rows` only, if
         given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best kept if at
@@ -200,8 +244,9 @@ class StatementGrouper:
         queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
         indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
         if self.lexical_weight:
-            lexical = self.lexical(texts)
             starts = np.repeat(queries, indices.shape[1])
+            needed = np.concatenate([queries, indices.ravel()]) if rows is not None else None
+            lexical = self.lexical(texts, needed, frequencies)
             lexical_sims = np.asarray(lexical[starts].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
             sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
             order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
@@ -268,7 +313,7 @@ class StatementGrouper:
 
     def assign(
         self, vectors: np.ndarray, texts: Sequence[str], previous: np.ndarray, context: np.ndarray | None = None,
-        reports=None,
+        reports=None, frequencies: dict | None = None,
     ) -> np.ndarray:
         """Labels when statements are added to a grouping: `previous` holds each row's group
         from the last grouping, -1 for an ungrouped statement and NEW (-2) for an added one.
@@ -281,7 +326,8 @@ class StatementGrouper:
         holding an added statement is a new group (numbered after the old ones), the rest stay
         ungrouped. Only the added rows' neighbours are searched: the cost grows with the
         added statements times the corpus, not with its square. A group left with one
-        statement (its report removed) is ungrouped."""
+        statement (its report removed) is ungrouped. `frequencies` (see `lexical`) spare
+        reading every text for the TF-IDF weights."""
         previous = np.asarray(previous, dtype=np.int64)
         labels = previous.copy()
         labels[labels == NEW] = -1
@@ -289,7 +335,7 @@ class StatementGrouper:
         n = len(previous)
         if len(added) and n >= 2:
             dense = self.features(vectors, context, reports, texts)
-            starts, ends, sims = self.edges(dense, texts, added)
+            starts, ends, sims = self.edges(dense, texts, added, frequencies)
             weights: dict[int, dict[int, float]] = {row: {} for row in added.tolist()}
             for row, group, sim in zip(starts.tolist(), np.maximum(previous[ends], -1).tolist(), sims.tolist()):
                 weights[row][group] = weights[row].get(group, 0.0) + sim

@@ -7,6 +7,7 @@ hash and applied after every grouping, so they survive rebuilds; `reassemble` ap
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from pathlib import Path
@@ -27,6 +28,8 @@ from systemfel.store import APPLIES, Store
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "återkommande systemfel"
+# The TF-IDF document frequencies of the grouped statements, kept for the next assignment.
+FREQUENCIES_KEY = "recurring:document-frequencies"
 
 
 class RecurringError(Exception):
@@ -104,9 +107,10 @@ class RecurringStage:
             context = np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct])
             known = store.previous_statement_issues() if not self.regroup else None
             if known and store.get_meta(self.settings_key) == settings:
-                issue_of = self._assign(distinct, known, matrix, texts, context)
+                issue_of = self._assign(store, distinct, known, matrix, texts, context)
             else:
                 labels = self.grouper.fit_predict(matrix, texts, context)
+                _save_frequencies(store, self.grouper.__dict__.pop("frequencies_", None))
                 groups: dict[int, list[str]] = {}
                 for row, label in zip(distinct, labels):
                     if label >= 0:
@@ -121,7 +125,9 @@ class RecurringStage:
         data.progress("Grupperar återkommande systemfel", 1, 1)
         return True
 
-    def _assign(self, distinct: list[dict], known: dict[str, str | None], matrix, texts, context) -> dict[str, str]:
+    def _assign(
+        self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context
+    ) -> dict[str, str]:
         """Statement hash -> issue id with the added statements assigned to the last grouping's
         issues (or to new issues among themselves); old issues keep their ids."""
         old_ids = sorted({issue for issue in known.values() if issue})
@@ -131,13 +137,40 @@ class RecurringStage:
              for r in distinct]
         )  # fmt: skip
         log.info("Tilldelar %d nya påståenden till %d befintliga systemfel", int(np.sum(previous == NEW)), len(old_ids))
-        labels = self.grouper.assign(matrix, texts, previous, context)
+        frequencies = self._frequencies(store, distinct, known, previous)
+        labels = self.grouper.assign(matrix, texts, previous, context, frequencies=frequencies)
+        _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
         new_groups: dict[int, list[str]] = {}
         for row, label in zip(distinct, labels.tolist()):
             if label >= len(old_ids):
                 new_groups.setdefault(label, []).append(row["text_hash"])
         ids = {n: issue for issue, n in number.items()} | new_issue_ids(new_groups, set(old_ids))
         return {row["text_hash"]: ids[label] for row, label in zip(distinct, labels.tolist()) if label >= 0}
+
+    def _frequencies(self, store: Store, distinct: list[dict], known: dict, previous: np.ndarray) -> dict | None:
+        """The TF-IDF document frequencies of the last grouping's statements, brought up to
+        date with the added and removed ones; None when there are none or they do not add up
+        (then the assignment reads every text)."""
+        stored = store.get_meta(FREQUENCIES_KEY) if self.grouper.incremental_lexical else None
+        if not stored:
+            return None
+        old = json.loads(stored)
+        present = {r["text_hash"] for r in distinct}
+        removed = set(known) - present
+        added = [r["text"] for r, p in zip(distinct, previous.tolist()) if p == NEW]
+        if old.get("n", -1) + len(added) - len(removed) != len(distinct):
+            return None
+        df = Counter(old["df"])
+        df.update(self.grouper.document_frequencies(added))
+        if removed:
+            texts = {s["text_hash"]: s["text"] for s in store.statements() if s["text_hash"] in removed}
+            df.subtract(self.grouper.document_frequencies(list(texts.values())))
+        return {"n": len(distinct), "df": {term: count for term, count in df.items() if count > 0}}
+
+
+def _save_frequencies(store: Store, frequencies: dict | None) -> None:
+    text = "" if frequencies is None else json.dumps(frequencies, ensure_ascii=False, sort_keys=True)
+    store.set_meta(FREQUENCIES_KEY, text)
 
 
 def reassemble(store: Store) -> None:

@@ -25,7 +25,7 @@ from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_re
 from systemfel.models.recurring import StatementGrouper, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import MODEL_META_KEY
-from systemfel.recurring import RecurringStage, reassemble
+from systemfel.recurring import FREQUENCIES_KEY, RecurringStage, reassemble
 from systemfel.stages import AnalysisInput
 from systemfel.store import SCHEMA, Store
 
@@ -458,6 +458,10 @@ def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tm
         members_after = store.previous_issue_members()
         labels = {i["id"]: i["label"] for i in store.issues()}
         statements = store.statements()
+        frequencies = json.loads(store.get_meta(FREQUENCIES_KEY))
+    # the TF-IDF document frequencies kept for the next assignment are those of all statements
+    texts = list({s["text_hash"]: s["text"] for s in statements}.values())
+    assert frequencies == {"n": len(texts), "df": dict(StatementGrouper().document_frequencies(texts))}
     # every issue keeps its id and its statements; the researcher's name stays
     for issue, members in members_before.items():
         assert members <= members_after[issue], issue
@@ -517,3 +521,18 @@ def test_build_regroup_groups_again_on_request(demo_db, demo_corpus, tmp_path):
     with Store(db, readonly=True) as store:
         assert _partition(store) == before  # the same statements, the same settings: the same issues
         assert "Mitt eget namn" in {i["label"] for i in store.issues()}
+
+
+def test_tfidf_rows_from_kept_frequencies_are_the_fitted_ones(demo_db):
+    """An assignment computes TF-IDF rows of the added statements and their neighbours from
+    the kept document frequencies, without reading every text: the same vectors as fitting."""
+    texts = list({s["text_hash"]: s["text"] for s in Store(demo_db, readonly=True).statements()}.values())
+    grouper = StatementGrouper()
+    fitted = grouper.lexical(texts)
+    assert grouper.frequencies_ == {"n": len(texts), "df": dict(grouper.document_frequencies(texts))}
+    rows = [3, 40, 41, 200, 40]
+    partial = grouper.lexical(texts, np.asarray(rows), grouper.frequencies_)
+    assert partial.shape[0] == len(texts) and partial[[0, 1, 2]].nnz == 0
+    chosen = sorted(set(rows))
+    assert np.allclose((fitted[chosen] @ fitted[chosen].T).toarray(), (partial[chosen] @ partial[chosen].T).toarray())
+    assert np.allclose(np.asarray(partial[chosen].multiply(partial[chosen]).sum(axis=1)).ravel(), 1.0)
