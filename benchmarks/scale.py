@@ -294,6 +294,8 @@ print(len(vectors), seconds, peak, int(labels.max()) + 1, float(np.mean(labels >
 
 
 ADD_ONE_CHILD = GROUP_CHILD.split("start = time.perf_counter()")[0] + """
+import json
+from collections import Counter
 grouper = StatementGrouper()
 previous = grouper.fit_predict(vectors, all_texts, contexts)
 # one more report: the statements of the demo's first report, with fresh noise and new texts
@@ -302,8 +304,16 @@ added = (base[report] + rng.normal(0, noise, base[report].shape)).astype(np.floa
 added_context = (context[report] + rng.normal(0, noise, context[report].shape)).astype(np.float32)
 added_texts = [t + " (ny rapport)" for t, r in zip(texts, report) if r]
 vectors = np.vstack([vectors, added]); contexts = np.vstack([contexts, added_context]); all_texts += added_texts
+kept = json.dumps(grouper.frequencies_)  # what the stage keeps in the store
 start = time.perf_counter()
-labels = grouper.assign(vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts)
+# as the stage does: the kept document frequencies read back and brought up to date
+old = json.loads(kept)
+df = Counter(old["df"])
+df.update(grouper.document_frequencies(added_texts))
+frequencies = {"n": old["n"] + len(added_texts), "df": dict(df)}
+labels = grouper.assign(
+    vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, frequencies=frequencies
+)
 assign_seconds = time.perf_counter() - start
 joined = float(np.mean(labels[-len(added):] >= 0))
 kept = bool(np.array_equal(labels[: len(previous)][previous >= 0], previous[previous >= 0]))
