@@ -88,6 +88,7 @@ class RecurringStage:
              "machine_issue_id": None}
             for s in statements
         ]  # fmt: skip
+        assigned = False
         if rows:
             items = [(r["text_hash"], r["text"]) for r in rows] + [(p.text_hash, p.text) for p in passages]
             vectors = query_vectors_cached(
@@ -106,7 +107,8 @@ class RecurringStage:
             texts = [r["text"] for r in distinct]
             context = np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct])
             known = store.previous_statement_issues() if not self.regroup else None
-            if known and store.get_meta(self.settings_key) == settings:
+            assigned = bool(known) and store.get_meta(self.settings_key) == settings
+            if assigned:
                 issue_of = self._assign(store, distinct, known, matrix, texts, context)
             else:
                 labels = self.grouper.fit_predict(matrix, texts, context)
@@ -119,7 +121,7 @@ class RecurringStage:
                 issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
-        save_issues(store, rows)
+        save_issues(store, rows, keep_names=assigned)
         store.set_meta(self.settings_key, settings)
         store.set_stage_signature(self.name, signature)
         data.progress("Grupperar återkommande systemfel", 1, 1)
@@ -242,8 +244,19 @@ def _apply_assignments(rows: list[dict], assignments: list[tuple[str, str, str]]
                 rows.append(row)
 
 
-def save_issues(store: Store, rows: list[dict]) -> None:
-    """Issue records (label, status, spans) from statement rows, corrections applied, saved."""
+def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> None:
+    """Issue records (label, status, spans) from statement rows, corrections applied, saved.
+
+    With `keep_names` (after an assignment) an issue whose statements are the same as
+    before keeps its label and terms: naming reads every statement of an issue, which at
+    100,000 statements takes longer than the assignment itself."""
+    before: dict[str, tuple[frozenset, dict]] = {}
+    if keep_names:
+        held: dict[str, set] = {}
+        for s in store.statements():
+            if s["issue_id"]:
+                held.setdefault(s["issue_id"], set()).add(s["text_hash"])
+        before = {i["id"]: (frozenset(held.get(i["id"], ())), i) for i in store.issues()}
     passages = store.passages()
     renames = apply_corrections(rows, store.issue_corrections(), store.recurring_assignments(), passages)
     by_id = {p.id: p for p in passages}
@@ -265,11 +278,16 @@ def save_issues(store: Store, rows: list[dict]) -> None:
         orgs = sorted({p.org for p in member_passages if p.org})
         reports = sorted({Path(p.file).stem for p in member_passages})
         member_texts = [r["text"] for r in members]
+        same = before.get(issue)
+        if same and same[0] == frozenset(r["text_hash"] for r in members):
+            label, terms = same[1]["label"], same[1]["terms"]
+        else:
+            label, terms = namer.label(number, member_texts), namer.terms(number, member_texts)
         issues.append(
             {
                 "id": issue,
-                "label": renames.get(issue) or namer.label(number, member_texts),
-                "terms": namer.terms(number, member_texts),
+                "label": renames.get(issue) or label,
+                "terms": terms,
                 "status": issue_status(set(orgs), set(years), set(reports), latest),
                 "themes": [slug for slug, _ in themes.most_common()],
                 "actors": [a for a, _ in actors.most_common()],
