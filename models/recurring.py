@@ -432,8 +432,11 @@ class IssueNamer:
         self.groups_ = sorted({int(label) for label in labels if label >= 0})
         counts: dict[int, Counter] = {g: Counter() for g in self.groups_}
         total: Counter = Counter()
+        read: dict[str, Counter] = {}  # a text repeated in many reports is read once
         for text, label in zip(texts, labels):
-            stems = [s for s in self.analyzer.stems(text) if not s.isdigit()]
+            stems = read.get(text)
+            if stems is None:
+                stems = read[text] = Counter(s for s in self.analyzer.stems(text) if not s.isdigit())
             total.update(stems)
             if label >= 0:
                 counts[int(label)].update(stems)
