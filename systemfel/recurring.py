@@ -138,7 +138,7 @@ class RecurringStage:
             [number[known[r["text_hash"]]] if known.get(r["text_hash"]) else (-1 if r["text_hash"] in known else NEW)
              for r in distinct]
         )  # fmt: skip
-        log.info("Tilldelar %d nya påståenden till %d befintliga systemfel", int(np.sum(previous == NEW)), len(old_ids))
+        log.info("assigning %d added statements to %d existing issues", int(np.sum(previous == NEW)), len(old_ids))
         frequencies = self._frequencies(store, distinct, known, previous)
         labels = self.grouper.assign(matrix, texts, previous, context, frequencies=frequencies)
         _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
