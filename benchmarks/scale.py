@@ -293,8 +293,63 @@ print(len(vectors), seconds, peak, int(labels.max()) + 1, float(np.mean(labels >
 """
 
 
-def grouping_scale(db: Path, factor: int, work: Path) -> list[tuple[str, float, float]]:
-    """Recurring-issue grouping of the demo's statements vs about `factor` times as many distinct ones."""
+ADD_ONE_CHILD = GROUP_CHILD.split("start = time.perf_counter()")[0] + """
+import json
+from collections import Counter
+grouper = StatementGrouper()
+previous = grouper.fit_predict(vectors, all_texts, contexts)
+# one more report: the statements of the demo's first report, with fresh noise and new texts
+report = data["reports"] == sorted(set(data["reports"].tolist()))[0]
+added = (base[report] + rng.normal(0, noise, base[report].shape)).astype(np.float32)
+added_context = (context[report] + rng.normal(0, noise, context[report].shape)).astype(np.float32)
+added_texts = [t + " (ny rapport)" for t, r in zip(texts, report) if r]
+vectors = np.vstack([vectors, added]); contexts = np.vstack([contexts, added_context]); all_texts += added_texts
+kept = json.dumps(grouper.frequencies_)  # what the stage keeps in the store
+start = time.perf_counter()
+# as the stage does: the kept document frequencies read back and brought up to date
+old = json.loads(kept)
+df = Counter(old["df"])
+df.update(grouper.document_frequencies(added_texts))
+frequencies = {"n": old["n"] + len(added_texts), "df": dict(df)}
+labels = grouper.assign(
+    vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, frequencies=frequencies
+)
+assign_seconds = time.perf_counter() - start
+joined = float(np.mean(labels[-len(added):] >= 0))
+kept = bool(np.array_equal(labels[: len(previous)][previous >= 0], previous[previous >= 0]))
+start = time.perf_counter()
+StatementGrouper().fit_predict(vectors, all_texts, contexts)
+regroup_seconds = time.perf_counter() - start
+print(len(vectors), len(added), assign_seconds, regroup_seconds, joined, kept)
+"""
+
+
+def add_one_report(db: Path, factor: int, work: Path) -> list[tuple[str, float, float]]:
+    """Adding one report's statements to the demo's and to about `factor` times as many distinct
+    statements: assigning them to the existing issues (what a build does) vs grouping all again
+    (`build --regroup`), side by side in one process per size."""
+    data, copies = statement_sample(db, factor, work)
+    results = {}
+    for label, n in (("demo", 1), ("scaled", copies)):
+        out = subprocess.run([sys.executable, "-c", ADD_ONE_CHILD, str(data), str(n)], capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(out.stderr)
+        size, added, assign_s, regroup_s, joined, kept = out.stdout.split()
+        results[label] = (int(size), int(added), float(assign_s), float(regroup_s), float(joined), kept == "True")
+        print(f"{label}: {size} statements, {added} added: assigned in {float(assign_s):.2f} s, regrouped in "
+              f"{float(regroup_s):.1f} s; {float(joined):.0%} joined an issue; old issues kept: {kept}", flush=True)
+    demo, scaled = results["demo"], results["scaled"]
+    return [
+        ("recurring add one report: statements after", demo[0], scaled[0]),
+        ("recurring add one report: assign seconds (build)", demo[2], scaled[2]),
+        ("recurring add one report: regroup seconds (--regroup)", demo[3], scaled[3]),
+        ("recurring add one report: regroup / assign", demo[3] / demo[2], scaled[3] / scaled[2]),
+    ]
+
+
+def statement_sample(db: Path, factor: int, work: Path) -> tuple[Path, int]:
+    """The demo store's distinct statements (vectors, context vectors, texts, reports) saved
+    for the grouping children, and how many noisy copies make about `factor` demo corpora."""
     import numpy as np
 
     from systemfel.store import Store
@@ -315,8 +370,14 @@ def grouping_scale(db: Path, factor: int, work: Path) -> list[tuple[str, float, 
         vectors=np.vstack([cached[r["text_hash"]] for r in rows]),
         context=np.vstack([cached[passages[r["passage_id"]]] for r in rows]),
         texts=np.asarray([r["text"] for r in rows], dtype=object),
+        reports=np.asarray([r["file"] for r in rows]),
     )
-    copies = max(1, round(factor * 1000 / len(rows)))  # ~1000 statements per demo-sized corpus
+    return data, max(1, round(factor * 1000 / len(rows)))  # ~1000 statements per demo-sized corpus
+
+
+def grouping_scale(db: Path, factor: int, work: Path) -> list[tuple[str, float, float]]:
+    """Recurring-issue grouping of the demo's statements vs about `factor` times as many distinct ones."""
+    data, copies = statement_sample(db, factor, work)
     results = {}
     for label, n in (("demo", 1), ("x10", max(1, copies // 10)), ("scaled", copies)):
         out = subprocess.run([sys.executable, "-c", GROUP_CHILD, str(data), str(n)], capture_output=True, text=True)
@@ -353,7 +414,14 @@ def main() -> None:
         "--grouping-only", type=Path, metavar="DEMO_DB",
         help="only the recurring-issue grouping, from a built demo store",
     )  # fmt: skip
+    parser.add_argument(
+        "--add-one", type=Path, metavar="DEMO_DB",
+        help="only adding one report to the grouped statements: assigning vs grouping all again",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.add_one:
+        print_rows(add_one_report(args.add_one, args.factor, args.workdir), args.factor)
+        return
     if args.grouping_only:
         print_rows(grouping_scale(args.grouping_only, args.factor, args.workdir), args.factor)
         return
@@ -425,6 +493,7 @@ def main() -> None:
     rows.append(("add one report: seconds (into empty store vs scaled store)", alone_s, incremental_s))
     rows += qdpx_rows(demo_db, scaled_db, work)
     rows += grouping_scale(demo_db, args.factor, work / "grouping")
+    rows += add_one_report(demo_db, args.factor, work / "grouping")
     print_rows(rows, args.factor)
 
 

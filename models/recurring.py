@@ -25,6 +25,7 @@ import igraph
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from systemfel.models.embed.base import l2_normalise
 from systemfel.models.text import SwedishAnalyzer
@@ -32,18 +33,26 @@ from systemfel.models.text import SwedishAnalyzer
 log = logging.getLogger(__name__)
 
 
-def exact_neighbours(dense: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k most similar other rows by dot product, in chunks (memory stays chunk × n)."""
+def exact_neighbours(
+    dense: np.ndarray, k: int, chunk: int = 1024, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k most similar other rows by dot product, in chunks (memory stays chunk × n).
+
+    With `rows`, only those rows' neighbours (among all rows), in that order."""
     n = len(dense)
-    indices = np.zeros((n, k), dtype=np.int64)
-    sims = np.zeros((n, k), dtype=np.float32)
-    for start in range(0, n, chunk):
-        block = dense[start : start + chunk] @ dense.T
-        rows = np.arange(block.shape[0])
-        block[rows, rows + start] = -np.inf
+    queries = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    indices = np.zeros((len(queries), k), dtype=np.int64)
+    sims = np.zeros((len(queries), k), dtype=np.float32)
+    for start in range(0, len(queries), chunk):
+        own = queries[start : start + chunk]
+        block = dense[own] @ dense.T
+        block[np.arange(len(own)), own] = -np.inf
         top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(-block, axis=1)[:, :k]
-        indices[start : start + len(block)] = top
-        sims[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
+        # best first, ties by row number, so the order never depends on the partition
+        order = np.lexsort((top, -np.take_along_axis(block, top, axis=1)), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        indices[start : start + len(own)] = top
+        sims[start : start + len(own)] = np.take_along_axis(block, top, axis=1)
     return indices, sims
 
 
@@ -105,6 +114,8 @@ class StatementGrouper:
         lexical_ngrams: int = 1,
         report_centring: float = 0.0,
         lexical_kind: str = "stems",
+        lexical_max_df: float = 1.0,
+        context_chars: int = 0,
         exact_below: int = 20000,
         consensus_runs: int = 20,
         consensus_threshold: float = 0.5,
@@ -114,6 +125,8 @@ class StatementGrouper:
         self.consensus_threshold = consensus_threshold
         self.report_centring = report_centring
         self.lexical_kind = lexical_kind
+        self.lexical_max_df = lexical_max_df
+        self.context_chars = context_chars
         self.candidates = candidates
         self.lexical_ngrams = lexical_ngrams
         self.n_neighbors = n_neighbors
@@ -124,7 +137,9 @@ class StatementGrouper:
         self.exact_below = exact_below
         self.random_state = random_state
 
-    def features(self, vectors: np.ndarray, context: np.ndarray | None = None, reports=None) -> np.ndarray:
+    def features(
+        self, vectors: np.ndarray, context: np.ndarray | None = None, reports=None, texts: Sequence[str] | None = None
+    ) -> np.ndarray:
         """The dense part: centred statement vectors mixed with their centred context vectors.
 
         With `reports` (a report key per row) and `report_centring`, each report's mean is
@@ -132,7 +147,12 @@ class StatementGrouper:
         subject) should not pull its own statements together."""
         dense = centre(vectors)
         if context is not None and self.context_weight:
-            dense = l2_normalise(dense + self.context_weight * centre(context))
+            weight = np.full((len(dense), 1), self.context_weight, dtype=np.float32)
+            if self.context_chars and texts is not None:
+                # a short statement says less by itself: it leans on its passage more
+                lengths = np.asarray([max(len(t), 1) for t in texts], dtype=np.float32)[:, None]
+                weight *= np.minimum(1.0, self.context_chars / lengths)
+            dense = l2_normalise(dense + weight * centre(context))
         if reports is not None and self.report_centring:
             keys = np.asarray([str(r) for r in reports])
             for key in np.unique(keys):
@@ -141,7 +161,7 @@ class StatementGrouper:
             dense = l2_normalise(dense)
         return dense
 
-    def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def _terms(self):
         analyzer = SwedishAnalyzer(min_length=2)
         ngrams = self.lexical_ngrams
 
@@ -149,6 +169,40 @@ class StatementGrouper:
             stems = analyzer.stems(text)
             return [" ".join(stems[i : i + n]) for n in range(1, ngrams + 1) for i in range(len(stems) - n + 1)]
 
+        return analyzer, terms
+
+    def document_frequencies(self, texts: Sequence[str]) -> Counter:
+        """In how many of `texts` each lexical term occurs (what TF-IDF's idf is made of)."""
+        _, terms = self._terms()
+        return Counter(term for text in texts for term in set(terms(text)))
+
+    def lexical(
+        self, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None
+    ) -> sparse.csr_matrix:
+        """TF-IDF rows of the texts (sublinear tf, smooth idf, unit length). With `rows` and
+        `frequencies` ({"n": number of texts, "df": term -> document frequency, both over all
+        `texts`}) only those rows are computed, from the given frequencies instead of reading
+        every text again: the same vectors, other rows zero. Fitting sets `frequencies_`."""
+        analyzer, terms = self._terms()
+        if frequencies is not None and rows is not None and self.incremental_lexical:
+            rows = np.unique(np.asarray(rows, dtype=np.int64))
+            counts = [Counter(terms(texts[row])) for row in rows.tolist()]
+            vocabulary = {term: i for i, term in enumerate(sorted({t for c in counts for t in c}))}
+            n, df = frequencies["n"], frequencies["df"]
+            idf = np.log((1 + n) / (1 + np.asarray([df.get(t, 0) for t in vocabulary], dtype=np.float64))) + 1
+            data, columns, lengths = [], [], []
+            for counter in counts:
+                for term, count in sorted(counter.items()):
+                    columns.append(vocabulary[term])
+                    data.append((1 + np.log(count)) * idf[vocabulary[term]])
+                lengths.append(len(counter))
+            local = normalize(sparse.csr_matrix(
+                (data, columns, np.concatenate([[0], np.cumsum(lengths)])), shape=(len(rows), len(vocabulary))
+            ))  # fmt: skip
+            placed = sparse.csr_matrix(
+                (np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(texts), len(rows))
+            )  # fmt: skip
+            return (placed @ local).tocsr()
         if self.lexical_kind == "chars":
             # character 4-5-grams of the content words: Swedish compounds share their parts
             # ("telefontider" / "telefon", "väntelista" / "väntetid", "vårdköer" / "kön")
@@ -157,33 +211,57 @@ class StatementGrouper:
                 preprocessor=lambda text: " ".join(analyzer.words(text)),
             )  # fmt: skip
         else:
-            vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
-        return vectorizer.fit_transform(list(texts)).tocsr()
+            vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, max_df=self.lexical_max_df)
+        matrix = vectorizer.fit_transform(list(texts)).tocsr()
+        if self.incremental_lexical:
+            counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
+            self.frequencies_ = {"n": len(texts), "df": {t: int(counts[i]) for t, i in vectorizer.vocabulary_.items()}}
+        return matrix
 
-    def neighbours(self, dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, cosines) of each row's k nearest other rows: exact up to `exact_below`
-        rows, a faiss HNSW graph beyond, so nothing grows with the square."""
-        k = min(k, len(dense) - 1)
-        if len(dense) <= self.exact_below:
-            return exact_neighbours(dense, k)
-        return approximate_neighbours(dense, k)
+    @property
+    def incremental_lexical(self) -> bool:
+        """Whether TF-IDF rows can be computed from stored frequencies (stems, no term cut)."""
+        return self.lexical_kind != "chars" and self.lexical_max_df >= 1.0
 
-    def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
-        """The weighted, symmetric kNN graph the communities are found in."""
-        dense = self.features(vectors, context, reports)
+    def neighbours(self, dense: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, cosines) of each row's k nearest other rows (of `rows` only, if given):
+        exact up to `exact_below` rows (or while rows × all stays under its square), a faiss
+        HNSW graph beyond, so nothing grows with the square."""
         n = len(dense)
-        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1))
+        k = min(k, n - 1)
+        queries = n if rows is None else len(rows)
+        if n <= self.exact_below or queries * n <= self.exact_below**2:
+            return exact_neighbours(dense, k, rows=rows)
+        indices, sims = approximate_neighbours(dense, k)
+        return (indices, sims) if rows is None else (indices[rows], sims[rows])
+
+    def edges(
+        self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, neighbour, similarity) of the graph's edges from each row (of `rows` only, if
+        given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best kept if at
+        least `min_similarity`. This is the one similarity grouping and assignment share."""
+        queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
+        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
         if self.lexical_weight:
-            lexical = self.lexical(texts)
-            rows = np.repeat(np.arange(n), indices.shape[1])
-            lexical_sims = np.asarray(lexical[rows].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
+            starts = np.repeat(queries, indices.shape[1])
+            needed = np.concatenate([queries, indices.ravel()]) if rows is not None else None
+            lexical = self.lexical(texts, needed, frequencies)
+            lexical_sims = np.asarray(lexical[starts].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
             sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
             order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
             indices = np.take_along_axis(indices, order, axis=1)
             sims = np.take_along_axis(sims, order, axis=1)
-        keep = sims >= self.min_similarity
-        rows = np.repeat(np.arange(n), indices.shape[1])[keep.ravel()]
-        matrix = sparse.csr_matrix((sims.ravel()[keep.ravel()], (rows, indices.ravel()[keep.ravel()])), shape=(n, n))
+        keep = (sims >= self.min_similarity).ravel()
+        starts = np.repeat(queries, indices.shape[1])[keep]
+        return starts, indices.ravel()[keep], sims.ravel()[keep]
+
+    def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
+        """The weighted, symmetric kNN graph the communities are found in."""
+        dense = self.features(vectors, context, reports, texts)
+        n = len(dense)
+        starts, ends, sims = self.edges(dense, texts)
+        matrix = sparse.csr_matrix((sims, (starts, ends)), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
     def communities(self, matrix: sparse.coo_matrix, n: int) -> np.ndarray:
@@ -233,6 +311,76 @@ class StatementGrouper:
         return labels
 
 
+    def assign(
+        self, vectors: np.ndarray, texts: Sequence[str], previous: np.ndarray, context: np.ndarray | None = None,
+        reports=None, frequencies: dict | None = None,
+    ) -> np.ndarray:
+        """Labels when statements are added to a grouping: `previous` holds each row's group
+        from the last grouping, -1 for an ungrouped statement and NEW (-2) for an added one.
+
+        Old rows keep their group. An added statement joins the existing group that holds most
+        of its edge weight in the grouping's own graph (`edges`: the same similarity and the
+        same `min_similarity`), when that group holds at least as much as the statements in no
+        group (ungrouped and added ones) together. The others, with the ungrouped statements
+        they reach, are split into communities as in `fit_predict`; a community of two or more
+        holding an added statement is a new group (numbered after the old ones), the rest stay
+        ungrouped. Only the added rows' neighbours are searched: the cost grows with the
+        added statements times the corpus, not with its square. A group left with one
+        statement (its report removed) is ungrouped. `frequencies` (see `lexical`) spare
+        reading every text for the TF-IDF weights."""
+        previous = np.asarray(previous, dtype=np.int64)
+        labels = previous.copy()
+        labels[labels == NEW] = -1
+        added = np.flatnonzero(previous == NEW)
+        n = len(previous)
+        if len(added) and n >= 2:
+            dense = self.features(vectors, context, reports, texts)
+            starts, ends, sims = self.edges(dense, texts, added, frequencies)
+            weights: dict[int, dict[int, float]] = {row: {} for row in added.tolist()}
+            for row, group, sim in zip(starts.tolist(), np.maximum(previous[ends], -1).tolist(), sims.tolist()):
+                weights[row][group] = weights[row].get(group, 0.0) + sim
+            left = []
+            for row, weight in weights.items():
+                free = weight.pop(-1, 0.0)
+                best = min(weight, key=lambda g: (-weight[g], g)) if weight else None
+                if best is not None and weight[best] >= free:
+                    labels[row] = best
+                else:
+                    left.append(row)
+            first = max(int(previous.max()), -1) + 1
+            labels = self._new_groups(labels, np.asarray(left, dtype=np.int64), starts, ends, sims, first)
+        sizes = Counter(labels[labels >= 0].tolist())
+        labels[[i for i, g in enumerate(labels.tolist()) if g >= 0 and sizes[g] < 2]] = -1
+        return labels
+
+    def _new_groups(self, labels, left, starts, ends, sims, number: int) -> np.ndarray:
+        """Communities among the added statements no group took and the ungrouped ones they reach."""
+        if not len(left):
+            return labels
+        pool = set(left.tolist())
+        keep = np.isin(starts, left) & (labels[ends] < 0)
+        nodes = sorted(pool | set(ends[keep].tolist()))
+        local = {node: i for i, node in enumerate(nodes)}
+        a = np.asarray([local[x] for x in starts[keep].tolist()], dtype=np.int64)
+        b = np.asarray([local[x] for x in ends[keep].tolist()], dtype=np.int64)
+        matrix = sparse.csr_matrix((sims[keep], (a, b)), shape=(len(nodes), len(nodes)))
+        matrix = matrix.maximum(matrix.T).tocoo()
+        membership = self.communities(matrix, len(nodes)) if matrix.nnz else np.arange(len(nodes))
+        members: dict[int, list[int]] = {}
+        for node, community in zip(nodes, membership.tolist()):
+            members.setdefault(community, []).append(node)
+        for community in sorted(members, key=lambda c: members[c][0]):
+            rows = members[community]
+            if len(rows) > 1 and pool & set(rows):
+                labels[rows] = number
+                number += 1
+        return labels
+
+
+# Marks an added statement in `StatementGrouper.assign`'s `previous`.
+NEW = -2
+
+
 # ------------------------------------------------------------------------------- labels
 _WORD = re.compile(r"[^\W_]+(?:[-:][^\W_]+)*", re.UNICODE)
 # A name is a noun phrase: it neither starts nor ends with a common verb, and it does not end
@@ -241,7 +389,12 @@ _EDGE_WORDS = frozenset(
     {"är", "var", "blir", "blev", "har", "hade", "får", "fick", "kan", "ska", "skulle", "måste", "finns", "fanns",
      "gör", "görs", "ta", "tar", "sig", "se", "ser", "vill", "bör", "både", "även", "samt", "exempel", "exempelvis", "därmed", "initialt"}
 )  # fmt: skip
-_ADJECTIVE_ENDINGS = ("isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende")
+# Clause boundaries for label phrases: punctuation, and words that open a new clause.
+_CLAUSE_BREAK = re.compile(r"[,.;:!?()\[\]\"”“'–—]")
+_CLAUSE_WORDS = frozenset({"men", "utan", "trots", "eftersom", "vilket", "dock", "denna", "detta", "dessa", "när"})
+_ADJECTIVE_ENDINGS = (
+    "isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende", "iell", "iella", "uell", "uella",
+)  # fmt: skip
 
 
 class IssueNamer:
@@ -251,21 +404,39 @@ class IssueNamer:
     with a content word; a phrase scores by how many of the issue's statements hold all of
     its word stems, times how distinctive those words are for this issue together (class-based
     TF-IDF against all statements), so "väntetid på god man" beats "god man"; one-word and
-    very long phrases are discounted.
+    very long phrases are discounted. Support counts less than distinctiveness (its power
+    `support_power`), so a phrase of two distinctive words can beat the one common word
+    they share ("Försäkringskassans olika bedömningar" rather than "Försäkringskassan"). A
+    phrase stays inside one clause (no punctuation, no "men", "utan" ... in it) and holds no
+    auxiliary verb; a phrase of actor names only (`actor_words`) is discounted: it names who,
+    not what went wrong.
     """
 
-    def __init__(self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None):
+    def __init__(
+        self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None,
+        actor_words: Sequence[str] = (), one_word: float = 0.6, actor_only: float = 0.3, whole_clauses: bool = True,
+        support_power: float = 0.7,
+    ):  # fmt: skip
+        self.whole_clauses = whole_clauses
+        self.support_power = support_power
         self.max_words = max_words
         self.n_terms = n_terms
         self.analyzer = analyzer or SwedishAnalyzer(min_length=2)
+        self.one_word = one_word
+        self.actor_only = actor_only
+        # stems of actor names: a phrase of nothing else names who, not what went wrong
+        self.actor_stems = frozenset(s for name in actor_words for s in self.analyzer.stems(name))
 
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "IssueNamer":
         """Learns the stem weights of each group (c-TF-IDF) from all statements."""
         self.groups_ = sorted({int(label) for label in labels if label >= 0})
         counts: dict[int, Counter] = {g: Counter() for g in self.groups_}
         total: Counter = Counter()
+        read: dict[str, Counter] = {}  # a text repeated in many reports is read once
         for text, label in zip(texts, labels):
-            stems = [s for s in self.analyzer.stems(text) if not s.isdigit()]
+            stems = read.get(text)
+            if stems is None:
+                stems = read[text] = Counter(s for s in self.analyzer.stems(text) if not s.isdigit())
             total.update(stems)
             if label >= 0:
                 counts[int(label)].update(stems)
@@ -279,21 +450,42 @@ class IssueNamer:
     def terms(self, group: int, texts: Sequence[str]) -> list[str]:
         weights = self.weights_.get(group, {})
         surface = self.analyzer.surface_forms(list(texts))
-        top = sorted(weights, key=lambda s: (-weights[s], s))[: self.n_terms]
-        return [surface.get(s, s) for s in top]
+        # a term is a content word: no connective ("därmed", "trots") and no scrap ("år", "hen")
+        noise = _EDGE_WORDS | _CLAUSE_WORDS
+        terms = [s for s in sorted(weights, key=lambda s: (-weights[s], s)) if len(surface.get(s, s)) > 3]
+        return [surface.get(s, s) for s in terms if surface.get(s, s).lower() not in noise][: self.n_terms]
+
+    def _clauses(self, text: str) -> list[list[str]]:
+        """The words of each clause: a phrase does not run over punctuation or a word that
+        starts a new clause ("men", "utan", "trots" ...)."""
+        if not self.whole_clauses:
+            return [[m.group() for m in _WORD.finditer(text)]]
+        out: list[list[str]] = []
+        for part in _CLAUSE_BREAK.split(text):
+            words: list[str] = []
+            for word in (m.group() for m in _WORD.finditer(part)):
+                if word.lower() in _CLAUSE_WORDS:
+                    out.append(words)
+                    words = []
+                else:
+                    words.append(word)
+            out.append(words)
+        return [words for words in out if words]
 
     def label(self, group: int, texts: Sequence[str]) -> str:
         weights = self.weights_.get(group, {})
         stop = self.analyzer.stop_words
         phrases: dict[tuple[str, ...], dict] = {}
         for index, text in enumerate(texts):
-            words = [m.group() for m in _WORD.finditer(text)]
-            for start in range(len(words)):
+            for words in self._clauses(text):
+              for start in range(len(words)):
                 for length in range(1, self.max_words + 1):
                     window = words[start : start + length]
                     if len(window) < length:
                         break
                     first, last = window[0].lower(), window[-1].lower()
+                    if self.whole_clauses and any(w.lower() in _EDGE_WORDS for w in window):
+                        continue
                     if (
                         first in stop or last in stop or first in _EDGE_WORDS or last in _EDGE_WORDS
                         or first.isdigit() or last.isdigit() or len(last) < 3 or last.endswith(_ADJECTIVE_ENDINGS)
@@ -313,7 +505,10 @@ class IssueNamer:
             support = sum(1 for stems in statement_stems if set(key) <= stems)
             distinct = sum(weights.get(s, 0.0) for s in set(key))
             words = len(set(key))
-            return (support * distinct * (1.0 if words <= 3 else 0.6) * (0.6 if words == 1 else 1.0), -len(" ".join(key)))
+            factor = (1.0 if words <= 3 else 0.6) * (self.one_word if words == 1 else 1.0)
+            if key and set(key) <= self.actor_stems:
+                factor *= self.actor_only
+            return (support**self.support_power * distinct * factor, -len(" ".join(key)))
 
         _, best = max(sorted(phrases.items()), key=score)
         phrase = best["forms"].most_common(1)[0][0]
@@ -346,9 +541,14 @@ def stable_ids(groups: dict[int, list[str]], previous: dict[str, set[str]]) -> d
         if number not in ids and old_id not in used:
             ids[number] = old_id
             used.add(old_id)
+    return ids | new_issue_ids({g: m for g, m in groups.items() if g not in ids}, used)
+
+
+def new_issue_ids(groups: dict[int, list[str]], used: set[str]) -> dict[int, str]:
+    """`issue_id` of each group, with a numbered suffix where it clashes with `used` or another."""
+    used = set(used)
+    ids: dict[int, str] = {}
     for number in sorted(groups, key=lambda g: min(groups[g])):
-        if number in ids:
-            continue
         base = issue_id(groups[number])
         candidate, suffix = base, 2
         while candidate in used:

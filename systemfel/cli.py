@@ -113,6 +113,8 @@ def make_parser() -> SwedishParser:
     _add_examples(p)
     p.add_argument("--actors", type=Path, action="append", default=[], help="extra aktörslista (YAML)")
     p.add_argument("--relabel", action="store_true", help="läs om alla lagrade stycken (t.ex. efter ny aktörslista)")
+    p.add_argument("--regroup", action="store_true",
+                   help="gruppera alla påståenden i återkommande systemfel på nytt (annars läggs nya till befintliga)")
     p.add_argument("--no-analysis", action="store_true", help="bara inläsning, inga vektorer/teman/kluster")
     p.add_argument("--wait", type=_number(float, 0, MAX_WAIT_SECONDS), default=0.0, metavar="SEKUNDER",
                    help="vänta på en annan pågående körning (högst en vecka)")
@@ -374,6 +376,7 @@ def cmd_build(args) -> int:
         default_examples=not args.no_default_examples,
         actor_files=tuple(args.actors),
         relabel=args.relabel,
+        regroup=args.regroup,
         analyse=not args.no_analysis,
         lock_timeout=args.wait,
         max_pages=args.max_pages,

@@ -60,6 +60,7 @@ class BuildOptions:
     default_examples: bool = True  # use the labelled sentences shipped with the product
     actor_files: tuple[Path, ...] = ()
     relabel: bool = False
+    regroup: bool = False  # group every statement into recurring issues again, not just the added ones
     analyse: bool = True  # embeddings, themes, clusters
     theme_params: dict = field(default_factory=dict)  # ThemeAssigner settings (weights) other than its defaults
     lock_timeout: float = 0.0  # seconds to wait for another build on the same database
@@ -332,7 +333,7 @@ class Builder:
             EmbeddingStage(),
             ThemeStage(codebook, labelled_examples(self.store, self.options), params=self.options.theme_params),
             ClusterStage(codebook),
-            RecurringStage(),
+            RecurringStage(regroup=self.options.regroup),
         ]
 
     def analyse(self) -> list[str]:

@@ -7,6 +7,7 @@ hash and applied after every grouping, so they survive rebuilds; `reassemble` ap
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from pathlib import Path
@@ -17,15 +18,18 @@ from systemfel.base.hashing import text_hash
 from systemfel.models import recurring as recurring_module
 from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
-from systemfel.models.recurring import IssueNamer, StatementGrouper, issue_status, stable_ids
+from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import query_vectors_cached
+from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
 from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
 from systemfel.store import APPLIES, Store
 
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "återkommande systemfel"
+# The TF-IDF document frequencies of the grouped statements, kept for the next assignment.
+FREQUENCIES_KEY = "recurring:document-frequencies"
 
 
 class RecurringError(Exception):
@@ -47,13 +51,23 @@ def check_recurring(store: Store, db: str | Path) -> None:
 
 class RecurringStage:
     """Groups the deficiency statements into recurring issues; runs again when its settings,
-    its code, the model or the deficiency passages (or their themes) change."""
+    its code, the model or the deficiency passages (or their themes) change.
+
+    When only statements were added (or removed) and the grouping settings are those of the
+    last grouping, the added statements are assigned to the existing issues
+    (`StatementGrouper.assign`: seconds where a full regrouping of a large corpus takes
+    minutes), and every existing issue keeps its id. `regroup` (`systemfel build --regroup`)
+    or changed settings group everything again."""
 
     name = STAGE_NAME
+    settings_key = STAGE_NAME + " (gruppering)"
 
-    def __init__(self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None):
+    def __init__(
+        self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None, regroup: bool = False
+    ):
         self.splitter = splitter or StatementSplitter()
         self.grouper = grouper or StatementGrouper()
+        self.regroup = regroup
 
     def signature(self, embedder: Embedder) -> str:
         return fingerprint(
@@ -64,10 +78,9 @@ class RecurringStage:
     def run(self, data: AnalysisInput) -> bool:
         store = data.store
         passages = [p for p in data.passages if p.kind == "deficiency"]
-        signature = fingerprint(
-            self.signature(data.embedder), input_fingerprint(passages), [(p.themes, p.actors) for p in passages]
-        )
-        if store.stage_signature(self.name) == signature:
+        settings = self.signature(data.embedder)
+        signature = fingerprint(settings, input_fingerprint(passages), [(p.themes, p.actors) for p in passages])
+        if store.stage_signature(self.name) == signature and not self.regroup:
             return False
         statements = self.splitter.split_passages([(p.id, p.text, p.block_kind) for p in passages])
         rows = [
@@ -75,6 +88,7 @@ class RecurringStage:
              "machine_issue_id": None}
             for s in statements
         ]  # fmt: skip
+        assigned = False
         if rows:
             items = [(r["text_hash"], r["text"]) for r in rows] + [(p.text_hash, p.text) for p in passages]
             vectors = query_vectors_cached(
@@ -89,23 +103,76 @@ class RecurringStage:
                 first_seen.setdefault(row["text_hash"], row)
             distinct = list(first_seen.values())
             data.progress("Grupperar återkommande systemfel", 0, 1)
-            labels = self.grouper.fit_predict(
-                np.vstack([vectors[r["text_hash"]] for r in distinct]),
-                [r["text"] for r in distinct],
-                np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct]),
-            )
-            groups: dict[int, list[str]] = {}
-            for row, label in zip(distinct, labels):
-                if label >= 0:
-                    groups.setdefault(int(label), []).append(row["text_hash"])
-            ids = stable_ids(groups, store.previous_issue_members())
-            issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
+            matrix = np.vstack([vectors[r["text_hash"]] for r in distinct])
+            texts = [r["text"] for r in distinct]
+            context = np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct])
+            known = store.previous_statement_issues() if not self.regroup else None
+            assigned = bool(known) and store.get_meta(self.settings_key) == settings
+            if assigned:
+                issue_of = self._assign(store, distinct, known, matrix, texts, context)
+            else:
+                labels = self.grouper.fit_predict(matrix, texts, context)
+                _save_frequencies(store, self.grouper.__dict__.pop("frequencies_", None))
+                groups: dict[int, list[str]] = {}
+                for row, label in zip(distinct, labels):
+                    if label >= 0:
+                        groups.setdefault(int(label), []).append(row["text_hash"])
+                ids = stable_ids(groups, store.previous_issue_members())
+                issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
-        save_issues(store, rows)
+        save_issues(store, rows, keep_names=assigned)
+        store.set_meta(self.settings_key, settings)
         store.set_stage_signature(self.name, signature)
         data.progress("Grupperar återkommande systemfel", 1, 1)
         return True
+
+    def _assign(
+        self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context
+    ) -> dict[str, str]:
+        """Statement hash -> issue id with the added statements assigned to the last grouping's
+        issues (or to new issues among themselves); old issues keep their ids."""
+        old_ids = sorted({issue for issue in known.values() if issue})
+        number = {issue: n for n, issue in enumerate(old_ids)}
+        previous = np.asarray(
+            [number[known[r["text_hash"]]] if known.get(r["text_hash"]) else (-1 if r["text_hash"] in known else NEW)
+             for r in distinct]
+        )  # fmt: skip
+        log.info("assigning %d added statements to %d existing issues", int(np.sum(previous == NEW)), len(old_ids))
+        frequencies = self._frequencies(store, distinct, known, previous)
+        labels = self.grouper.assign(matrix, texts, previous, context, frequencies=frequencies)
+        _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
+        new_groups: dict[int, list[str]] = {}
+        for row, label in zip(distinct, labels.tolist()):
+            if label >= len(old_ids):
+                new_groups.setdefault(label, []).append(row["text_hash"])
+        ids = {n: issue for issue, n in number.items()} | new_issue_ids(new_groups, set(old_ids))
+        return {row["text_hash"]: ids[label] for row, label in zip(distinct, labels.tolist()) if label >= 0}
+
+    def _frequencies(self, store: Store, distinct: list[dict], known: dict, previous: np.ndarray) -> dict | None:
+        """The TF-IDF document frequencies of the last grouping's statements, brought up to
+        date with the added and removed ones; None when there are none or they do not add up
+        (then the assignment reads every text)."""
+        stored = store.get_meta(FREQUENCIES_KEY) if self.grouper.incremental_lexical else None
+        if not stored:
+            return None
+        old = json.loads(stored)
+        present = {r["text_hash"] for r in distinct}
+        removed = set(known) - present
+        added = [r["text"] for r, p in zip(distinct, previous.tolist()) if p == NEW]
+        if old.get("n", -1) + len(added) - len(removed) != len(distinct):
+            return None
+        df = Counter(old["df"])
+        df.update(self.grouper.document_frequencies(added))
+        if removed:
+            texts = {s["text_hash"]: s["text"] for s in store.statements() if s["text_hash"] in removed}
+            df.subtract(self.grouper.document_frequencies(list(texts.values())))
+        return {"n": len(distinct), "df": {term: count for term, count in df.items() if count > 0}}
+
+
+def _save_frequencies(store: Store, frequencies: dict | None) -> None:
+    text = "" if frequencies is None else json.dumps(frequencies, ensure_ascii=False, sort_keys=True)
+    store.set_meta(FREQUENCIES_KEY, text)
 
 
 def reassemble(store: Store) -> None:
@@ -177,18 +244,33 @@ def _apply_assignments(rows: list[dict], assignments: list[tuple[str, str, str]]
                 rows.append(row)
 
 
-def save_issues(store: Store, rows: list[dict]) -> None:
-    """Issue records (label, status, spans) from statement rows, corrections applied, saved."""
+def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> None:
+    """Issue records (label, status, spans) from statement rows, corrections applied, saved.
+
+    With `keep_names` (after an assignment) an issue whose statements are the same as
+    before keeps its label and terms: naming reads every statement of an issue, which at
+    100,000 statements takes longer than the assignment itself."""
+    before: dict[str, tuple[frozenset, dict]] = {}
+    if keep_names:
+        held: dict[str, set] = {}
+        for s in store.statements():
+            if s["issue_id"]:
+                held.setdefault(s["issue_id"], set()).add(s["text_hash"])
+        before = {i["id"]: (frozenset(held.get(i["id"], ())), i) for i in store.issues()}
     passages = store.passages()
     renames = apply_corrections(rows, store.issue_corrections(), store.recurring_assignments(), passages)
     by_id = {p.id: p for p in passages}
     latest = max((p.year for p in passages if p.year is not None), default=None)
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
-    namer = IssueNamer().fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    namer = IssueNamer(actor_words=actor_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    by_issue: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["issue_id"]:
+            by_issue.setdefault(r["issue_id"], []).append(r)
     issues = []
     for issue, number in numbers.items():
-        members = [r for r in rows if r["issue_id"] == issue]
+        members = by_issue[issue]
         member_passages = [by_id[r["passage_id"]] for r in members if r["passage_id"] in by_id]
         themes = Counter(p.themes[0] for p in member_passages if p.themes)
         actors = Counter(a for p in member_passages for a in p.actors)
@@ -196,11 +278,16 @@ def save_issues(store: Store, rows: list[dict]) -> None:
         orgs = sorted({p.org for p in member_passages if p.org})
         reports = sorted({Path(p.file).stem for p in member_passages})
         member_texts = [r["text"] for r in members]
+        same = before.get(issue)
+        if same and same[0] == frozenset(r["text_hash"] for r in members):
+            label, terms = same[1]["label"], same[1]["terms"]
+        else:
+            label, terms = namer.label(number, member_texts), namer.terms(number, member_texts)
         issues.append(
             {
                 "id": issue,
-                "label": renames.get(issue) or namer.label(number, member_texts),
-                "terms": namer.terms(number, member_texts),
+                "label": renames.get(issue) or label,
+                "terms": terms,
                 "status": issue_status(set(orgs), set(years), set(reports), latest),
                 "themes": [slug for slug, _ in themes.most_common()],
                 "actors": [a for a, _ in actors.most_common()],
@@ -214,6 +301,11 @@ def save_issues(store: Store, rows: list[dict]) -> None:
             }
         )
     store.save_recurring(rows, issues)
+
+
+def actor_names() -> list[str]:
+    """The shipped actors' names and compound heads: a label of these alone says who, not what."""
+    return [name for entry in load_actor_entries([DEFAULT_ACTORS]).values() for name in (entry.canonical, *entry.compounds)]
 
 
 def issue_records(store: Store, min_reports: int = 1) -> list[dict]:

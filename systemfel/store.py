@@ -923,6 +923,15 @@ class Store:
             out.setdefault(issue_id, set()).add(hash_)
         return out
 
+    def previous_statement_issues(self) -> dict[str, str | None]:
+        """Statement text hash -> machine issue id (None: ungrouped) of the last grouping."""
+        if not self.has_recurring_tables():
+            return {}
+        out: dict[str, str | None] = {}
+        for hash_, issue in self.conn.execute("SELECT text_hash, machine_issue_id FROM statements ORDER BY id"):
+            out[hash_] = out.get(hash_) or issue
+        return out
+
     def add_issue_correction(self, action: str, issue_id: str, target: str = "") -> None:
         """rename (target: new label), merge (target: the issue it goes into) or move_out
         (target: a statement's text hash); kept by id and hash so rebuilds apply it again."""

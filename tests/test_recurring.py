@@ -25,7 +25,7 @@ from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_re
 from systemfel.models.recurring import StatementGrouper, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import MODEL_META_KEY
-from systemfel.recurring import RecurringStage, reassemble
+from systemfel.recurring import FREQUENCIES_KEY, RecurringStage, reassemble
 from systemfel.stages import AnalysisInput
 from systemfel.store import SCHEMA, Store
 
@@ -430,3 +430,109 @@ def test_a_researchers_assignment_puts_the_statement_or_passage_into_the_issue()
     ]
     apply_corrections(rows, [], assignments, passages)  # as after a reassembly: the same, nothing added
     assert len(rows) == 4 and [r["issue_id"] for r in rows] == ["a", "x", "x", "x"]
+
+
+def _partition(store: Store) -> set[frozenset]:
+    return {frozenset(members) for members in store.previous_issue_members().values()}
+
+
+def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tmp_path):
+    """A build that adds a report assigns the added statements to the existing issues (or new
+    issues among themselves): every issue keeps its id, members and corrections, and a new
+    statement that states an existing issue's problem joins it. `--regroup` groups everything
+    again, as a build from scratch does."""
+    import shutil
+
+    db = tmp_path / "added.db"
+    shutil.copy(demo_db, db)
+    added = "po-skane-2025.pdf"
+    with Store(db) as store:
+        embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+        passages = store.passages()
+        before = [p for p in passages if Path(p.file).name != added]
+        assert RecurringStage(regroup=True).run(AnalysisInput(store, embedder, before, lambda *_: None))
+        members_before = store.previous_issue_members()
+        renamed = sorted(members_before)[0]
+        store.add_issue_correction("rename", renamed, "Mitt eget namn")
+        assert RecurringStage().run(AnalysisInput(store, embedder, passages, lambda *_: None))
+        members_after = store.previous_issue_members()
+        labels = {i["id"]: i["label"] for i in store.issues()}
+        statements = store.statements()
+        frequencies = json.loads(store.get_meta(FREQUENCIES_KEY))
+    # the TF-IDF document frequencies kept for the next assignment are those of all statements
+    texts = list({s["text_hash"]: s["text"] for s in statements}.values())
+    assert frequencies == {"n": len(texts), "df": dict(StatementGrouper().document_frequencies(texts))}
+    # every issue keeps its id and its statements; the researcher's name stays
+    for issue, members in members_before.items():
+        assert members <= members_after[issue], issue
+    assert labels[renamed] == "Mitt eget namn"
+    new_hashes = {s["text_hash"] for s in statements if Path(s["file"]).name == added} - set().union(*members_before.values())
+    joined = {h for h in new_hashes for issue, members in members_before.items() if h in members_after[issue]}
+    assert joined and len(joined) < len(new_hashes)  # some join old issues, the others do not have to
+    # a gold statement of the added report whose group mates from the other reports mostly
+    # sit in one issue joins that issue (the telephone statement)
+    gold = _gold()
+    refs = [StatementRef(Path(s["file"]).stem, s["passage_id"], s["text"], frozenset([s["text_hash"]])) for s in statements]
+    located = locate_gold(gold, refs, {p.id: (Path(p.file).stem, p.text) for p in passages})
+    issue_of = {h: issue for issue, members in members_after.items() for h in members}
+    restated = 0
+    for row, (hashes, _) in zip(gold, located):
+        if row["doc"] != Path(added).stem or not hashes:
+            continue
+        mates = [h for other, (hs, _) in zip(gold, located) if other["group"] == row["group"] and other["doc"] != row["doc"] for h in hs]
+        held = Counter(issue for issue, members in members_before.items() for h in mates if h in members)
+        if held and held.most_common(1)[0][1] * 2 > len(mates) >= 2:  # most of its mates sit in one issue
+            restated += 1
+            assert {issue_of.get(h) for h in hashes} == {held.most_common(1)[0][0]}, row
+    assert restated >= 1
+    # a full regrouping on request gives the issues a build from scratch gives
+    with Store(db) as store:
+        assert RecurringStage(regroup=True).run(AnalysisInput(store, embedder, passages, lambda *_: None))
+        regrouped = _partition(store)
+    scratch = tmp_path / "scratch.db"
+    shutil.copy(demo_db, scratch)
+    with sqlite3.connect(scratch) as connection:
+        connection.execute("DELETE FROM statements")
+        connection.execute("DELETE FROM issues")
+        connection.execute("DELETE FROM meta WHERE key LIKE 'stage:återkommande%'")
+    with Store(scratch) as store:
+        assert RecurringStage().run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
+        assert _partition(store) == regrouped
+
+
+def test_build_regroup_groups_again_on_request(demo_db, demo_corpus, tmp_path):
+    """`systemfel build --regroup` groups every statement again although nothing changed; a
+    build without it leaves the grouping alone."""
+    import shutil
+
+    db = tmp_path / "regroup.db"
+    shutil.copy(demo_db, db)
+    args = ["build", str(demo_corpus), "--db", str(db), "--workers", "1"]
+    assert main(args) == 0  # brings the store up to this code's signatures
+    with Store(db) as store:
+        before = _partition(store)
+        store.add_issue_correction("rename", store.issues()[0]["id"], "Mitt eget namn")
+    with sqlite3.connect(db) as connection:  # a grouping the next build must not touch
+        connection.execute("UPDATE statements SET machine_issue_id = NULL")
+    assert main(args) == 0
+    with Store(db, readonly=True) as store:
+        assert _partition(store) == set()
+    assert main([*args, "--regroup"]) == 0
+    with Store(db, readonly=True) as store:
+        assert _partition(store) == before  # the same statements, the same settings: the same issues
+        assert "Mitt eget namn" in {i["label"] for i in store.issues()}
+
+
+def test_tfidf_rows_from_kept_frequencies_are_the_fitted_ones(demo_db):
+    """An assignment computes TF-IDF rows of the added statements and their neighbours from
+    the kept document frequencies, without reading every text: the same vectors as fitting."""
+    texts = list({s["text_hash"]: s["text"] for s in Store(demo_db, readonly=True).statements()}.values())
+    grouper = StatementGrouper()
+    fitted = grouper.lexical(texts)
+    assert grouper.frequencies_ == {"n": len(texts), "df": dict(grouper.document_frequencies(texts))}
+    rows = [3, 40, 41, 200, 40]
+    partial = grouper.lexical(texts, np.asarray(rows), grouper.frequencies_)
+    assert partial.shape[0] == len(texts) and partial[[0, 1, 2]].nnz == 0
+    chosen = sorted(set(rows))
+    assert np.allclose((fitted[chosen] @ fitted[chosen].T).toarray(), (partial[chosen] @ partial[chosen].T).toarray())
+    assert np.allclose(np.asarray(partial[chosen].multiply(partial[chosen]).sum(axis=1)).ravel(), 1.0)
