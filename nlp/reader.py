@@ -63,6 +63,11 @@ class PassageReader:
             context = passage_field(passage, "context", "") or ""
             context_actors = self.actors.find(context) if context else []
             actors = list(dict.fromkeys([*self.actors.find_in_doc(doc), *context_actors]))
+            headings = passage_field(passage, "heading_path", []) or []
+            if not actors and headings:
+                # a passage that names nobody is about the one its section is named after
+                # ("Fortsatta brister i tillgänglighet hos Arbetsförmedlingen")
+                actors = self.actors.find(headings[-1])
             labels.append(PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=actors, level=level))
         return labels
 

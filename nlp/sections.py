@@ -35,12 +35,24 @@ _AUXILIARIES = frozenset("är var har hade blir blev kan kunde ska skulle måste
 _MID_SENTENCE = re.compile(r"(?<=[\w,)] )([A-ZÅÄÖ]?[a-zåäöéü]+)")  # a word after a lowercase one
 
 
+def _last_page(first: Passage, second: Passage) -> int | None:
+    """page_end of two passages joined (None when they start and end on one page)."""
+    last = max(first.page_end or first.page, second.page_end or second.page)
+    return last if last != first.page else None
+
+
 class RunInSections:
     """Finds section names run into passage text and cuts passages at them."""
 
-    def __init__(self, nlp: SwedishNLP | None = None, cue_paths: Sequence[str | Path] = (), *, max_words: int = 14):
+    def __init__(self, nlp: SwedishNLP | None = None, cue_paths: Sequence[str | Path] = (), *, max_words: int = 14,
+                 short_tail: int = 30, max_passage_words: int = 250):
+        """`max_words`: the longest section name; a part before a name shorter than `short_tail`
+        words joins the passage before it when they share headings and stay within
+        `max_passage_words` (ingest's longest passage)."""
         self.nlp = nlp or SwedishNLP()
         self.max_words = max_words
+        self.short_tail = short_tail
+        self.max_passage_words = max_passage_words
         cues = load_cue_file([DEFAULT_CUES, *cue_paths])
         names: list[str] = []
         for group in (cues.get("headings", {}), cues.get("levels", {}).get("headings", {}),
@@ -124,8 +136,17 @@ class RunInSections:
                 # a search for its words, the actors it names), and becomes its heading
                 name, cursor = passage.text[begin:end].strip(), begin
             pieces.append((name, passage.text[cursor:].strip()))
-            for piece_name, text in pieces:
+            for i, (piece_name, text) in enumerate(pieces):
                 heading = [*path, piece_name] if piece_name else list(path)
+                prev = out[-1] if out else None
+                if (i == 0 and len(pieces) > 1 and prev is not None and prev.heading_path == heading
+                        and prev.block_kind == passage.block_kind and prev.context == passage.context
+                        and len(text.split()) < self.short_tail
+                        and len(prev.text.split()) + len(text.split()) <= self.max_passage_words):
+                    # the short tail of a section that a long block's cut at sentences left
+                    # before the next name goes back to the rest of its section
+                    out[-1] = replace(prev, text=f"{prev.text} {text}", page_end=_last_page(prev, passage))
+                    continue
                 out.append(replace(passage, text=text, heading_path=heading))
             if name:
                 current = (path, name)

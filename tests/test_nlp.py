@@ -190,9 +190,13 @@ def test_section_names_run_into_the_skane_box_become_headings(reader, split_corp
     assert closing.heading_path[-1] == "Avslutande ord"
     # nothing lost or added: the same words in the same order, the names both text and headings
     assert " ".join(p.text for p in cut).split() == " ".join(p.text for p in passages).split()
-    kinds = dict(zip((p.text for p in cut), (lab.kind for lab in reader.label(cut))))
-    assert kinds[flexible.text] == "good_example"
-    assert kinds[steg.text] == "deficiency"
+    labels = dict(zip((p.text for p in cut), reader.label(cut)))
+    assert labels[flexible.text].kind == "good_example"
+    assert labels[steg.text].kind == "deficiency"
+    # "Klienterna får hem brev ..." names no actor; its section is named after Arbetsförmedlingen
+    letters = next(p for p in cut if p.text.startswith("Klienterna får hem brev"))
+    assert letters.heading_path[-1] == "Fortsatta brister i tillgänglighet hos Arbetsförmedlingen"
+    assert labels[letters.text].actors == ["Arbetsförmedlingen"]
 
 
 def test_ordinary_sentences_are_not_cut_at_capitalised_words(reader):
