@@ -32,7 +32,7 @@ _OPENER = re.compile(r"[A-ZÅÄÖ][a-zåäöéü]")  # a capitalised ordinary wo
 _STOP_PUNCT = re.compile(r"[.!?;…”\"(|]")
 # a finite auxiliary or copula makes a phrase a sentence ("Året 2024 har präglats av ..."), not a name
 _AUXILIARIES = frozenset("är var har hade blir blev kan kunde ska skulle måste bör".split())
-_MID_SENTENCE = re.compile(r"(?<=[\w,)] )([A-ZÅÄÖ]?[a-zåäöéü]+)")  # a word after a lowercase one
+_MID_SENTENCE = re.compile(r"(?<=[\w,)] )([A-ZÅÄÖ]?[a-zåäöéü]+)")  # a word inside a sentence: after a word, not a sentence end
 
 
 def _last_page(first: Passage, second: Passage) -> int | None:
