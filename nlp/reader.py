@@ -15,7 +15,6 @@ from systemfel.nlp.actors import ActorMatcher
 from systemfel.nlp.figures import FigureExtractor
 from systemfel.nlp.kind import KindClassifier, passage_field
 from systemfel.nlp.level import LevelClassifier
-from systemfel.nlp.sections import RunInSections
 from systemfel.nlp.swedish import SwedishNLP
 from systemfel.base.records import LEAD_IN, Figure, Passage, PassageLabels
 
@@ -37,7 +36,6 @@ class PassageReader:
         self.actors = ActorMatcher(actor_paths, nlp=self.nlp)
         self.kinds = kind_classifier or KindClassifier(self.nlp, cue_paths)
         self.levels = LevelClassifier(self.nlp, cue_paths)
-        self.sections = RunInSections(self.nlp, cue_paths)
         self.figure_extractor = FigureExtractor(self.nlp)
 
     def read(self, passages: Sequence, year: int | None = None) -> tuple[list[PassageLabels], list[Figure]]:
@@ -63,19 +61,12 @@ class PassageReader:
             context = passage_field(passage, "context", "") or ""
             context_actors = self.actors.find(context) if context else []
             actors = list(dict.fromkeys([*self.actors.find_in_doc(doc), *context_actors]))
-            headings = passage_field(passage, "heading_path", []) or []
-            if not actors and headings:
-                # a passage that names nobody is about the one its section is named after
-                # ("Fortsatta brister i tillgänglighet hos Arbetsförmedlingen")
-                actors = self.actors.find(headings[-1])
             labels.append(PassageLabels(kind=kind, kind_score=round(float(score), 4), actors=actors, level=level))
         return labels
 
     def keep_passages(self, passages: Sequence[Passage]) -> list[Passage]:
-        """The passages to store: cut at section names run into the text (the name becomes the
-        heading of what follows it), lead-in lines only when they state a problem themselves (the
+        """The passages to store: lead-in lines only when they state a problem themselves (the
         others live on as their items' context), numbered again in reading order."""
-        passages = self.sections.cut(passages)
         kept = [p for p in passages if p.block_kind != LEAD_IN or self.kinds.states_problem(p.text)]
         return [replace(p, seq=seq) for seq, p in enumerate(kept)]
 

@@ -88,12 +88,6 @@ class SwedishNLP:
     def is_stop(self, word: str) -> bool:
         return word.lower() in self.stop_words
 
-    def is_common_word(self, word: str) -> bool:
-        """A stop word or an inflected form the lemma table knows ("trots", "väntetiderna"); place
-        and organisation names ("Skåne", "Solvik") are neither."""
-        lower = word.lower()
-        return lower in self.stop_words or lower in self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
-
     def content_lemmas(self, text: str) -> list[str]:
         """Lemmas of the words that carry meaning: no stop words, numbers or punctuation."""
         return [

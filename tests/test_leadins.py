@@ -26,15 +26,9 @@ def reader():
 
 
 @pytest.fixture(scope="module")
-def solvik_raw(tmp_path_factory):
-    """The test report's passages as ingest makes them, before the Swedish reading keeps them."""
+def solvik_passages(tmp_path_factory, reader):
     pdf = solvik.render_pdf(tmp_path_factory.mktemp("solvik") / f"{solvik.DOC}.pdf")
-    return read_document(pdf).passages
-
-
-@pytest.fixture(scope="module")
-def solvik_passages(solvik_raw, reader):
-    return reader.keep_passages(solvik_raw)
+    return reader.keep_passages(read_document(pdf).passages)
 
 
 def _gold(path=solvik.GOLD) -> list[dict]:
@@ -55,13 +49,6 @@ def _read(reader, path):
 def test_test_report_keeps_every_gold_key_in_one_passage(solvik_passages):
     for row in _gold():
         assert len(_holding(solvik_passages, row["key"])) == 1, row["key"]
-
-
-def test_test_report_is_not_cut_at_section_names(solvik_raw, reader):
-    """Its bullets, table rows ("Digitalisering | Klienter utan ...") and sentences naming the
-    organisation ("Personligt ombud Solvik arbetar ...") hold no section name run into the text."""
-    assert [(p.text, p.heading_path) for p in reader.sections.cut(solvik_raw)] == [
-        (p.text, p.heading_path) for p in solvik_raw]
 
 
 def test_test_report_has_no_lead_in_header_row_or_furniture_passage(solvik_passages):

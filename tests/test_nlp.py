@@ -170,50 +170,6 @@ def test_a_section_name_run_into_a_box_changes_the_section(reader):
     assert kinds == ["deficiency", "good_example", "good_example"]
 
 
-def test_section_names_run_into_the_skane_box_become_headings(reader, split_corpus):
-    """PO Skåne sets its section names in the body font inside one box: the box is cut before each,
-    which becomes the heading of its part (and of the pieces after it), so kind and themes read it."""
-    passages = split_corpus["po-skane-2025"]
-    cut = reader.keep_passages(passages)
-    names = [p.heading_path[-1] for p in cut if len(p.heading_path) > len(passages[0].heading_path)]
-    for name in ("Icke-fungerande insatser", "Goda exempel", "Avslutande ord", "Brister i vården",
-                 "Fortsatta brister i tillgänglighet hos Arbetsförmedlingen"):
-        assert name in names, name
-    steg = next(p for p in cut if p.text.startswith("Icke-fungerande insatser Under året har vi bevittnat"))
-    assert steg.heading_path[-1] == "Icke-fungerande insatser"
-    before = next(p for p in cut if "Här är köerna långa" in p.text)
-    assert before.text.endswith("rätt till ersättning.") and "Icke-fungerande" not in before.text
-    flexible = next(p for p in cut if "en arbetsförmedlare visade flexibilitet" in p.text)
-    assert flexible.heading_path[-1] == "Goda exempel", "a name carries on to the pieces after it"
-    assert "Avslutande ord" not in flexible.text and "Genom vår rapport" not in flexible.text
-    closing = next(p for p in cut if p.text.startswith("Avslutande ord Genom vår rapport försöker vi"))
-    assert closing.heading_path[-1] == "Avslutande ord"
-    # nothing lost or added: the same words in the same order, the names both text and headings
-    assert " ".join(p.text for p in cut).split() == " ".join(p.text for p in passages).split()
-    labels = dict(zip((p.text for p in cut), reader.label(cut)))
-    assert labels[flexible.text].kind == "good_example"
-    assert labels[steg.text].kind == "deficiency"
-    # "Klienterna får hem brev ..." names no actor; its section is named after Arbetsförmedlingen
-    letters = next(p for p in cut if p.text.startswith("Klienterna får hem brev"))
-    assert letters.heading_path[-1] == "Fortsatta brister i tillgänglighet hos Arbetsförmedlingen"
-    assert labels[letters.text].actors == ["Arbetsförmedlingen"]
-
-
-def test_ordinary_sentences_are_not_cut_at_capitalised_words(reader):
-    """Names inside sentences, a list of actors, a sentence with an auxiliary: no section name."""
-    texts = [
-        "Klienten fick avslag. Det saknas samverkan mellan Region Skåne och kommunen i flera fall.",
-        "Organisationen har bildats i samverkan mellan kommunerna och landstinget Kronoberg. Det fungerar.",
-        "Det blev fel. Samverkan Kriminalvården, Psykiatrin och Försäkringskassan brister ofta.",
-        "Året 2024 har präglats av en oro för verksamheterna Personligt ombud nationellt och lokalt.",
-        "Vi har sett brister. Brister i samverkan med Försäkringskassan Skåne leder till långa väntetider.",
-        "Personligt ombud Solvik arbetar på uppdrag av kommunen. Samverkan fungerar väl.",
-    ]
-    passages = [Passage(text, 1, ["Brister"], "paragraph") for text in texts]
-    assert [p.text for p in reader.keep_passages(passages)] == texts
-    assert [p.heading_path for p in reader.keep_passages(passages)] == [["Brister"]] * len(texts)
-
-
 def test_splitter_cuts_the_long_skane_box_at_sentences(block_corpus):
     """The build's splitter (ingest/) cuts a whole-chapter box into readable, citable pieces."""
     from systemfel.ingest.passages import PassageSplitter
