@@ -68,12 +68,15 @@ def resolve_db_path(argv: list[str] | None = None, environ: dict[str, str] | Non
 
 
 def db_marker(path: Path) -> tuple:
-    """Changes whenever the database changes: size and mtime of the file and its WAL."""
+    """Changes whenever the database changes: size and mtime of the file and its WAL.
+
+    An empty WAL is the same as none (merely opening the store can create one): otherwise the
+    first page after start would load the snapshot and the search engine a second time."""
     marker = []
     for candidate in (path, Path(f"{path}-wal")):
         try:
             stat = candidate.stat()
-            marker.append((stat.st_size, stat.st_mtime_ns))
+            marker.append((stat.st_size, stat.st_mtime_ns) if stat.st_size else None)
         except OSError:
             marker.append(None)
     return tuple(marker)
