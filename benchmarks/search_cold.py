@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -57,17 +56,21 @@ def scaled_store(demo: Path, target: Path, factor: int) -> None:
     """The demo store's reports `factor` times, with the demo's cached vectors and model."""
     from scale import replicate_store
 
-    if target.exists():
+    done = target.with_suffix(".complete")  # a store made to the end by an earlier run is reused
+    if done.exists():
         return
-    partial = target.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    replicate_store(demo, partial, factor)
-    with sqlite3.connect(partial) as conn:
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    replicate_store(demo, target, factor)
+    conn = sqlite3.connect(target)
+    try:
         conn.execute("ATTACH DATABASE ? AS src", (str(demo),))
         conn.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM src.embeddings")
         conn.execute("INSERT OR REPLACE INTO meta SELECT * FROM src.meta WHERE key = 'embedding_model'")
         conn.commit()
-    partial.rename(target)
+    finally:
+        conn.close()
+    done.touch()
 
 
 def environment(cache: Path) -> dict[str, str]:
@@ -110,7 +113,9 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     demo = args.workdir / "demo.db"
-    shutil.copyfile(args.db, demo)  # never touch the given store (a cache key is the store's path)
+    with sqlite3.connect(args.db) as source, sqlite3.connect(demo) as copy:
+        source.backup(copy)  # never touch the given store (a cache key is the store's path)
+    source.close(), copy.close()
     scaled = args.workdir / f"demo-x{args.factor}.db"
     start = time.perf_counter()
     scaled_store(demo, scaled, args.factor)
