@@ -107,9 +107,12 @@ def measure(spec: str | None, texts: list[str], workers: int, threads: int | Non
         speed, vectors = rate(local, texts)
         reported = {local.engine_threads()}
     else:
-        with ParallelEmbedder(local, workers, threads=threads) as parallel:
+        # small chunks, so that no worker is left with the last big one while the others wait
+        # (a build's slices of 256 texts are 4 chunks of 64)
+        chunk = max(4, len(texts) // (workers * 4))
+        with ParallelEmbedder(local, workers, chunk_size=chunk, threads=threads) as parallel:
             reported = parallel.worker_threads()  # starts the workers and loads their models
-            parallel.embed_passages(texts[: parallel.chunk_size * workers + 1])  # their first batches
+            parallel.embed_passages(texts[: chunk * workers])  # their first batches
             speed, vectors = rate(parallel, texts)
     np.save(out, vectors)
     return {
