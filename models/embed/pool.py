@@ -115,7 +115,9 @@ class ParallelEmbedder(Embedder):
         texts = list(texts)
         if self.in_process or len(texts) <= self.chunk_size:
             return self.local.embed_passages(texts, progress)
-        chunks = [texts[i : i + self.chunk_size] for i in range(0, len(texts), self.chunk_size)]
+        # at least two chunks a worker, so no worker is left alone with a big last chunk
+        size = max(1, min(self.chunk_size, -(-len(texts) // (self.workers * 2))))
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         futures: list[Future] = [self._executor().submit(_embed_in_worker, chunk) for chunk in chunks]
         parts, done = [], 0
         try:
