@@ -344,8 +344,7 @@ class Builder:
         codebook = Codebook.load(self.options.codebook)
         self.store.save_codebook(codebook.to_rows())
         embedder = load_embedder(self.options.embedder)
-        workers = self.options.workers if embedder.parallel_processes else 1
-        with ParallelEmbedder(embedder, max(1, workers)) as parallel:
+        with ParallelEmbedder(embedder, max(1, self.options.workers)) as parallel:
             data = AnalysisInput(self.store, parallel, passages, self.progress)
             return [stage.name for stage in self.stages(codebook) if stage.run(data)]
 

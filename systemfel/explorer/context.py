@@ -6,8 +6,10 @@ per database file and its modification marker, so a rebuild or a correction is s
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from systemfel.models.embed import load_embedder
 from systemfel.models.trends import recurrence, report_theme_shares
 from systemfel.searchcache import load_engine
 from systemfel.store import Store
+
+log = logging.getLogger(__name__)
 
 HOW_TO_START = "Starta utforskaren med `systemfel app --db FIL` eller `streamlit run app.py -- --db FIL`."
 
@@ -64,12 +68,15 @@ def resolve_db_path(argv: list[str] | None = None, environ: dict[str, str] | Non
 
 
 def db_marker(path: Path) -> tuple:
-    """Changes whenever the database changes: size and mtime of the file and its WAL."""
+    """Changes whenever the database changes: size and mtime of the file and its WAL.
+
+    An empty WAL is the same as none (merely opening the store can create one): otherwise the
+    first page after start would load the snapshot and the search engine a second time."""
     marker = []
     for candidate in (path, Path(f"{path}-wal")):
         try:
             stat = candidate.stat()
-            marker.append((stat.st_size, stat.st_mtime_ns))
+            marker.append((stat.st_size, stat.st_mtime_ns) if stat.st_size else None)
         except OSError:
             marker.append(None)
     return tuple(marker)
@@ -119,6 +126,25 @@ def cached_embedder(spec: str | None):
 def cached_search_engine(db: str, marker: tuple, embedding_model: str | None):
     with Store(db, readonly=True) as store:
         return load_engine(store, embedder=cached_embedder(embedding_model))
+
+
+def _warm(db: str, marker: tuple, embedding_model: str | None) -> None:
+    try:
+        cached_search_engine(db, marker, embedding_model)
+    except Exception:  # noqa: BLE001 - the search page loads it again and shows the error in Swedish
+        log.warning("search engine not prepared at start", exc_info=True)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def warm_search_engine(db: str, marker: tuple, embedding_model: str | None) -> threading.Thread:
+    """Load the model and the search engine in the background when the explorer opens a store,
+    so the first search does not wait for them (once per store state and server process; a
+    query asked before it is done waits for the same load, it never loads twice)."""
+    thread = threading.Thread(
+        target=_warm, args=(db, marker, embedding_model), name="systemfel-search-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

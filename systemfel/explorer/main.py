@@ -21,6 +21,7 @@ from systemfel.explorer.context import (
     load_snapshot,
     resolve_db_path,
     theme_namer,
+    warm_search_engine,
 )
 from systemfel.explorer.highlight import markdown_safe
 from systemfel.store import StoreError
@@ -67,6 +68,8 @@ def main() -> None:
         st.error(f"Databasen {db} kan inte läsas: {exc}. Bygg om den med `systemfel build --db {db}`.")
         st.stop()
     ctx = Context(snap=snap, namer=theme_namer(snap), db=db, marker=marker)
+    if snap.passages:
+        warm_search_engine(str(db), marker, snap.embedding_model)  # the first search need not wait for it
 
     views = discover_pages()
     first = next(iter(views))
