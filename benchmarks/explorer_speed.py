@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/explorer_speed.py [--db data/demo.db] [--repeats 5]
 
-Drives app.py with Streamlit's AppTest (the script runs as it does for a browser, minus the
+Drives app.py (every view module found by the explorer) with Streamlit's AppTest (the script runs as it does for a browser, minus the
 network), so the figures are the server's time to answer a click. "first" includes loading
 the store and the search engine into Streamlit's caches; "loaded" is the median of later
 visits, the case the issue's "well under a second once loaded" is about. A search view is
@@ -23,7 +23,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import VIEWS  # noqa: E402
+from systemfel.explorer.main import discover_pages  # noqa: E402
+
+VIEWS = {slug: page.TITLE for slug, page in discover_pages().items()}
 
 QUERIES = [
     "svårt att nå Försäkringskassan på telefon", "lång väntan på utredning i psykiatrin", "vräkt trots skulder",
