@@ -179,19 +179,35 @@ def theme_hits(keys: list[tuple[dict, dict | None]], predicted: dict[int, list[s
 
 
 def theme_predictions_leaving_reports_out(
-    assigner, evidence, passages: list[dict], exclude_also: frozenset[str] = frozenset()
+    assigner, evidence, passages: list[dict], exclude_also: frozenset[str] = frozenset(), owners: np.ndarray | None = None
 ) -> dict[int, list[str]]:
     """Ranked theme slugs per passage id, each report scored without its own labelled examples
     (and without those of `exclude_also`): what the assigner would say about a report it has
-    no labels from."""
+    no labels from. With `owners` (`statement_units`) the statements among `passages` are
+    blended with their passage as the build does (`ThemeAssigner.mix_parts`)."""
     docs = np.asarray([p.doc for p in passages], dtype=object)
-    predicted: dict[int, list[str]] = {}
+    scores = np.zeros((len(passages), len(assigner.codebook.slugs)))
     for doc in sorted(set(docs)):
         rows = np.flatnonzero(docs == doc)
-        scores = assigner.combine(evidence.rows(rows), exclude_docs={doc} | exclude_also)
-        for i, ranked in zip(rows, assigner.rank(scores)):
-            predicted[passages[i].id] = [t.slug for t in ranked]
-    return predicted
+        scores[rows] = assigner.combine(evidence.rows(rows), exclude_docs={doc} | exclude_also)
+    if owners is not None:
+        scores = assigner.mix_parts(scores, owners)
+    return {passages[i].id: [t.slug for t in ranked] for i, ranked in enumerate(assigner.rank(scores))}
+
+
+def statement_units(passages: list[StoredPassage], statements: list[dict]) -> tuple[list[StoredPassage], np.ndarray]:
+    """The statements of the passages as units of their own, before the passages, and each
+    unit's owner row (-1 for a passage). A gold key is then scored on the statement that
+    holds it, as the build themes statements, and on its passage when it spans several.
+    A statement unit's id is minus its statement id (passage ids are positive)."""
+    row_of = {p.id: i for i, p in enumerate(passages)}
+    held = [s for s in statements if s["passage_id"] in row_of]
+    units = [
+        replace(passages[row_of[s["passage_id"]]], id=-int(s["id"]), text=s["text"], text_hash=s["text_hash"])
+        for s in held
+    ]  # fmt: skip
+    owners = [len(held) + row_of[s["passage_id"]] for s in held] + [-1] * len(passages)
+    return units + list(passages), np.asarray(owners, dtype=np.int64)
 
 
 # Weights the leave-one-report-out evaluation chooses between (192 settings), each switched
@@ -213,6 +229,7 @@ def theme_accuracy_leave_one_report_out(
     assigner,
     grid: list[dict] | None = None,
     sentences: tuple[np.ndarray, np.ndarray] | None = None,
+    owners: np.ndarray | None = None,
 ) -> dict:
     """Theme accuracy with everything learned from gold chosen without the report it is scored on.
 
@@ -239,14 +256,14 @@ def theme_accuracy_leave_one_report_out(
             for setting in grid:
                 for key, value in setting.items():
                     setattr(assigner, key, value)
-                predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages, frozenset({held_out}))
+                predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages, frozenset({held_out}), owners)
                 result = theme_hits(train, predicted)
                 score = round((result["top1"] + result["top2"]) * result["n"])
                 if best_score is None or score > best_score:
                     best, best_score = setting, score
             for key, value in best.items():
                 setattr(assigner, key, value)
-            result = theme_hits(test, theme_predictions_leaving_reports_out(assigner, evidence, passages))
+            result = theme_hits(test, theme_predictions_leaving_reports_out(assigner, evidence, passages, owners=owners))
             chosen[held_out] = best | {"top1": result["top1"], "top2": result["top2"], "n": result["n"]}
             n += result["n"]
             top1 += result["top1"] * result["n"]

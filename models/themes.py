@@ -147,6 +147,11 @@ class ThemeAssigner:
     neither favoured nor ruled out). `min_themes` themes are always returned; more, up to
     `max_themes`, when their score is at least `secondary_ratio` of the main theme's.
 
+    A passage often packs several problems (a county paragraph lists three to five), so a
+    statement inside it is themed too: its score is `part_weight` times its own and the rest
+    its passage's (`owners` in `predict`), so it keeps its passage's setting but can say what
+    it alone is about.
+
     The default weights are those `systemfel eval` selects on the four dev reports; its
     leave-one-report-out line shows what that selection is worth on a report it has not seen.
     """
@@ -164,6 +169,7 @@ class ThemeAssigner:
         labelled_weight: float = 0.3,
         labelled_top: int = 3,
         secondary_ratio: float = 0.95,
+        part_weight: float = 0.5,
         min_themes: int = 2,
         max_themes: int = 3,
         analyzer: SwedishAnalyzer | None = None,
@@ -178,6 +184,7 @@ class ThemeAssigner:
         self.labelled_weight = labelled_weight
         self.labelled_top = labelled_top
         self.secondary_ratio = secondary_ratio
+        self.part_weight = part_weight
         self.min_themes = min_themes
         self.max_themes = max_themes
         self.analyzer = analyzer or SwedishAnalyzer()
@@ -367,13 +374,25 @@ class ThemeAssigner:
         headings: list[str] | None = None,
         sentences: tuple[np.ndarray, np.ndarray] | None = None,
         exclude_docs: Collection[str] = (),
+        owners: np.ndarray | None = None,
     ) -> list[list[ThemeScore]]:
         """Ranked themes per passage, main theme first. `headings` (the passages' heading paths
         as text) are optional but help: reports often file deficiencies under a theme heading.
         `sentences` (sentence vectors and the index of the passage each belongs to, as from
-        `models.vectors.embed_sentences`) let one sentence's theme count."""
+        `models.vectors.embed_sentences`) let one sentence's theme count. `owners` gives for
+        each text that is a part of another (a statement of a passage) that passage's row, -1
+        for the others (`mix_parts`)."""
         if len(texts) != len(vectors) or (headings is not None and len(headings) != len(texts)):
             raise ValueError(f"{len(texts)} texts but {len(vectors)} vectors / headings")
         if not len(texts):
             return []
-        return self.rank(self.score_matrix(texts, vectors, headings, sentences, exclude_docs))
+        scores = self.score_matrix(texts, vectors, headings, sentences, exclude_docs)
+        return self.rank(scores if owners is None else self.mix_parts(scores, owners))
+
+    def mix_parts(self, scores: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        """Scores with each part's row blended with its owner's row (`part_weight` its own)."""
+        owners = np.asarray(owners, dtype=np.int64)
+        parts = np.flatnonzero(owners >= 0)
+        mixed = scores.copy()
+        mixed[parts] = self.part_weight * scores[parts] + (1 - self.part_weight) * scores[owners[parts]]
+        return mixed

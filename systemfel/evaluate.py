@@ -15,6 +15,7 @@ from systemfel.models.evaluate import (
     evaluate_queries,
     theme_accuracy,
     theme_accuracy_leave_one_report_out,
+    statement_units,
     theme_predictions_leaving_reports_out,
 )
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
@@ -60,26 +61,31 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
     The stored themes are not measured: they were assigned with every labelled example,
     including those taken from the gold reports themselves.
     """
-    passages = [p for rows in by_doc.values() for p in rows if p.kind in THEMED_KINDS]
+    # the statements of the deficiencies come first, so a key one statement holds is scored on it
+    passages, owners = statement_units(
+        [p for rows in by_doc.values() for p in rows if p.kind in THEMED_KINDS], store.statements()
+    )
     embedder = load_embedder(store.get_meta(MODEL_META_KEY))
     cached = store.cached_vectors(embedder.name, [p.text_hash for p in passages])
-    missing = [p for p in passages if p.text_hash not in cached]
+    missing = list({p.text_hash: p.text for p in passages if p.text_hash not in cached}.items())
     if missing:
-        cached |= dict(zip([p.text_hash for p in missing], embedder.embed_passages([p.text for p in missing])))
+        cached |= dict(zip([h for h, _ in missing], embedder.embed_passages([t for _, t in missing])))
     vectors = np.vstack([cached[p.text_hash] for p in passages])
     sentences = sentence_vectors_cached(store, embedder, [p.text for p in passages], save=False)
     assigner = ThemeAssigner(build_codebook(store, options.codebook), embedder, labelled=labelled_examples(store, options)).fit()
     evidence = assigner.evidence(
         [p.text for p in passages], vectors, headings=[p.filed_under for p in passages], sentences=sentences
     )
-    predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages)
+    predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages, owners=owners)
     docs = sorted({row["doc"] for row in gold if row.get("label") == "deficiency" and row.get("themes")})
     per_doc = {doc: theme_accuracy([r for r in gold if r["doc"] == doc], passages, predicted) for doc in docs}
     return {
         "per_doc": per_doc,
         "total": theme_accuracy(gold, passages, predicted),
         "labelled_examples": len(assigner.labelled_docs_),
-        "leave_one_report_out": theme_accuracy_leave_one_report_out(gold, passages, vectors, assigner, sentences=sentences),
+        "leave_one_report_out": theme_accuracy_leave_one_report_out(
+            gold, passages, vectors, assigner, sentences=sentences, owners=owners
+        ),
     }
 
 

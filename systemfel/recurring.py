@@ -20,9 +20,9 @@ from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
 from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
-from systemfel.models.vectors import query_vectors_cached
+from systemfel.models.vectors import embed_passages_cached, query_vectors_cached, sentence_vectors_cached
 from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
-from systemfel.stages import AnalysisInput, code_fingerprint, fingerprint, input_fingerprint
+from systemfel.stages import AnalysisInput, ThemeStage, code_fingerprint, fingerprint, input_fingerprint
 from systemfel.store import APPLIES, Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 STAGE_NAME = "återkommande systemfel"
 # The TF-IDF document frequencies of the grouped statements, kept for the next assignment.
 FREQUENCIES_KEY = "recurring:document-frequencies"
+# The theme settings the stored statement themes were given with.
+STATEMENT_THEMES_KEY = "recurring:statement-themes"
 
 
 class RecurringError(Exception):
@@ -57,17 +59,23 @@ class RecurringStage:
     last grouping, the added statements are assigned to the existing issues
     (`StatementGrouper.assign`: seconds where a full regrouping of a large corpus takes
     minutes), and every existing issue keeps its id. `regroup` (`systemfel build --regroup`)
-    or changed settings group everything again."""
+    or changed settings group everything again.
+
+    With `themes` (the build's theme stage) every statement is themed as well, blended with
+    its passage (`ThemeAssigner.mix_parts`): a county paragraph's five problems get a theme
+    each, and an issue's themes are its statements' main themes."""
 
     name = STAGE_NAME
     settings_key = STAGE_NAME + " (gruppering)"
 
     def __init__(
-        self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None, regroup: bool = False
-    ):
+        self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None, regroup: bool = False,
+        themes: ThemeStage | None = None,
+    ):  # fmt: skip
         self.splitter = splitter or StatementSplitter()
         self.grouper = grouper or StatementGrouper()
         self.regroup = regroup
+        self.themes = themes
 
     def signature(self, embedder: Embedder) -> str:
         return fingerprint(
@@ -79,7 +87,8 @@ class RecurringStage:
         store = data.store
         passages = [p for p in data.passages if p.kind == "deficiency"]
         settings = self.signature(data.embedder)
-        signature = fingerprint(settings, input_fingerprint(passages), [(p.themes, p.actors) for p in passages])
+        theming = self.themes.signature(data.embedder) if self.themes else None
+        signature = fingerprint(settings, input_fingerprint(passages), [(p.themes, p.actors) for p in passages], theming)
         if store.stage_signature(self.name) == signature and not self.regroup:
             return False
         statements = self.splitter.split_passages([(p.id, p.text, p.block_kind) for p in passages])
@@ -121,11 +130,46 @@ class RecurringStage:
                 issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
+            if self.themes:
+                self._theme_statements(data, rows, passages, theming)
         save_issues(store, rows, keep_names=assigned)
         store.set_meta(self.settings_key, settings)
+        store.set_meta(STATEMENT_THEMES_KEY, theming or "")
         store.set_stage_signature(self.name, signature)
         data.progress("Grupperar återkommande systemfel", 1, 1)
         return True
+
+    def _theme_statements(self, data: AnalysisInput, rows: list[dict], passages, theming: str) -> None:
+        """Sets each row's "themes" (slugs, main first). A statement of an unchanged passage
+        keeps the themes of the last build when the theme settings are the same, so adding a
+        report themes only its statements."""
+        store = data.store
+        kept = {}
+        if store.get_meta(STATEMENT_THEMES_KEY) == theming:
+            kept = {(s["text_hash"], s["passage_id"]): s["themes"] for s in store.statements() if s["themes"]}
+        todo = []
+        for row in rows:
+            row["themes"] = kept.get((row["text_hash"], row["passage_id"]), [])
+            if not row["themes"]:
+                todo.append(row)
+        if not todo:
+            return
+        data.progress("Tilldelar påståenden teman", 0, 1)
+        by_id = {p.id: p for p in passages}
+        owners = sorted({row["passage_id"] for row in todo})
+        owner_row = {passage_id: len(todo) + n for n, passage_id in enumerate(owners)}
+        units = [(row["text_hash"], row["text"], by_id[row["passage_id"]].filed_under) for row in todo]
+        units += [(by_id[i].text_hash, by_id[i].text, by_id[i].filed_under) for i in owners]
+        texts = [text for _, text, _ in units]
+        vectors = embed_passages_cached(store, data.embedder, list({h: t for h, t, _ in units}.items()))
+        ranked = self.themes.assigner(data.embedder).predict(
+            texts, np.vstack([vectors[h] for h, _, _ in units]), headings=[heading for _, _, heading in units],
+            sentences=sentence_vectors_cached(store, data.embedder, texts),
+            owners=np.asarray([owner_row[row["passage_id"]] for row in todo] + [-1] * len(owners)),
+        )  # fmt: skip
+        for row, themes in zip(todo, ranked):
+            row["themes"] = [t.slug for t in themes]
+        data.progress("Tilldelar påståenden teman", 1, 1)
 
     def _assign(
         self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context
@@ -272,7 +316,12 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
     for issue, number in numbers.items():
         members = by_issue[issue]
         member_passages = [by_id[r["passage_id"]] for r in members if r["passage_id"] in by_id]
-        themes = Counter(p.themes[0] for p in member_passages if p.themes)
+        # a statement's own main theme; its passage's where it has none (themes not assigned)
+        themes = Counter(
+            r["themes"][0] if r.get("themes") else by_id[r["passage_id"]].themes[0]
+            for r in members
+            if r.get("themes") or (r["passage_id"] in by_id and by_id[r["passage_id"]].themes)
+        )  # fmt: skip
         actors = Counter(a for p in member_passages for a in p.actors)
         years = sorted({p.year for p in member_passages if p.year is not None})
         orgs = sorted({p.org for p in member_passages if p.org})
@@ -309,7 +358,8 @@ def actor_names() -> list[str]:
 
 
 def issue_records(store: Store, min_reports: int = 1) -> list[dict]:
-    """Issues as export rows: the issue fields plus passage ids and quotes {passage_id, text, file, page}."""
+    """Issues as export rows: the issue fields plus passage ids and quotes {passage_id, text, file, page,
+    themes} (the statement's own themes, main first)."""
     statements: dict[str, list[dict]] = {}
     for s in store.statements():
         if s["issue_id"]:
@@ -336,7 +386,8 @@ def issue_records(store: Store, min_reports: int = 1) -> list[dict]:
                 "n_statements": issue["size"],
                 "passage_ids": sorted({s["passage_id"] for s in members}),
                 "quotes": [
-                    {"passage_id": s["passage_id"], "text": s["text"], "file": s["file"], "page": s["page"]}
+                    {"passage_id": s["passage_id"], "text": s["text"], "file": s["file"], "page": s["page"],
+                     "themes": s["themes"]}
                     for s in members
                 ],
             }

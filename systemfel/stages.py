@@ -124,6 +124,10 @@ class ThemeStage:
             code_fingerprint(themes_module, labelled_module),
         )
 
+    def assigner(self, embedder: Embedder) -> ThemeAssigner:
+        """The fitted assigner of this stage's codebook, examples and settings."""
+        return ThemeAssigner(self.codebook, embedder, labelled=self.labelled, **self.params).fit()
+
     def run(self, data: AnalysisInput) -> bool:
         store, passages = data.store, data.passages
         signature = self.signature(data.embedder)
@@ -135,7 +139,7 @@ class ThemeStage:
         data.progress("Tilldelar teman", 0, max(len(todo), 1))
         predicted: dict[int, list[ThemeScore]] = {p.id: [] for p in stale}
         if todo:
-            assigner = ThemeAssigner(self.codebook, data.embedder, labelled=self.labelled, **self.params).fit()
+            assigner = self.assigner(data.embedder)
             matrix = np.vstack([data.vectors[p.text_hash] for p in todo])
             sentences = sentence_vectors_cached(store, data.embedder, [p.text for p in todo])
             scores = assigner.predict([p.text for p in todo], matrix, headings=[p.filed_under for p in todo], sentences=sentences)

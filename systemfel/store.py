@@ -163,7 +163,8 @@ CREATE TABLE IF NOT EXISTS statements (
     text TEXT NOT NULL,
     text_hash TEXT NOT NULL,
     machine_issue_id TEXT,
-    issue_id TEXT
+    issue_id TEXT,
+    themes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS statements_issue ON statements(issue_id);
 CREATE TABLE IF NOT EXISTS issues (
@@ -276,7 +277,13 @@ class Store:
         for name, definition in self.ADDED_COLUMNS.items():
             if name not in columns:
                 self.conn.execute(f"ALTER TABLE passages ADD COLUMN {name} {definition}")
+        if "themes" not in self._statement_columns():
+            # statements themed on their own since: empty until the next build themes them
+            self.conn.execute("ALTER TABLE statements ADD COLUMN themes TEXT NOT NULL DEFAULT '[]'")
         self.conn.commit()
+
+    def _statement_columns(self) -> set[str]:
+        return {r[1] for r in self.conn.execute("PRAGMA table_info(statements)")}
 
     @property
     def _context_column(self) -> str:
@@ -880,10 +887,11 @@ class Store:
                 ],
             )  # fmt: skip
             conn.executemany(
-                "INSERT INTO statements(passage_id, start, end, text, text_hash, machine_issue_id, issue_id)"
-                " VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO statements(passage_id, start, end, text, text_hash, machine_issue_id, issue_id, themes)"
+                " VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (s["passage_id"], s["start"], s["end"], s["text"], s["text_hash"], s["machine_issue_id"], s["issue_id"])
+                    (s["passage_id"], s["start"], s["end"], s["text"], s["text_hash"], s["machine_issue_id"], s["issue_id"],
+                     json.dumps(s.get("themes", []), ensure_ascii=False))
                     for s in statements
                 ],
             )
@@ -903,14 +911,16 @@ class Store:
         if not self.has_recurring_tables():
             return []
         where, params = ("WHERE s.issue_id = ?", (issue_id,)) if issue_id is not None else ("", ())
+        # a read-only database made before statements had themes: none yet
+        themes = "s.themes" if "themes" in self._statement_columns() else "'[]'"
         rows = self.conn.execute(
             f"""SELECT s.id, s.passage_id, s.start, s.end, s.text, s.text_hash, s.machine_issue_id, s.issue_id,
-                       d.file, d.org, d.region, d.year, p.page
+                       {themes} AS themes, d.file, d.org, d.region, d.year, p.page
                   FROM statements s JOIN passages p ON p.id = s.passage_id JOIN documents d ON d.id = p.doc_id
                   {where} ORDER BY d.org, d.year, d.file, p.seq, s.start""",
             params,
         ).fetchall()
-        return [dict(r) for r in rows]
+        return [dict(r) | {"themes": json.loads(r["themes"])} for r in rows]
 
     def previous_issue_members(self) -> dict[str, set[str]]:
         """Machine issue id -> statement text hashes of the last grouping (for keeping ids stable)."""

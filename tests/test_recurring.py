@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import sqlite3
 import sys
 from collections import Counter
@@ -211,6 +212,7 @@ def test_every_issue_is_citable_and_has_a_status(demo_db, capsys):
             passage = passages[quote["passage_id"]]
             assert quote["text"] in passage.text and quote["page"] == passage.page
             assert quote["file"] == passage.file
+            assert quote["themes"] and quote["themes"][0] in row["themes"]
     # ungrouped statements stay ungrouped and are counted
     statements = store.statements()
     assert 0 < sum(1 for s in statements if s["issue_id"]) <= len(statements)
@@ -536,3 +538,31 @@ def test_tfidf_rows_from_kept_frequencies_are_the_fitted_ones(demo_db):
     chosen = sorted(set(rows))
     assert np.allclose((fitted[chosen] @ fitted[chosen].T).toarray(), (partial[chosen] @ partial[chosen].T).toarray())
     assert np.allclose(np.asarray(partial[chosen].multiply(partial[chosen]).sum(axis=1)).ravel(), 1.0)
+
+
+def test_statements_carry_their_own_themes_and_issues_count_them(demo_store):
+    """A statement is themed on its own text with its passage as setting, so a passage listing
+    several problems has statements of several themes; an issue's themes are its statements'."""
+    statements = demo_store.statements()
+    assert statements and all(s["themes"] for s in statements)
+    mains: dict[int, set] = {}
+    for s in statements:
+        mains.setdefault(s["passage_id"], set()).add(s["themes"][0])
+    assert any(len(themes) >= 2 for themes in mains.values())
+    for issue in demo_store.issues():
+        counts = Counter(s["themes"][0] for s in statements if s["issue_id"] == issue["id"])
+        assert set(issue["themes"]) == set(counts)
+        assert counts[issue["themes"][0]] == max(counts.values())
+
+
+def test_a_store_made_before_statement_themes_gets_the_column(demo_db, tmp_path):
+    old = tmp_path / "old.db"
+    shutil.copy(demo_db, old)
+    with sqlite3.connect(old) as conn:
+        conn.execute("ALTER TABLE statements DROP COLUMN themes")
+    with Store(old, readonly=True) as store:  # read as it is: no themes yet
+        assert store.statements() and all(s["themes"] == [] for s in store.statements())
+    with Store(old) as store:
+        assert store.statements() and all(s["themes"] == [] for s in store.statements())
+        store.save_recurring([dict(s, themes=["bostad"]) for s in store.statements()], store.issues())
+        assert {tuple(s["themes"]) for s in store.statements()} == {("bostad",)}
