@@ -23,7 +23,7 @@ import numpy as np
 
 from systemfel.models import search as search_module
 from systemfel.models import text as text_module
-from systemfel.models.embed import load_embedder
+from systemfel.models.embed import load_query_embedder
 from systemfel.models.embed.base import Embedder
 from systemfel.models.search import SearchEngine, load_calibration
 from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
@@ -53,7 +53,7 @@ def build_engine(store: Store, embedder: Embedder | None = None, progress=None) 
     Vectors a build has not cached yet are embedded now, and cached when the store is writable
     (the explorer and `systemfel search` open it read-only: then they are kept in memory only).
     """
-    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
+    embedder = embedder or load_query_embedder(store.get_meta(MODEL_META_KEY))
     passages = store.passages()
     save = store.writable()
     if not save:
@@ -70,7 +70,7 @@ def build_engine(store: Store, embedder: Embedder | None = None, progress=None) 
 
 def load_engine(store: Store, embedder: Embedder | None = None, progress=None, *, use_cache: bool = True) -> SearchEngine:
     """The search engine for `store`: from the cache when the store has not changed, else built and kept."""
-    embedder = embedder or load_embedder(store.get_meta(MODEL_META_KEY))
+    embedder = embedder or load_query_embedder(store.get_meta(MODEL_META_KEY))
     path = cache_folder() / f"{engine_key(store, embedder.name)}.pickle"
     if use_cache and path.is_file():
         try:

