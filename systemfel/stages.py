@@ -114,6 +114,7 @@ class ThemeStage:
         self.codebook = codebook
         self.labelled = list(labelled)
         self.params = dict(params or {})
+        self._fitted: ThemeAssigner | None = None
 
     def signature(self, embedder: Embedder) -> str:
         return fingerprint(
@@ -125,8 +126,12 @@ class ThemeStage:
         )
 
     def assigner(self, embedder: Embedder) -> ThemeAssigner:
-        """The fitted assigner of this stage's codebook, examples and settings."""
-        return ThemeAssigner(self.codebook, embedder, labelled=self.labelled, **self.params).fit()
+        """The fitted assigner of this stage's codebook, examples and settings. Fitted once
+        per stage and model (fitting embeds the codebook and the labelled examples, seconds):
+        the recurring stage themes statements with the same one."""
+        if self._fitted is None or self._fitted.embedder is not embedder:
+            self._fitted = ThemeAssigner(self.codebook, embedder, labelled=self.labelled, **self.params).fit()
+        return self._fitted
 
     def run(self, data: AnalysisInput) -> bool:
         store, passages = data.store, data.passages
