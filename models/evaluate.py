@@ -195,21 +195,6 @@ def theme_predictions_leaving_reports_out(
     return {passages[i].id: [t.slug for t in ranked] for i, ranked in enumerate(assigner.rank(scores))}
 
 
-def statement_units(passages: list[StoredPassage], statements: list[dict]) -> tuple[list[StoredPassage], np.ndarray]:
-    """The statements of the passages as units of their own, before the passages, and each
-    unit's owner row (-1 for a passage). A gold key is then scored on the statement that
-    holds it, as the build themes statements, and on its passage when it spans several.
-    A statement unit's id is minus its statement id (passage ids are positive)."""
-    row_of = {p.id: i for i, p in enumerate(passages)}
-    held = [s for s in statements if s["passage_id"] in row_of]
-    units = [
-        replace(passages[row_of[s["passage_id"]]], id=-int(s["id"]), text=s["text"], text_hash=s["text_hash"])
-        for s in held
-    ]  # fmt: skip
-    owners = [len(held) + row_of[s["passage_id"]] for s in held] + [-1] * len(passages)
-    return units + list(passages), np.asarray(owners, dtype=np.int64)
-
-
 # Weights the leave-one-report-out evaluation chooses between (192 settings), each switched
 # off as one choice. top_examples and labelled_top stay as set on the assigner: the evidence
 # is computed once for them.

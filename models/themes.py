@@ -16,7 +16,7 @@ import json
 import logging
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ import yaml
 from systemfel.models.embed.base import Embedder, l2_normalise
 from systemfel.models.labelled import LabelledExample
 from systemfel.models.text import SwedishAnalyzer
-from systemfel.base.records import ThemeScore
+from systemfel.base.records import StoredPassage, ThemeScore
 from systemfel.base.yamlerror import describe_yaml_error
 
 log = logging.getLogger(__name__)
@@ -396,3 +396,18 @@ class ThemeAssigner:
         mixed = scores.copy()
         mixed[parts] = self.part_weight * scores[parts] + (1 - self.part_weight) * scores[owners[parts]]
         return mixed
+
+
+def statement_units(passages: list[StoredPassage], statements: list[dict]) -> tuple[list[StoredPassage], np.ndarray]:
+    """The statements of the passages as texts of their own, before the passages, and each
+    unit's owner row for `ThemeAssigner.predict` (-1 for a passage): what the build themes and
+    what `systemfel eval` scores a gold key on (its statement, or its passage when it spans
+    several). A statement unit's id is minus its statement's `id` (passage ids are positive)."""
+    row_of = {p.id: i for i, p in enumerate(passages)}
+    held = [s for s in statements if s["passage_id"] in row_of]
+    units = [
+        replace(passages[row_of[s["passage_id"]]], id=-int(s["id"]), text=s["text"], text_hash=s["text_hash"])
+        for s in held
+    ]  # fmt: skip
+    owners = [len(held) + row_of[s["passage_id"]] for s in held] + [-1] * len(passages)
+    return units + list(passages), np.asarray(owners, dtype=np.int64)

@@ -15,12 +15,11 @@ from systemfel.models.evaluate import (
     evaluate_queries,
     theme_accuracy,
     theme_accuracy_leave_one_report_out,
-    statement_units,
     theme_predictions_leaving_reports_out,
 )
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
-from systemfel.models.themes import ThemeAssigner
-from systemfel.models.vectors import MODEL_META_KEY, sentence_vectors_cached
+from systemfel.models.themes import ThemeAssigner, statement_units
+from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, sentence_vectors_cached
 from systemfel.nlp.evaluate import evaluate_labels, format_report
 from systemfel.pipeline import THEMED_KINDS, BuildOptions, build_codebook, labelled_examples, load_search_engine
 from systemfel.store import Store
@@ -66,10 +65,7 @@ def theme_evaluation(store: Store, gold: list[dict], by_doc: dict[str, list[dict
         [p for rows in by_doc.values() for p in rows if p.kind in THEMED_KINDS], store.statements()
     )
     embedder = load_embedder(store.get_meta(MODEL_META_KEY))
-    cached = store.cached_vectors(embedder.name, [p.text_hash for p in passages])
-    missing = list({p.text_hash: p.text for p in passages if p.text_hash not in cached}.items())
-    if missing:
-        cached |= dict(zip([h for h, _ in missing], embedder.embed_passages([t for _, t in missing])))
+    cached = embed_passages_cached(store, embedder, [(p.text_hash, p.text) for p in passages], save=False)
     vectors = np.vstack([cached[p.text_hash] for p in passages])
     sentences = sentence_vectors_cached(store, embedder, [p.text for p in passages], save=False)
     assigner = ThemeAssigner(build_codebook(store, options.codebook), embedder, labelled=labelled_examples(store, options)).fit()

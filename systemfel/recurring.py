@@ -20,6 +20,7 @@ from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
 from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
+from systemfel.models.themes import statement_units
 from systemfel.models.vectors import embed_passages_cached, query_vectors_cached, sentence_vectors_cached
 from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
 from systemfel.stages import AnalysisInput, ThemeStage, code_fingerprint, fingerprint, input_fingerprint
@@ -156,16 +157,13 @@ class RecurringStage:
             return
         data.progress("Tilldelar påståenden teman", 0, 1)
         by_id = {p.id: p for p in passages}
-        owners = sorted({row["passage_id"] for row in todo})
-        owner_row = {passage_id: len(todo) + n for n, passage_id in enumerate(owners)}
-        units = [(row["text_hash"], row["text"], by_id[row["passage_id"]].filed_under) for row in todo]
-        units += [(by_id[i].text_hash, by_id[i].text, by_id[i].filed_under) for i in owners]
-        texts = [text for _, text, _ in units]
-        vectors = embed_passages_cached(store, data.embedder, list({h: t for h, t, _ in units}.items()))
+        owners = [by_id[i] for i in sorted({row["passage_id"] for row in todo})]
+        units, owner_rows = statement_units(owners, [row | {"id": n + 1} for n, row in enumerate(todo)])
+        texts = [u.text for u in units]
+        vectors = embed_passages_cached(store, data.embedder, [(u.text_hash, u.text) for u in units])
         ranked = self.themes.assigner(data.embedder).predict(
-            texts, np.vstack([vectors[h] for h, _, _ in units]), headings=[heading for _, _, heading in units],
-            sentences=sentence_vectors_cached(store, data.embedder, texts),
-            owners=np.asarray([owner_row[row["passage_id"]] for row in todo] + [-1] * len(owners)),
+            texts, np.vstack([vectors[u.text_hash] for u in units]), headings=[u.filed_under for u in units],
+            sentences=sentence_vectors_cached(store, data.embedder, texts), owners=owner_rows,
         )  # fmt: skip
         for row, themes in zip(todo, ranked):
             row["themes"] = [t.slug for t in themes]
@@ -318,10 +316,9 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
         member_passages = [by_id[r["passage_id"]] for r in members if r["passage_id"] in by_id]
         # a statement's own main theme; its passage's where it has none (themes not assigned)
         themes = Counter(
-            r["themes"][0] if r.get("themes") else by_id[r["passage_id"]].themes[0]
-            for r in members
-            if r.get("themes") or (r["passage_id"] in by_id and by_id[r["passage_id"]].themes)
-        )  # fmt: skip
+            (r.get("themes") or by_id[r["passage_id"]].themes or [None])[0] for r in members if r["passage_id"] in by_id
+        )
+        themes.pop(None, None)
         actors = Counter(a for p in member_passages for a in p.actors)
         years = sorted({p.year for p in member_passages if p.year is not None})
         orgs = sorted({p.org for p in member_passages if p.org})

@@ -11,14 +11,13 @@ from systemfel.evaluate import GOLD_FIELDS, load_jsonl
 from systemfel.models.embed import load_embedder
 from systemfel.models.evaluate import (
     THEME_SETTINGS_GRID,
-    statement_units,
     theme_accuracy,
     theme_accuracy_leave_one_report_out,
     theme_predictions_leaving_reports_out,
 )
 from systemfel.models.labelled import DEFAULT_LABELLED, LabelledExample, read_labelled
-from systemfel.models.themes import DEFAULT_CODEBOOK, Codebook, CodebookError, ThemeAssigner
-from systemfel.models.vectors import MODEL_META_KEY, embed_sentences, sentence_vectors_cached
+from systemfel.models.themes import DEFAULT_CODEBOOK, Codebook, CodebookError, ThemeAssigner, statement_units
+from systemfel.models.vectors import MODEL_META_KEY, embed_passages_cached, embed_sentences, sentence_vectors_cached
 from systemfel.stages import THEMED_KINDS
 from tests.test_models import dev_corpus, dev_sentences
 
@@ -332,10 +331,7 @@ def test_keys_scored_on_their_statements_beat_their_passages(demo_store):
     passage_of = {-s["id"]: s["passage_id"] for s in statements}
     assert [units[owner].id for owner in owners[: len(statements)]] == [passage_of[u.id] for u in units[: len(statements)]]
     embedder = load_embedder(demo_store.get_meta(MODEL_META_KEY))
-    cached = demo_store.cached_vectors(embedder.name, [u.text_hash for u in units])
-    missing = list({u.text_hash: u.text for u in units if u.text_hash not in cached}.items())
-    if missing:
-        cached |= dict(zip([h for h, _ in missing], embedder.embed_passages([t for _, t in missing])))
+    cached = embed_passages_cached(demo_store, embedder, [(u.text_hash, u.text) for u in units], save=False)
     texts = [u.text for u in units]
     assigner = ThemeAssigner(Codebook.load(), embedder, labelled=read_labelled(DEFAULT_LABELLED)).fit()
     evidence = assigner.evidence(
