@@ -24,6 +24,7 @@ from systemfel.nlp.swedish import SwedishNLP
 log = logging.getLogger(__name__)
 
 KINDS = ("deficiency", "good_example", "background")
+_TELLING = KINDS  # most telling first: what a passage holding two sections is shown as
 _HEADING_END = re.compile(r"[.:;,]$")
 _CONTEXT_BREAK = re.compile(r"(?<=:)\s+")
 
@@ -132,8 +133,8 @@ class KindClassifier:
                 return kind
         return None
 
-    def inline_section(self, text: str) -> tuple[str, float] | None:
-        """A section name run into the text: (kind, share of the text that follows it)."""
+    def inline_section(self, text: str) -> tuple[str, float, int] | None:
+        """The last section name run into the text: (kind, share after it, where it starts)."""
         best = None
         for kind, patterns in self._inline.items():
             for pattern in patterns:
@@ -141,7 +142,7 @@ class KindClassifier:
                     share = (len(text) - m.start(1)) / max(len(text), 1)
                     if best is None or m.start(1) > best[2]:
                         best = (kind, share, m.start(1))
-        return (best[0], best[1]) if best else None
+        return best
 
     # ------------------------------------------------------------ evidence
     def states_problem(self, text: str) -> bool:
@@ -204,6 +205,7 @@ class KindClassifier:
         current_path: tuple = ()
         pseudo: list[str] = []
         carried: str | None = None  # section kind from a heading run into an earlier passage
+        straddling: dict[int, KindEvidence] = {}  # passages running from one run-in section into the next
         for i, passage in enumerate(passages):
             text = passage_field(passage, "text", "") or ""
             block_kind = passage_field(passage, "block_kind", "paragraph") or "paragraph"
@@ -220,7 +222,11 @@ class KindClassifier:
             if carried:
                 heading = carried
             if inline:
-                kind, share = inline
+                kind, share, start = inline
+                if carried and text[:start].strip():
+                    # the text before the name ends the section an earlier run-in name opened:
+                    # judged there, it may be the example or the problem that section is about
+                    straddling[i] = self.evidence(text[:start], carried, block_kind)
                 carried = kind
                 if share >= 0.4:
                     heading = kind
@@ -235,12 +241,22 @@ class KindClassifier:
             peers = [evidence[j].own_lean for j in members[section] if j != i]
             context.append(sum(peers) / len(peers) if peers else 0.0)
         out = []
-        for ev, ctx in zip(evidence, context):
-            p = 1 / (1 + math.exp(-self.logit(ev, ctx)))
-            if p >= self.threshold:
-                out.append(("deficiency", p))
-            elif self._is_good(ev):
-                out.append(("good_example", 1 - p))
-            else:
-                out.append(("background", 1 - p))
+        for i, (ev, ctx) in enumerate(zip(evidence, context)):
+            judged = self._judge(ev, ctx)
+            if i in straddling:
+                # a passage holding the end of one section and the start of the next is shown as
+                # the more telling of the two: background is what a reader skips, so an example
+                # or a problem before "Avslutande ord" must not hide under the closing words
+                before = self._judge(straddling[i], ctx)
+                if _TELLING.index(before[0]) < _TELLING.index(judged[0]):
+                    judged = before
+            out.append(judged)
         return out
+
+    def _judge(self, ev: KindEvidence, context: float) -> tuple[str, float]:
+        p = 1 / (1 + math.exp(-self.logit(ev, context)))
+        if p >= self.threshold:
+            return "deficiency", p
+        if self._is_good(ev):
+            return "good_example", 1 - p
+        return "background", 1 - p

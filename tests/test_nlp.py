@@ -88,9 +88,12 @@ def test_targets_on_ingested_pdfs(reader):
     corpus = {p.stem: ingest.read_document(p).passages for p in sorted(CORPUS.glob("*.pdf"))}
     report = evaluate_labels(load_gold(), label_corpus(reader, corpus))
     print(format_report(report))
-    assert report["total"]["deficiency_recall"] >= 0.90
-    assert report["total"]["exclusion"] >= 0.85
-    assert report["total"]["good_example_recall"] >= 0.80
+    # what the build reads: every deficiency found, nothing else taken for one, every good
+    # example kept (the last one shares its passage with the closing words: issue 17)
+    assert report["total"]["deficiency_recall"] == 1.0
+    assert report["total"]["exclusion"] == 1.0
+    assert report["total"]["good_example_recall"] == 1.0
+    assert report["total"]["level_accuracy"] >= 0.92
     assert report["total"]["actor_recall"] >= 0.85
 
 
@@ -168,6 +171,29 @@ def test_a_section_name_run_into_a_box_changes_the_section(reader):
     ]
     kinds = [lab.kind for lab in reader.label(passages)]
     assert kinds == ["deficiency", "good_example", "good_example"]
+
+
+def test_an_example_before_the_closing_words_stays_an_example(reader):
+    """A box holding the last good example and the run-in "Avslutande ord" after it: the passage
+    is shown as the example, not hidden as closing words. Text before a run-in name that ends
+    no run-in section (method text under a chapter heading) is not promoted."""
+    example = Passage("”Klienten nekas hjälp och får vänta i månader på ett beslut.” Goda exempel Trots "
+                      "bristerna finns situationer där myndigheter har agerat professionellt och empatiskt.",
+                      6, ["Brister och systemfel"], "quote")
+    straddling = Passage(
+        "Slutligen finns ett exempel där en handläggare visade flexibilitet genom att anpassa kraven till "
+        "klientens förmåga. Avslutande ord Genom vår rapport försöker vi kasta ljus på de hinder som "
+        "föreligger för våra klienter och skapa ett underlag för förändring. Vi hoppas på god spridning "
+        "av rapporten och att den gör skillnad där den landar. Vi tackar alla som har bidragit.",
+        6, ["Brister och systemfel"], "quote")
+    assert [lab.kind for lab in reader.label([example, straddling])] == ["good_example", "good_example"]
+    method = Passage(
+        "Bristerna lämnas till berörd verksamhet och de som härleds till enstaka tjänstepersoner saknas "
+        "i rapporten. Avslutande ord Genom vår rapport försöker vi kasta ljus på de hinder som "
+        "föreligger för våra klienter och skapa ett underlag för förändring. Vi hoppas på god spridning "
+        "av rapporten och att den gör skillnad där den landar. Vi tackar alla som har bidragit.",
+        6, ["Brister och systemfel"], "quote")
+    assert [lab.kind for lab in reader.label([method])] == ["background"]
 
 
 def test_splitter_cuts_the_long_skane_box_at_sentences(block_corpus):
