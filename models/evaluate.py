@@ -207,6 +207,18 @@ THEME_SETTINGS_GRID = [
 ]
 
 
+def main_effects(grid: list[dict], scores: list[float]) -> list[float]:
+    """Each setting's support: for each of its weights, the mean score of all settings that
+    share that weight's value, summed over its weights. On a full grid the best-supported
+    setting takes, for every weight, the value that scores best averaged over the others."""
+    by_value: dict[tuple, list[float]] = {}
+    for setting, score in zip(grid, scores):
+        for item in setting.items():
+            by_value.setdefault(item, []).append(score)
+    means = {item: float(np.mean(values)) for item, values in by_value.items()}
+    return [sum(means[item] for item in setting.items()) for setting in grid]
+
+
 def theme_accuracy_leave_one_report_out(
     gold: list[dict],
     passages: list[dict],
@@ -218,11 +230,15 @@ def theme_accuracy_leave_one_report_out(
 ) -> dict:
     """Theme accuracy with everything learned from gold chosen without the report it is scored on.
 
-    For each report, every setting in `grid` is scored on each of the other reports (with the
-    labelled examples of neither the held-out nor the scored report), the best setting (top-1
-    plus top-2 hits, first in the grid on a tie) predicts the held-out report with the labelled
-    examples of the others, and the held-out figures are pooled. `assigner` is a fitted
-    ThemeAssigner; its settings are restored.
+    For each report, every setting in `grid` is scored on each of the other reports (top-1 plus
+    top-2 hits, with the labelled examples of neither the held-out nor the scored report). The
+    best setting predicts the held-out report with the labelled examples of the others, and the
+    held-out figures are pooled. `assigner` is a fitted ThemeAssigner; its settings are restored.
+
+    "Best" is the best-supported setting (`main_effects`), first in the grid on a tie: the
+    weights add their evidence up, and on about 55 keys a third of the 192 settings score within
+    one hit of the top, so the single top setting is chosen by noise; a weight's value that
+    scores well averaged over the other weights is a choice the other reports support.
     """
     grid = grid or THEME_SETTINGS_GRID
     evidence = assigner.evidence(
@@ -237,15 +253,14 @@ def theme_accuracy_leave_one_report_out(
         for held_out in docs:
             train = [(row, p) for row, p in keys if row["doc"] != held_out]
             test = [(row, p) for row, p in keys if row["doc"] == held_out]
-            best, best_score = grid[0], None
+            scores = []
             for setting in grid:
                 for key, value in setting.items():
                     setattr(assigner, key, value)
                 predicted = theme_predictions_leaving_reports_out(assigner, evidence, passages, frozenset({held_out}), owners)
                 result = theme_hits(train, predicted)
-                score = round((result["top1"] + result["top2"]) * result["n"])
-                if best_score is None or score > best_score:
-                    best, best_score = setting, score
+                scores.append(round((result["top1"] + result["top2"]) * result["n"]))
+            best = grid[int(np.argmax(main_effects(grid, scores)))]
             for key, value in best.items():
                 setattr(assigner, key, value)
             result = theme_hits(test, theme_predictions_leaving_reports_out(assigner, evidence, passages, owners=owners))
