@@ -77,7 +77,20 @@ def corpus_copy(tmp_path) -> Path:
     return folder
 
 
-def test_killed_builds_leave_a_consistent_database_and_rerun_completes(tmp_path, corpus_copy):
+@pytest.fixture()
+def two_report_copy(tmp_path) -> Path:
+    """The two smallest corpus reports: enough for kills in every stage, half a full rerun."""
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for pdf in sorted(CORPUS.glob("*.pdf"), key=lambda p: p.stat().st_size)[:2]:
+        for part in (pdf, pdf.with_suffix(".yaml")):
+            if part.exists():
+                shutil.copy2(part, folder / part.name)
+    return folder
+
+
+def test_killed_builds_leave_a_consistent_database_and_rerun_completes(tmp_path, two_report_copy):
+    corpus_copy = two_report_copy
     db = tmp_path / "kill.db"
     rng = random.Random(20261122)
     for attempt in range(4):
