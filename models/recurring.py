@@ -395,6 +395,9 @@ _EDGE_WORDS = frozenset(
 # holds a verb only where a noun phrase can.
 _BEFORE_INFINITIVE = frozenset({"att", "kan", "ska", "måste", "vill", "bör", "skulle", "kunde", "brukar", "behöver"})
 _SUBJECTS = frozenset({"jag", "du", "han", "hon", "hen", "vi", "ni", "man", "som", "det"})
+_AFTER_CUE = re.compile(
+    r"\b(" + "|".join(sorted(_BEFORE_INFINITIVE | _SUBJECTS)) + r")\s+(?=([^\W\d_]{3,})\b)", re.IGNORECASE | re.UNICODE
+)
 # How a verb's present, past and passive forms end after its stem ("meddel|ar", "ring|er", "ring|de").
 _VERB_ENDINGS = frozenset({"a", "ar", "er", "r", "as", "es", "s", "ade", "de", "te", "at", "t", "ats", "ts"})
 # Prepositions the stop list lacks: inside a name ("bedömning avseende aktivitetsrapport"),
@@ -468,14 +471,13 @@ class IssueNamer:
             stems = read.get(text)
             if stems is None:
                 stems = read[text] = Counter(s for s in self.analyzer.stems(text) if not s.isdigit())
-                words = _WORD.findall(text.lower())
-                verbs.update(
-                    self.analyzer.stem(word) for before, word in zip(words, words[1:])
-                    if len(word) > 2 and word not in self.analyzer.stop_words and (
+                for before, word in _AFTER_CUE.findall(text):
+                    before, word = before.lower(), word.lower()
+                    if word not in self.analyzer.stop_words and (
                         (before in _BEFORE_INFINITIVE and word[-1:] in "aåeoöiuy")
                         or (before in _SUBJECTS and word[-1:] == "r" and word[-2:] != "re")
-                    )
-                )  # fmt: skip
+                    ):
+                        verbs.add(self.analyzer.stem(word))
             total.update(stems)
             if label >= 0:
                 counts[int(label)].update(stems)
