@@ -389,34 +389,65 @@ _EDGE_WORDS = frozenset(
     {"är", "var", "blir", "blev", "har", "hade", "får", "fick", "kan", "ska", "skulle", "måste", "finns", "fanns",
      "gör", "görs", "ta", "tar", "sig", "se", "ser", "vill", "bör", "både", "även", "samt", "exempel", "exempelvis", "därmed", "initialt"}
 )  # fmt: skip
+# Words after which a verb's infinitive follows ("att ringa", "kan meddela"), and subjects
+# a finite verb follows ("vi ringer", "man saknar", "som väntar", "det dröjer"; not "det
+# sämre"): the verbs a corpus uses are learned from the words after them, so that a name
+# holds a verb only where a noun phrase can.
+_BEFORE_INFINITIVE = frozenset({"att", "kan", "ska", "måste", "vill", "bör", "skulle", "kunde", "brukar", "behöver"})
+_SUBJECTS = frozenset({"jag", "du", "han", "hon", "hen", "vi", "ni", "man", "som", "det"})
+_AFTER_CUE = re.compile(
+    r"\b(" + "|".join(sorted(_BEFORE_INFINITIVE | _SUBJECTS)) + r")\s+(?=([^\W\d_]{3,})\b)", re.IGNORECASE | re.UNICODE
+)
+# How a verb's present, past and passive forms end after its stem ("meddel|ar", "ring|er", "ring|de").
+_VERB_ENDINGS = frozenset({"a", "ar", "er", "r", "as", "es", "s", "ade", "de", "te", "at", "t", "ats", "ts"})
+# Prepositions the stop list lacks: inside a name ("bedömning avseende aktivitetsrapport"),
+# never at its edge.
+_PREPOSITIONS = frozenset({"angående", "avseende", "gällande", "beträffande", "rörande", "via", "hos", "kring", "per"})
 # Clause boundaries for label phrases: punctuation, and words that open a new clause.
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\[\]\"”“'–—]")
-_CLAUSE_WORDS = frozenset({"men", "utan", "trots", "eftersom", "vilket", "dock", "denna", "detta", "dessa", "när"})
+_CLAUSE_WORDS = frozenset({"men", "utan", "trots", "eftersom", "vilket", "dock", "denna", "detta", "dessa", "när", "då"})
 _ADJECTIVE_ENDINGS = (
     "isk", "iska", "iskt", "ig", "iga", "igt", "lig", "liga", "ligt", "ande", "ende", "iell", "iella", "uell", "uella",
+    "ala", "iva", "ivt", "ella", "ellt",
+)  # fmt: skip
+# Words no name holds anywhere: who does something (pronouns) or that it is not done belong
+# to a clause ("Målgrupp och de känner", "Microsoft teams inte anses"), not to a noun phrase.
+_NOT_IN_NAME = frozenset(
+    {"jag", "du", "han", "hon", "hen", "vi", "ni", "de", "dem", "man", "sin", "sitt", "sina", "deras", "hans", "hennes",
+     "vår", "våra", "vårt", "varandra", "inte", "ej", "ingen", "inget", "inga"}
 )  # fmt: skip
 
 
 class IssueNamer:
     """Names an issue by a phrase its own statements use, plus its distinctive terms.
 
-    Candidate phrases are runs of one to four words inside a statement that start and end
-    with a content word; a phrase scores by how many of the issue's statements hold all of
-    its word stems, times how distinctive those words are for this issue together (class-based
-    TF-IDF against all statements), so "väntetid på god man" beats "god man"; one-word and
-    very long phrases are discounted. Support counts less than distinctiveness (its power
-    `support_power`), so a phrase of two distinctive words can beat the one common word
-    they share ("Försäkringskassans olika bedömningar" rather than "Försäkringskassan"). A
-    phrase stays inside one clause (no punctuation, no "men", "utan" ... in it) and holds no
-    auxiliary verb; a phrase of actor names only (`actor_words`) is discounted: it names who,
-    not what went wrong.
+    A word's weight for an issue is its class-based TF-IDF against all statements, times how
+    few issues use it at all (log(1 + issues / issues using it), to the power
+    `spread_power`): "tid", "personer", "målgrupp" turn up in half the issues and name none
+    of them, "vårdcentral" or "samtycke" in one or two. Candidate phrases are runs of one to
+    four words inside a statement that start and end with a content word; a phrase scores by
+    how many of the issue's statements hold all of its word stems (to the power
+    `support_power`, so a phrase of two distinctive words can beat the one common word they
+    share) times the summed weights of its words, so "väntetid på god man" beats "god man";
+    one-word and very long phrases are discounted. A name is a noun phrase, checked without a
+    tagger: it stays inside one clause (no punctuation, no "men", "utan", "då" ... in it),
+    holds no auxiliary verb, pronoun or negation, does not end in an adjective, and holds a
+    verb only as its first word or after "att" (the verbs are those the statements use after
+    "att", a modal verb or a subject, `fit`). A phrase of actor names only (`actor_words`) is
+    discounted: it names who, not what went wrong; one with a place (`place_words`) more so:
+    it names where. Terms are the issue's best-weighted words that at least `term_support`
+    of its statements use, then the others; no places.
     """
 
     def __init__(
         self, max_words: int = 4, n_terms: int = 6, analyzer: SwedishAnalyzer | None = None,
         actor_words: Sequence[str] = (), one_word: float = 0.6, actor_only: float = 0.3, whole_clauses: bool = True,
-        support_power: float = 0.7,
+        support_power: float = 0.7, spread_power: float = 1.0, place_words: Sequence[str] = (), place: float = 0.1,
+        term_support: int = 2,
     ):  # fmt: skip
+        self.spread_power = spread_power
+        self.place = place
+        self.term_support = term_support
         self.whole_clauses = whole_clauses
         self.support_power = support_power
         self.max_words = max_words
@@ -426,33 +457,54 @@ class IssueNamer:
         self.actor_only = actor_only
         # stems of actor names: a phrase of nothing else names who, not what went wrong
         self.actor_stems = frozenset(s for name in actor_words for s in self.analyzer.stems(name))
+        # stems of places (counties): where a problem was seen does not name it
+        self.place_stems = frozenset(s for name in place_words for s in self.analyzer.stems(name))
 
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "IssueNamer":
-        """Learns the stem weights of each group (c-TF-IDF) from all statements."""
+        """Learns the stem weights of each group (c-TF-IDF, see the class) and the verbs the statements use."""
         self.groups_ = sorted({int(label) for label in labels if label >= 0})
         counts: dict[int, Counter] = {g: Counter() for g in self.groups_}
         total: Counter = Counter()
         read: dict[str, Counter] = {}  # a text repeated in many reports is read once
+        verbs: set[str] = set()
         for text, label in zip(texts, labels):
             stems = read.get(text)
             if stems is None:
                 stems = read[text] = Counter(s for s in self.analyzer.stems(text) if not s.isdigit())
+                for before, word in _AFTER_CUE.findall(text):
+                    before, word = before.lower(), word.lower()
+                    if word not in self.analyzer.stop_words and (
+                        (before in _BEFORE_INFINITIVE and word[-1:] in "aåeoöiuy")
+                        or (before in _SUBJECTS and word[-1:] == "r" and word[-2:] != "re")
+                    ):
+                        verbs.add(self.analyzer.stem(word))
             total.update(stems)
             if label >= 0:
                 counts[int(label)].update(stems)
+        self.verb_stems_ = frozenset(verbs)
         average = sum(total.values()) / max(len(self.groups_), 1)
+        spread = Counter(s for counter in counts.values() for s in counter)
+        n_groups = max(len(self.groups_), 1)
         self.weights_: dict[int, dict[str, float]] = {}
         for group, counter in counts.items():
             size = max(sum(counter.values()), 1)
-            self.weights_[group] = {s: (c / size) * np.log(1 + average / total[s]) for s, c in counter.items()}
+            self.weights_[group] = {
+                s: (c / size) * np.log(1 + average / total[s]) * (np.log(1 + n_groups / spread[s]) ** self.spread_power)
+                for s, c in counter.items()
+            }
         return self
 
     def terms(self, group: int, texts: Sequence[str]) -> list[str]:
         weights = self.weights_.get(group, {})
         surface = self.analyzer.surface_forms(list(texts))
         # a term is a content word: no connective ("därmed", "trots") and no scrap ("år", "hen")
-        noise = _EDGE_WORDS | _CLAUSE_WORDS
-        terms = [s for s in sorted(weights, key=lambda s: (-weights[s], s)) if len(surface.get(s, s)) > 3]
+        noise = _EDGE_WORDS | _CLAUSE_WORDS | _NOT_IN_NAME | _PREPOSITIONS
+        # a word of one statement says little about an issue of many: words that at least
+        # `term_support` statements use come first
+        support = Counter(s for text in texts for s in set(self.analyzer.stems(text)))
+        wanted = min(self.term_support, len(texts))
+        ranked = sorted(weights, key=lambda s: (support[s] < wanted, -weights[s], s))
+        terms = [s for s in ranked if len(surface.get(s, s)) > 3 and s not in self.place_stems]
         return [surface.get(s, s) for s in terms if surface.get(s, s).lower() not in noise][: self.n_terms]
 
     def _clauses(self, text: str) -> list[list[str]]:
@@ -472,6 +524,13 @@ class IssueNamer:
             out.append(words)
         return [words for words in out if words]
 
+    def _verb(self, word: str) -> bool:
+        """Whether a word is a form of a verb the statements use (after "att", a modal verb or
+        a subject, `fit`): "ringer", "saknas", not the bare stem a noun may share ("svar")."""
+        word = word.lower()
+        stem = self.analyzer.stem(word)
+        return stem in getattr(self, "verb_stems_", ()) and word.startswith(stem) and word[len(stem) :] in _VERB_ENDINGS
+
     def label(self, group: int, texts: Sequence[str]) -> str:
         weights = self.weights_.get(group, {})
         stop = self.analyzer.stop_words
@@ -484,12 +543,17 @@ class IssueNamer:
                     if len(window) < length:
                         break
                     first, last = window[0].lower(), window[-1].lower()
-                    if self.whole_clauses and any(w.lower() in _EDGE_WORDS for w in window):
+                    if self.whole_clauses and any(w.lower() in _EDGE_WORDS or w.lower() in _NOT_IN_NAME for w in window):
                         continue
                     if (
-                        first in stop or last in stop or first in _EDGE_WORDS or last in _EDGE_WORDS
+                        first in stop or last in stop or first in _EDGE_WORDS or first in _PREPOSITIONS
+                        or last in _PREPOSITIONS or last in _EDGE_WORDS
                         or first.isdigit() or last.isdigit() or len(last) < 3 or last.endswith(_ADJECTIVE_ENDINGS)
                     ):
+                        continue
+                    # a verb opens a name ("ringer till vårdcentralen") or follows "att" ("svårt att
+                    # ringa"); anywhere else it makes a clause of it
+                    if any(self._verb(w) and window[i - 1].lower() != "att" for i, w in enumerate(window) if i):
                         continue
                     content = [w for w in window if w.lower() not in stop]
                     key = tuple(self.analyzer.stem(w) for w in content)
@@ -508,6 +572,8 @@ class IssueNamer:
             factor = (1.0 if words <= 3 else 0.6) * (self.one_word if words == 1 else 1.0)
             if key and set(key) <= self.actor_stems:
                 factor *= self.actor_only
+            if set(key) & self.place_stems:
+                factor *= self.place
             return (support**self.support_power * distinct * factor, -len(" ".join(key)))
 
         _, best = max(sorted(phrases.items()), key=score)

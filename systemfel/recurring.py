@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from systemfel.base.hashing import text_hash
+from systemfel.ingest.metadata import COUNTIES
 from systemfel.models import recurring as recurring_module
 from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
@@ -305,7 +306,7 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
     latest = max((p.year for p in passages if p.year is not None), default=None)
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
-    namer = IssueNamer(actor_words=actor_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    namer = IssueNamer(actor_words=actor_names(), place_words=place_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
     by_issue: dict[str, list[dict]] = {}
     for r in rows:
         if r["issue_id"]:
@@ -352,6 +353,11 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
 def actor_names() -> list[str]:
     """The shipped actors' names and compound heads: a label of these alone says who, not what."""
     return [name for entry in load_actor_entries([DEFAULT_ACTORS]).values() for name in (entry.canonical, *entry.compounds)]
+
+
+def place_names() -> list[str]:
+    """The counties' names as the reports write them: where a problem was seen does not name it."""
+    return [name for names in COUNTIES.values() for name in names]
 
 
 def issue_records(store: Store, min_reports: int = 1) -> list[dict]:

@@ -191,10 +191,63 @@ def test_labels_name_the_found_gold_groups(demo_db):
         named = normalize_for_match(" ".join([issue["label"], *issue["terms"][:3]]))
         if not any(word in named for word in EXPECTED_WORDS[group]):
             unnamed.append((group, issue["label"], issue["terms"][:3]))
-    # measured (2026-11-27): 6 of the 10 found groups are named by their issue's label or first three terms;
-    # the others sit in broader issues whose name says what most of their statements are about
-    # (README): the issue's label target is not met, this guards against falling further
-    assert len(unnamed) * 2 <= len(score.found_groups), unnamed
+    # measured (2026-11-27): 8 of the 10 found groups are named by their issue's label or first three
+    # terms (6 before words were weighed by how few issues use them); the two others, medicinering and
+    # gode män, sit in broader issues ("Psykisk ohälsa", "Svag ekonomi") whose name says what most of
+    # their statements are about (README): the label target is not met, this guards against falling back
+    assert len(unnamed) <= 2, unnamed
+
+
+# Hand-written statements of three problems (not from the gold): "tid" and "personer" turn up
+# in every problem and outside them; the county only says where the debts were reported.
+_NAMING = [
+    ("Man får ingen tid hos handläggaren och telefonkön är stängd.", 0),
+    ("Det tar tid innan någon svarar i telefonkön.", 0),
+    ("Ingen tid att boka för personer som ringer.", 0),
+    ("Ännu en gång tar det tid, sedan bryts samtalet.", 0),
+    ("I Värmland har personer med skulder hos Kronofogden ingen chans på bostadsmarknaden.", 1),
+    ("I Värmland får den som har skulder inget kontrakt på en bostad under lång tid.", 1),
+    ("Värmland: skulder hos Kronofogden hindrar ett eget kontrakt.", 1),
+    ("Medicineringen avbryts utan uppföljning när vårdkontakten upphör.", 2),
+    ("Ingen uppföljning av medicineringen sker efter utskrivning, det tar tid.", 2),
+    ("Personer som skrivs ut får vänta på uppföljning av medicineringen.", 2),
+    ("Det tar tid för personer att få ett beslut.", -1),
+    ("Personer med psykisk ohälsa behöver mer tid hos handläggaren.", -1),
+    ("Handläggaren har ingen tid att ringa tillbaka till personer som väntar.", -1),
+]
+
+
+def test_an_issue_is_named_by_its_own_distinctive_words_not_generic_ones():
+    from systemfel.models.recurring import IssueNamer
+
+    texts, groups = [t for t, _ in _NAMING], [g for _, g in _NAMING]
+
+    def names(namer):
+        namer.fit(texts, groups)
+        members = {g: [t for t, m in _NAMING if m == g] for g in range(3)}
+        return {g: (namer.label(g, m), namer.terms(g, m)) for g, m in members.items()}, namer
+
+    named, namer = names(IssueNamer(actor_words=["Kronofogden"], place_words=["Värmland", "Värmlands län"]))
+    # "tid" is said more often than "telefonkön" in the telephone problem, but in every other
+    # problem too: the queue names it (weighing words by the issues using them is what does it)
+    assert namer.weights_[0][namer.analyzer.stem("telefonkön")] > namer.weights_[0]["tid"]
+    assert "telefonkön" in named[0][0].lower() and named[0][1][0] == "telefonkön", named[0]
+    assert "skulder" in named[1][0].lower() and "medicineringen" in named[2][0].lower(), named
+    # the county says where, not what: neither in the name nor in the terms
+    assert all("värmland" not in " ".join([label, *terms]).lower() for label, terms in named.values()), named
+    # a name is a noun phrase: no pronoun or negation, and a verb the statements use after
+    # "att" ("att ringa", "att boka") only as its first word
+    assert {"ring", "bok"} <= namer.verb_stems_
+    for label, _ in named.values():
+        words = label.lower().split()
+        assert not set(words) & {"man", "de", "vi", "inte", "ingen", "inget"}, label
+        assert not any(namer._verb(w) and words[i - 1] != "att" for i, w in enumerate(words) if i), label
+    # the same statements give the same names
+    again, _ = names(IssueNamer(actor_words=["Kronofogden"], place_words=["Värmland", "Värmlands län"]))
+    assert again == named
+    # without the weighing by issues, the generic word wins: the test can tell the difference
+    generic, _ = names(IssueNamer(actor_words=["Kronofogden"], spread_power=0.0))
+    assert "telefonkön" not in generic[0][0].lower(), generic[0]
 
 
 def test_every_issue_is_citable_and_has_a_status(demo_db, capsys):
