@@ -529,7 +529,7 @@ class IssueNamer:
         a subject, `fit`): "ringer", "saknas", not the bare stem a noun may share ("svar")."""
         word = word.lower()
         stem = self.analyzer.stem(word)
-        return stem in getattr(self, "verb_stems_", ()) and word.startswith(stem) and word[len(stem) :] in _VERB_ENDINGS
+        return stem in self.verb_stems_ and word.startswith(stem) and word[len(stem) :] in _VERB_ENDINGS
 
     def label(self, group: int, texts: Sequence[str]) -> str:
         weights = self.weights_.get(group, {})
