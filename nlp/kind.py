@@ -23,8 +23,7 @@ from systemfel.nlp.swedish import SwedishNLP
 
 log = logging.getLogger(__name__)
 
-KINDS = ("deficiency", "good_example", "background")
-_TELLING = KINDS  # most telling first: what a passage holding two sections is shown as
+KINDS = ("deficiency", "good_example", "background")  # most telling first
 _HEADING_END = re.compile(r"[.:;,]$")
 _CONTEXT_BREAK = re.compile(r"(?<=:)\s+")
 
@@ -248,7 +247,7 @@ class KindClassifier:
                 # the more telling of the two: background is what a reader skips, so an example
                 # or a problem before "Avslutande ord" must not hide under the closing words
                 before = self._judge(straddling[i], ctx)
-                if _TELLING.index(before[0]) < _TELLING.index(judged[0]):
+                if KINDS.index(before[0]) < KINDS.index(judged[0]):
                     judged = before
             out.append(judged)
         return out
