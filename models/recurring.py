@@ -4,7 +4,10 @@ Grouping (measured on ../shared/gold/dev-recurrence.jsonl, see README): each sta
 an e5 vector with the "query: " prefix (e5's advice for symmetric similarity), centred on
 the corpus mean, mixed with its passage's centred vector (a vignette's "Stått på väntelista
 drygt två år" only says *what* it waits for in its passage), plus a TF-IDF vector over
-Swedish stems. A k-nearest-neighbour graph over those (approximate above `exact_below`
+Swedish stems and stem pairs ("lokal kontor", "god man"). Edges between statements that name
+actors are strengthened when they name the same ones and weakened when they share none
+(the actors a statement itself names, through the actor gazetteer): "Lång väntetid på god
+man" and "Långa handläggningstider hos FK" both wait, for different actors. A k-nearest-neighbour graph over those (approximate above `exact_below`
 statements, so nothing grows with the square of the corpus) is split into communities by
 the consensus of several Louvain runs (one run depends too much on its seed). A statement with no neighbour above `min_similarity`, or alone in
 its community, stays ungrouped: it is counted, never forced into an issue.
@@ -18,7 +21,7 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import igraph
@@ -92,6 +95,44 @@ def approximate_neighbours(dense: np.ndarray, k: int, links: int = 32, search_de
     return indices, sims
 
 
+def actor_agreement(
+    actors: Sequence[Collection[str]], starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each edge (start, end): the Jaccard overlap of the actors both rows name, and 1.0
+    where both name actors but none in common. A row that names no actor says nothing
+    either way (0, 0)."""
+    shared = np.zeros(len(starts), dtype=np.float32)
+    disjoint = np.zeros(len(starts), dtype=np.float32)
+    for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        a, b = actors[start], actors[end]
+        if a and b:
+            common = len(set(a) & set(b))
+            shared[i] = common / len(set(a) | set(b))
+            disjoint[i] = float(common == 0)
+    return shared, disjoint
+
+
+class LazyActors(Sequence):
+    """The actors each text names, found when a row is first asked for: the assignment of a
+    new report touches its own rows and their neighbours, not the whole corpus."""
+
+    def __init__(self, texts: Sequence[str], find):
+        self.texts = texts
+        self.find = find
+        self._found: dict[int, frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        row = int(row)
+        if row not in self._found:
+            self._found[row] = frozenset(self.find(self.texts[row]))
+        return self._found[row]
+
+
 def centre(vectors: np.ndarray) -> np.ndarray:
     """Rows minus their mean, unit length: removes the direction every report shares."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -111,7 +152,9 @@ class StatementGrouper:
         lexical_weight: float = 0.2,
         min_similarity: float = 0.15,
         candidates: int = 2,
-        lexical_ngrams: int = 1,
+        lexical_ngrams: int = 2,
+        actor_weight: float = 0.1,
+        actor_penalty: float = 0.05,
         report_centring: float = 0.0,
         lexical_kind: str = "stems",
         lexical_max_df: float = 1.0,
@@ -129,6 +172,8 @@ class StatementGrouper:
         self.context_chars = context_chars
         self.candidates = candidates
         self.lexical_ngrams = lexical_ngrams
+        self.actor_weight = actor_weight
+        self.actor_penalty = actor_penalty
         self.n_neighbors = n_neighbors
         self.resolution = resolution
         self.context_weight = context_weight
@@ -236,11 +281,15 @@ class StatementGrouper:
         return (indices, sims) if rows is None else (indices[rows], sims[rows])
 
     def edges(
-        self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None
+        self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None,
+        actors: Sequence[Collection[str]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, neighbour, similarity) of the graph's edges from each row (of `rows` only, if
-        given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best kept if at
-        least `min_similarity`. This is the one similarity grouping and assignment share."""
+        given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best, their
+        similarity moved by the actors both name (`actor_agreement`), kept if at least
+        `min_similarity`. This is the one similarity grouping and assignment share. `actors`
+        holds each row's actor names; it is only indexed, so a lazy sequence spares finding
+        the actors of rows no edge touches."""
         queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
         indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
         if self.lexical_weight:
@@ -252,15 +301,18 @@ class StatementGrouper:
             order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
             indices = np.take_along_axis(indices, order, axis=1)
             sims = np.take_along_axis(sims, order, axis=1)
-        keep = (sims >= self.min_similarity).ravel()
-        starts = np.repeat(queries, indices.shape[1])[keep]
-        return starts, indices.ravel()[keep], sims.ravel()[keep]
+        starts, ends, sims = np.repeat(queries, indices.shape[1]), indices.ravel(), sims.ravel()
+        if actors is not None and (self.actor_weight or self.actor_penalty):
+            shared, disjoint = actor_agreement(actors, starts, ends)
+            sims = sims + self.actor_weight * shared - self.actor_penalty * disjoint
+        keep = sims >= self.min_similarity
+        return starts[keep], ends[keep], sims[keep]
 
-    def graph(self, vectors, texts, context=None, reports=None) -> sparse.csr_matrix:
+    def graph(self, vectors, texts, context=None, reports=None, actors=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""
         dense = self.features(vectors, context, reports, texts)
         n = len(dense)
-        starts, ends, sims = self.edges(dense, texts)
+        starts, ends, sims = self.edges(dense, texts, actors=actors)
         matrix = sparse.csr_matrix((sims, (starts, ends)), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
@@ -292,13 +344,14 @@ class StatementGrouper:
         return np.asarray(parts.membership, dtype=np.int64)
 
     def fit_predict(
-        self, vectors: np.ndarray, texts: Sequence[str], context: np.ndarray | None = None, reports=None
+        self, vectors: np.ndarray, texts: Sequence[str], context: np.ndarray | None = None, reports=None,
+        actors: Sequence[Collection[str]] | None = None,
     ) -> np.ndarray:
         n = len(vectors)
         labels = np.full(n, -1, dtype=np.int64)
         if n < 2:
             return labels
-        membership = self.communities(self.graph(vectors, texts, context, reports).tocoo(), n)
+        membership = self.communities(self.graph(vectors, texts, context, reports, actors).tocoo(), n)
         sizes = np.bincount(membership)
         # numbered by their smallest member, so the numbering depends only on the input order
         first: dict[int, int] = {}
@@ -313,7 +366,7 @@ class StatementGrouper:
 
     def assign(
         self, vectors: np.ndarray, texts: Sequence[str], previous: np.ndarray, context: np.ndarray | None = None,
-        reports=None, frequencies: dict | None = None,
+        reports=None, frequencies: dict | None = None, actors: Sequence[Collection[str]] | None = None,
     ) -> np.ndarray:
         """Labels when statements are added to a grouping: `previous` holds each row's group
         from the last grouping, -1 for an ungrouped statement and NEW (-2) for an added one.
@@ -321,7 +374,8 @@ class StatementGrouper:
         Old rows keep their group. An added statement joins the existing group that holds most
         of its edge weight in the grouping's own graph (`edges`: the same similarity and the
         same `min_similarity`), when that group holds at least as much as the statements in no
-        group (ungrouped and added ones) together. The others, with the ungrouped statements
+        group (ungrouped and added ones) together; added statements that joined count for
+        their group when the others are weighed again (`_join_groups`). The others, with the ungrouped statements
         they reach, are split into communities as in `fit_predict`; a community of two or more
         holding an added statement is a new group (numbered after the old ones), the rest stay
         ungrouped. Only the added rows' neighbours are searched: the cost grows with the
@@ -335,23 +389,41 @@ class StatementGrouper:
         n = len(previous)
         if len(added) and n >= 2:
             dense = self.features(vectors, context, reports, texts)
-            starts, ends, sims = self.edges(dense, texts, added, frequencies)
-            weights: dict[int, dict[int, float]] = {row: {} for row in added.tolist()}
-            for row, group, sim in zip(starts.tolist(), np.maximum(previous[ends], -1).tolist(), sims.tolist()):
-                weights[row][group] = weights[row].get(group, 0.0) + sim
-            left = []
-            for row, weight in weights.items():
-                free = weight.pop(-1, 0.0)
-                best = min(weight, key=lambda g: (-weight[g], g)) if weight else None
-                if best is not None and weight[best] >= free:
-                    labels[row] = best
-                else:
-                    left.append(row)
+            starts, ends, sims = self.edges(dense, texts, added, frequencies, actors)
+            left = self._join_groups(labels, added, starts, ends, sims)
             first = max(int(previous.max()), -1) + 1
             labels = self._new_groups(labels, np.asarray(left, dtype=np.int64), starts, ends, sims, first)
         sizes = Counter(labels[labels >= 0].tolist())
         labels[[i for i, g in enumerate(labels.tolist()) if g >= 0 and sizes[g] < 2]] = -1
         return labels
+
+    @staticmethod
+    def _join_groups(labels: np.ndarray, added: np.ndarray, starts, ends, sims) -> list[int]:
+        """Sets `labels` of the added rows that join an existing group; returns the others.
+
+        In rounds: a row joins the group holding most of its edge weight when that group
+        holds at least as much as its neighbours in no group. Rows that joined count as
+        their group's in the next round, so a new report's many statements on an old
+        problem join it together rather than outweigh it by their links to each other
+        (label propagation, stopped when a round changes nothing)."""
+        left = sorted(added.tolist())
+        while left:
+            weights: dict[int, dict[int, float]] = {row: {} for row in left}
+            for row, group, sim in zip(starts.tolist(), labels[ends].tolist(), sims.tolist()):
+                if row in weights:
+                    weights[row][group] = weights[row].get(group, 0.0) + sim
+            joined = {}
+            for row, weight in weights.items():
+                free = weight.pop(-1, 0.0)
+                best = min(weight, key=lambda g: (-weight[g], g)) if weight else None
+                if best is not None and weight[best] >= free:
+                    joined[row] = best
+            if not joined:
+                break
+            for row, group in joined.items():
+                labels[row] = group
+            left = [row for row in left if row not in joined]
+        return left
 
     def _new_groups(self, labels, left, starts, ends, sims, number: int) -> np.ndarray:
         """Communities among the added statements no group took and the ungrouped ones they reach."""

@@ -330,7 +330,9 @@ class Builder:
     def stages(self, codebook: Codebook) -> list:
         """The corpus-level stages in the order data flows; each decides itself whether to run."""
         themes = ThemeStage(codebook, labelled_examples(self.store, self.options), params=self.options.theme_params)
-        return [EmbeddingStage(), themes, ClusterStage(codebook), RecurringStage(regroup=self.options.regroup, themes=themes)]
+        return [EmbeddingStage(), themes, ClusterStage(codebook), RecurringStage(
+            regroup=self.options.regroup, themes=themes, actor_files=self.options.actor_files
+        )]
 
     def analyse(self) -> list[str]:
         """Corpus-level stages: vectors, themes, clusters. Work whose signature and input are unchanged is not redone."""

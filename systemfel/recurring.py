@@ -19,11 +19,11 @@ from systemfel.ingest.metadata import COUNTIES
 from systemfel.models import recurring as recurring_module
 from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
-from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
+from systemfel.models.recurring import NEW, IssueNamer, LazyActors, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.themes import statement_units
 from systemfel.models.vectors import embed_passages_cached, query_vectors_cached, sentence_vectors_cached
-from systemfel.nlp.actors import DEFAULT_ACTORS, load_actor_entries
+from systemfel.nlp.actors import DEFAULT_ACTORS, ActorMatcher, load_actor_entries
 from systemfel.stages import AnalysisInput, ThemeStage, code_fingerprint, fingerprint, input_fingerprint
 from systemfel.store import APPLIES, Store
 
@@ -72,18 +72,26 @@ class RecurringStage:
 
     def __init__(
         self, splitter: StatementSplitter | None = None, grouper: StatementGrouper | None = None, regroup: bool = False,
-        themes: ThemeStage | None = None,
+        themes: ThemeStage | None = None, actor_files: tuple[Path, ...] = (),
     ):  # fmt: skip
         self.splitter = splitter or StatementSplitter()
         self.grouper = grouper or StatementGrouper()
         self.regroup = regroup
         self.themes = themes
+        self.actor_files = tuple(actor_files)
 
     def signature(self, embedder: Embedder) -> str:
+        actors = load_actor_entries([DEFAULT_ACTORS, *self.actor_files])
         return fingerprint(
             embedder.name, vars(self.splitter), vars(self.grouper),
             code_fingerprint(recurring_module, statements_module),
+            sorted((name, sorted(entry.variants), sorted(entry.compounds)) for name, entry in actors.items()),
         )  # fmt: skip
+
+    def _actors(self, texts: list[str]) -> LazyActors:
+        """The actors each statement itself names (the passage's may be another's)."""
+        matcher = ActorMatcher(self.actor_files)
+        return LazyActors(texts, matcher.find)
 
     def run(self, data: AnalysisInput) -> bool:
         store = data.store
@@ -122,7 +130,7 @@ class RecurringStage:
             if assigned:
                 issue_of = self._assign(store, distinct, known, matrix, texts, context)
             else:
-                labels = self.grouper.fit_predict(matrix, texts, context)
+                labels = self.grouper.fit_predict(matrix, texts, context, actors=self._actors(texts))
                 _save_frequencies(store, self.grouper.__dict__.pop("frequencies_", None))
                 groups: dict[int, list[str]] = {}
                 for row, label in zip(distinct, labels):
@@ -183,7 +191,9 @@ class RecurringStage:
         )  # fmt: skip
         log.info("assigning %d added statements to %d existing issues", int(np.sum(previous == NEW)), len(old_ids))
         frequencies = self._frequencies(store, distinct, known, previous)
-        labels = self.grouper.assign(matrix, texts, previous, context, frequencies=frequencies)
+        labels = self.grouper.assign(
+            matrix, texts, previous, context, frequencies=frequencies, actors=self._actors(texts)
+        )
         _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
         new_groups: dict[int, list[str]] = {}
         for row, label in zip(distinct, labels.tolist()):

@@ -23,7 +23,8 @@ from systemfel.base.records import DocumentMeta, Passage, PassageLabels
 from systemfel.cli import main
 from systemfel.models.embed import load_embedder
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
-from systemfel.models.recurring import StatementGrouper, stable_ids
+from systemfel.models.recurring import LazyActors, StatementGrouper, actor_agreement, stable_ids
+from systemfel.nlp.actors import ActorMatcher
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import MODEL_META_KEY
 from systemfel.recurring import FREQUENCIES_KEY, RecurringStage, reassemble
@@ -113,10 +114,11 @@ def test_grouping_meets_the_gold_on_the_demo_corpus(demo_db, capsys):
     assert main(["eval", "--recurrence", str(GOLD), "--db", str(demo_db), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 35 and not report["unmatched"]
-    # measured 0.735 and 0.833 with the shipped seed (0.705-0.735 and 0.833-0.917 over six
-    # seeds): found meets the issue's 0.80, F1 is below its 0.75 (README); this guards both
-    assert report["f1"] >= 0.70
-    assert report["found"] >= 0.80
+    # measured 0.795 and 0.750 with the shipped seed (F1 0.791, sd 0.007, over eight seeds; found
+    # 0.75 on every seed): F1 meets the issue's 0.75, found is below its 0.80 (README); this
+    # guards both
+    assert report["f1"] >= 0.75
+    assert report["found"] >= 0.75
 
 
 def test_grouping_does_not_hang_on_one_seed(demo_db, tmp_path, capsys):
@@ -191,11 +193,10 @@ def test_labels_name_the_found_gold_groups(demo_db):
         named = normalize_for_match(" ".join([issue["label"], *issue["terms"][:3]]))
         if not any(word in named for word in EXPECTED_WORDS[group]):
             unnamed.append((group, issue["label"], issue["terms"][:3]))
-    # measured (2026-11-27): 8 of the 10 found groups are named by their issue's label or first three
-    # terms (6 before words were weighed by how few issues use them); the two others, medicinering and
-    # gode män, sit in broader issues ("Psykisk ohälsa", "Svag ekonomi") whose name says what most of
-    # their statements are about (README): the label target is not met, this guards against falling back
-    assert len(unnamed) <= 2, unnamed
+    # measured (2026-11-27): all 9 found groups are named by their issue's label or first three terms
+    # (gode män got an issue of its own, "Gode män", once statements naming different actors were
+    # kept apart)
+    assert not unnamed, unnamed
 
 
 # Hand-written statements of three problems (not from the gold): "tid" and "personer" turn up
@@ -576,6 +577,46 @@ def test_build_regroup_groups_again_on_request(demo_db, demo_corpus, tmp_path):
     with Store(db, readonly=True) as store:
         assert _partition(store) == before  # the same statements, the same settings: the same issues
         assert "Mitt eget namn" in {i["label"] for i in store.issues()}
+
+
+def test_statements_that_name_different_actors_are_linked_less():
+    """The actors a statement names move its edges: up for the same actors, down for none in
+    common, not at all when either names none."""
+    actors = [frozenset({"god man"}), frozenset({"Försäkringskassan"}), frozenset({"god man", "Kronofogden"}), frozenset()]
+    shared, disjoint = actor_agreement(actors, np.asarray([0, 0, 0, 1]), np.asarray([1, 2, 3, 3]))
+    assert shared.tolist() == [0.0, 0.5, 0.0, 0.0]
+    assert disjoint.tolist() == [1.0, 0.0, 0.0, 0.0]
+    texts = ["Lång väntetid på god man.", "Lång väntetid hos Försäkringskassan.", "Brist på gode män och skulder hos Kronofogden."]
+    vectors = np.asarray([[1.0, 0.1, 0.0], [1.0, 0.0, 0.1], [0.8, 0.3, 0.3]], dtype=np.float32)
+    matcher = ActorMatcher()
+    lazy = LazyActors(texts, matcher.find)
+    grouper = StatementGrouper(n_neighbors=2, lexical_weight=0.0, context_weight=0.0, min_similarity=-1.0)
+    dense = grouper.features(vectors)
+    plain = dict(((a, b), s) for a, b, s in zip(*grouper.edges(dense, texts)))
+    moved = dict(((a, b), s) for a, b, s in zip(*grouper.edges(dense, texts, actors=lazy)))
+    assert moved[(0, 1)] == pytest.approx(plain[(0, 1)] - grouper.actor_penalty)
+    assert moved[(0, 2)] == pytest.approx(plain[(0, 2)] + grouper.actor_weight * 0.5)
+    # only the rows an edge touched were read (all three here); a row no one asks for is not
+    assert [lazy[i] for i in range(3)] == [{"god man"}, {"Försäkringskassan"}, {"god man", "Kronofogden"}]
+    untouched = LazyActors(texts, lambda text: (_ for _ in ()).throw(AssertionError(text)))
+    assert len(untouched) == 3
+
+
+def test_added_statements_that_join_an_issue_bring_their_neighbours():
+    """An added statement linked only to other added statements joins the issue they join:
+    a new report's statements on an old problem do not outweigh it by their links to each other."""
+    labels = np.asarray([0, 0, 0, -1, -1, -1], dtype=np.int64)
+    added = np.asarray([3, 4, 5])
+    # 3 is close to issue 0; 4 is close to 3 and a little to 5; 5 to nothing grouped
+    starts = np.asarray([3, 3, 4, 4, 5])
+    ends = np.asarray([0, 1, 3, 5, 4])
+    sims = np.asarray([0.5, 0.4, 0.6, 0.2, 0.2])
+    left = StatementGrouper._join_groups(labels, added, starts, ends, sims)
+    assert labels.tolist() == [0, 0, 0, 0, 0, 0] and left == []
+    # without a first link into the issue nothing joins
+    labels = np.asarray([0, 0, 0, -1, -1, -1], dtype=np.int64)
+    assert StatementGrouper._join_groups(labels, added, starts[2:], ends[2:], sims[2:]) == [3, 4, 5]
+    assert labels.tolist() == [0, 0, 0, -1, -1, -1]
 
 
 def test_tfidf_rows_from_kept_frequencies_are_the_fitted_ones(demo_db):
