@@ -275,7 +275,8 @@ def exchange_only(demo_db: Path, factor: int, work: Path) -> None:
 GROUP_CHILD = """
 import resource, sys, time
 import numpy as np
-from systemfel.models.recurring import StatementGrouper
+from systemfel.models.recurring import LazyActors, StatementGrouper
+from systemfel.nlp.actors import ActorMatcher
 data = np.load(sys.argv[1], allow_pickle=True)
 copies = int(sys.argv[2])
 rng = np.random.default_rng(0)
@@ -285,8 +286,12 @@ vectors = np.vstack([base + rng.normal(0, noise, base.shape) for _ in range(copi
 contexts = np.vstack([context + rng.normal(0, noise, context.shape) for _ in range(copies)]).astype(np.float32)
 words = [t.split() for t in texts]
 all_texts = [" ".join(w[: max(3, len(w) - (c % 3))]) + f" {c}" for c in range(copies) for w in words]
+themes = [tuple(t.split("|")) if t else () for t in data["themes"].tolist()] * copies
 start = time.perf_counter()
-labels = StatementGrouper().fit_predict(vectors, all_texts, contexts)
+# as the stage does: the actors each statement names are found while grouping (timed)
+labels = StatementGrouper().fit_predict(
+    vectors, all_texts, contexts, actors=LazyActors(all_texts, ActorMatcher().find), themes=themes
+)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(len(vectors), seconds, peak, int(labels.max()) + 1, float(np.mean(labels >= 0)))
@@ -297,13 +302,15 @@ ADD_ONE_CHILD = GROUP_CHILD.split("start = time.perf_counter()")[0] + """
 import json
 from collections import Counter
 grouper = StatementGrouper()
-previous = grouper.fit_predict(vectors, all_texts, contexts)
+matcher = ActorMatcher()
+previous = grouper.fit_predict(vectors, all_texts, contexts, actors=LazyActors(all_texts, matcher.find), themes=themes)
 # one more report: the statements of the demo's first report, with fresh noise and new texts
 report = data["reports"] == sorted(set(data["reports"].tolist()))[0]
 added = (base[report] + rng.normal(0, noise, base[report].shape)).astype(np.float32)
 added_context = (context[report] + rng.normal(0, noise, context[report].shape)).astype(np.float32)
 added_texts = [t + " (ny rapport)" for t, r in zip(texts, report) if r]
 vectors = np.vstack([vectors, added]); contexts = np.vstack([contexts, added_context]); all_texts += added_texts
+themes += [theme for theme, r in zip(themes, report) if r]
 kept = json.dumps(grouper.frequencies_)  # what the stage keeps in the store
 start = time.perf_counter()
 # as the stage does: the kept document frequencies read back and brought up to date
@@ -312,13 +319,14 @@ df = Counter(old["df"])
 df.update(grouper.document_frequencies(added_texts))
 frequencies = {"n": old["n"] + len(added_texts), "df": dict(df)}
 labels = grouper.assign(
-    vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, frequencies=frequencies
+    vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, frequencies=frequencies,
+    actors=LazyActors(all_texts, matcher.find), themes=themes,
 )
 assign_seconds = time.perf_counter() - start
 joined = float(np.mean(labels[-len(added):] >= 0))
 kept = bool(np.array_equal(labels[: len(previous)][previous >= 0], previous[previous >= 0]))
 start = time.perf_counter()
-StatementGrouper().fit_predict(vectors, all_texts, contexts)
+StatementGrouper().fit_predict(vectors, all_texts, contexts, actors=LazyActors(all_texts, matcher.find), themes=themes)
 regroup_seconds = time.perf_counter() - start
 print(len(vectors), len(added), assign_seconds, regroup_seconds, joined, kept)
 """
@@ -371,6 +379,7 @@ def statement_sample(db: Path, factor: int, work: Path) -> tuple[Path, int]:
         context=np.vstack([cached[passages[r["passage_id"]]] for r in rows]),
         texts=np.asarray([r["text"] for r in rows], dtype=object),
         reports=np.asarray([r["file"] for r in rows]),
+        themes=np.asarray(["|".join(r["themes"] or ()) for r in rows], dtype=object),
     )
     return data, max(1, round(factor * 1000 / len(rows)))  # ~1000 statements per demo-sized corpus
 

@@ -4,10 +4,12 @@ Grouping (measured on ../shared/gold/dev-recurrence.jsonl, see README): each sta
 an e5 vector with the "query: " prefix (e5's advice for symmetric similarity), centred on
 the corpus mean, mixed with its passage's centred vector (a vignette's "Stått på väntelista
 drygt två år" only says *what* it waits for in its passage), plus a TF-IDF vector over
-Swedish stems and stem pairs ("lokal kontor", "god man"). Edges between statements that name
-actors are strengthened when they name the same ones and weakened when they share none
-(the actors a statement itself names, through the actor gazetteer): "Lång väntetid på god
-man" and "Långa handläggningstider hos FK" both wait, for different actors. A k-nearest-neighbour graph over those (approximate above `exact_below`
+Swedish stems and stem pairs ("lokal kontor", "god man"). Two priors move the edges: the
+actors a statement itself names (through the actor gazetteer) and the codebook themes it was
+given; an edge is strengthened when both statements share them and weakened when they share
+none: "Lång väntetid på god man" and "Långa handläggningstider hos FK" both wait, for
+different actors, and "skulder hos Kronofogden stänger ute från bostadsmarknaden" is about
+housing wherever its vignette goes. A k-nearest-neighbour graph over those (approximate above `exact_below`
 statements, so nothing grows with the square of the corpus) is split into communities by
 the consensus of several Louvain runs (one run depends too much on its seed). A statement with no neighbour above `min_similarity`, or alone in
 its community, stays ungrouped: it is counted, never forced into an issue.
@@ -95,16 +97,16 @@ def approximate_neighbours(dense: np.ndarray, k: int, links: int = 32, search_de
     return indices, sims
 
 
-def actor_agreement(
-    actors: Sequence[Collection[str]], starts: np.ndarray, ends: np.ndarray
+def set_agreement(
+    sets: Sequence[Collection[str]], starts: np.ndarray, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each edge (start, end): the Jaccard overlap of the actors both rows name, and 1.0
-    where both name actors but none in common. A row that names no actor says nothing
-    either way (0, 0)."""
+    """For each edge (start, end): the Jaccard overlap of the two rows' sets (the actors they
+    name, their codebook themes), and 1.0 where both have some but none in common. A row
+    with an empty set says nothing either way (0, 0)."""
     shared = np.zeros(len(starts), dtype=np.float32)
     disjoint = np.zeros(len(starts), dtype=np.float32)
     for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
-        a, b = actors[start], actors[end]
+        a, b = sets[start], sets[end]
         if a and b:
             common = len(set(a) & set(b))
             shared[i] = common / len(set(a) | set(b))
@@ -155,6 +157,8 @@ class StatementGrouper:
         lexical_ngrams: int = 2,
         actor_weight: float = 0.1,
         actor_penalty: float = 0.05,
+        theme_weight: float = 0.1,
+        theme_penalty: float = 0.075,
         report_centring: float = 0.0,
         lexical_kind: str = "stems",
         lexical_max_df: float = 1.0,
@@ -174,6 +178,8 @@ class StatementGrouper:
         self.lexical_ngrams = lexical_ngrams
         self.actor_weight = actor_weight
         self.actor_penalty = actor_penalty
+        self.theme_weight = theme_weight
+        self.theme_penalty = theme_penalty
         self.n_neighbors = n_neighbors
         self.resolution = resolution
         self.context_weight = context_weight
@@ -282,14 +288,15 @@ class StatementGrouper:
 
     def edges(
         self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None,
-        actors: Sequence[Collection[str]] | None = None,
+        actors: Sequence[Collection[str]] | None = None, themes: Sequence[Collection[str]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, neighbour, similarity) of the graph's edges from each row (of `rows` only, if
         given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best, their
-        similarity moved by the actors both name (`actor_agreement`), kept if at least
-        `min_similarity`. This is the one similarity grouping and assignment share. `actors`
-        holds each row's actor names; it is only indexed, so a lazy sequence spares finding
-        the actors of rows no edge touches."""
+        similarity moved by the actors both name and the codebook themes both were given
+        (`set_agreement`), kept if at least `min_similarity`. This is the one similarity
+        grouping and assignment share. `actors` holds each row's actor names, `themes` its
+        theme slugs; both are only indexed, so a lazy sequence spares finding the actors of
+        rows no edge touches."""
         queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
         indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
         if self.lexical_weight:
@@ -302,17 +309,18 @@ class StatementGrouper:
             indices = np.take_along_axis(indices, order, axis=1)
             sims = np.take_along_axis(sims, order, axis=1)
         starts, ends, sims = np.repeat(queries, indices.shape[1]), indices.ravel(), sims.ravel()
-        if actors is not None and (self.actor_weight or self.actor_penalty):
-            shared, disjoint = actor_agreement(actors, starts, ends)
-            sims = sims + self.actor_weight * shared - self.actor_penalty * disjoint
+        for sets, weight, penalty in ((actors, self.actor_weight, self.actor_penalty), (themes, self.theme_weight, self.theme_penalty)):
+            if sets is not None and (weight or penalty):
+                shared, disjoint = set_agreement(sets, starts, ends)
+                sims = sims + weight * shared - penalty * disjoint
         keep = sims >= self.min_similarity
         return starts[keep], ends[keep], sims[keep]
 
-    def graph(self, vectors, texts, context=None, reports=None, actors=None) -> sparse.csr_matrix:
+    def graph(self, vectors, texts, context=None, reports=None, actors=None, themes=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""
         dense = self.features(vectors, context, reports, texts)
         n = len(dense)
-        starts, ends, sims = self.edges(dense, texts, actors=actors)
+        starts, ends, sims = self.edges(dense, texts, actors=actors, themes=themes)
         matrix = sparse.csr_matrix((sims, (starts, ends)), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
@@ -345,13 +353,13 @@ class StatementGrouper:
 
     def fit_predict(
         self, vectors: np.ndarray, texts: Sequence[str], context: np.ndarray | None = None, reports=None,
-        actors: Sequence[Collection[str]] | None = None,
+        actors: Sequence[Collection[str]] | None = None, themes: Sequence[Collection[str]] | None = None,
     ) -> np.ndarray:
         n = len(vectors)
         labels = np.full(n, -1, dtype=np.int64)
         if n < 2:
             return labels
-        membership = self.communities(self.graph(vectors, texts, context, reports, actors).tocoo(), n)
+        membership = self.communities(self.graph(vectors, texts, context, reports, actors, themes).tocoo(), n)
         sizes = np.bincount(membership)
         # numbered by their smallest member, so the numbering depends only on the input order
         first: dict[int, int] = {}
@@ -367,6 +375,7 @@ class StatementGrouper:
     def assign(
         self, vectors: np.ndarray, texts: Sequence[str], previous: np.ndarray, context: np.ndarray | None = None,
         reports=None, frequencies: dict | None = None, actors: Sequence[Collection[str]] | None = None,
+        themes: Sequence[Collection[str]] | None = None,
     ) -> np.ndarray:
         """Labels when statements are added to a grouping: `previous` holds each row's group
         from the last grouping, -1 for an ungrouped statement and NEW (-2) for an added one.
@@ -389,7 +398,7 @@ class StatementGrouper:
         n = len(previous)
         if len(added) and n >= 2:
             dense = self.features(vectors, context, reports, texts)
-            starts, ends, sims = self.edges(dense, texts, added, frequencies, actors)
+            starts, ends, sims = self.edges(dense, texts, added, frequencies, actors, themes)
             left = self._join_groups(labels, added, starts, ends, sims)
             first = max(int(previous.max()), -1) + 1
             labels = self._new_groups(labels, np.asarray(left, dtype=np.int64), starts, ends, sims, first)

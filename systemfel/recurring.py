@@ -65,7 +65,8 @@ class RecurringStage:
 
     With `themes` (the build's theme stage) every statement is themed as well, blended with
     its passage (`ThemeAssigner.mix_parts`): a county paragraph's five problems get a theme
-    each, and an issue's themes are its statements' main themes."""
+    each, an issue's themes are its statements' main themes, and the themes two statements share
+    count as a prior in the grouping. Without it the grouping has no codebook prior."""
 
     name = STAGE_NAME
     settings_key = STAGE_NAME + " (gruppering)"
@@ -108,6 +109,9 @@ class RecurringStage:
             for s in statements
         ]  # fmt: skip
         assigned = False
+        if rows and self.themes:
+            # themes first: the codebook is a prior of the grouping (`StatementGrouper.theme_weight`)
+            self._theme_statements(data, rows, passages, theming)
         if rows:
             items = [(r["text_hash"], r["text"]) for r in rows] + [(p.text_hash, p.text) for p in passages]
             vectors = query_vectors_cached(
@@ -125,12 +129,13 @@ class RecurringStage:
             matrix = np.vstack([vectors[r["text_hash"]] for r in distinct])
             texts = [r["text"] for r in distinct]
             context = np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct])
+            themes = [r.get("themes") or () for r in distinct] if self.themes else None
             known = store.previous_statement_issues() if not self.regroup else None
             assigned = bool(known) and store.get_meta(self.settings_key) == settings
             if assigned:
-                issue_of = self._assign(store, distinct, known, matrix, texts, context)
+                issue_of = self._assign(store, distinct, known, matrix, texts, context, themes)
             else:
-                labels = self.grouper.fit_predict(matrix, texts, context, actors=self._actors(texts))
+                labels = self.grouper.fit_predict(matrix, texts, context, actors=self._actors(texts), themes=themes)
                 _save_frequencies(store, self.grouper.__dict__.pop("frequencies_", None))
                 groups: dict[int, list[str]] = {}
                 for row, label in zip(distinct, labels):
@@ -140,8 +145,6 @@ class RecurringStage:
                 issue_of = {row["text_hash"]: ids[int(label)] for row, label in zip(distinct, labels) if label >= 0}
             for row in rows:
                 row["machine_issue_id"] = issue_of.get(row["text_hash"])
-            if self.themes:
-                self._theme_statements(data, rows, passages, theming)
         save_issues(store, rows, keep_names=assigned)
         store.set_meta(self.settings_key, settings)
         store.set_meta(STATEMENT_THEMES_KEY, theming or "")
@@ -179,7 +182,7 @@ class RecurringStage:
         data.progress("Tilldelar påståenden teman", 1, 1)
 
     def _assign(
-        self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context
+        self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context, themes
     ) -> dict[str, str]:
         """Statement hash -> issue id with the added statements assigned to the last grouping's
         issues (or to new issues among themselves); old issues keep their ids."""
@@ -192,7 +195,7 @@ class RecurringStage:
         log.info("assigning %d added statements to %d existing issues", int(np.sum(previous == NEW)), len(old_ids))
         frequencies = self._frequencies(store, distinct, known, previous)
         labels = self.grouper.assign(
-            matrix, texts, previous, context, frequencies=frequencies, actors=self._actors(texts)
+            matrix, texts, previous, context, frequencies=frequencies, actors=self._actors(texts), themes=themes
         )
         _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
         new_groups: dict[int, list[str]] = {}
