@@ -190,7 +190,7 @@ class NameFinder:
         """Character spans of the names in `text`, longest first where they overlap. A name found
         once (or given in `known`, names found elsewhere in the same report) is a name wherever
         it recurs: "Vi kallar henne Lisa. ... Lisa ringde."."""
-        doc = self.nlp.nlp.make_doc(text)
+        doc = self.nlp.make_doc(text)
         found: list[tuple[int, int]] = []
         for match_id, start, end in self.matcher(doc):
             label = self.nlp.vocab.strings[match_id]

@@ -8,6 +8,7 @@ sentence would miss the table; ours looks up the lower-cased form.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 
 import numpy
@@ -53,6 +54,15 @@ def _make_lower_lemmatizer(nlp: Language, model, name: str, mode: str, overwrite
     return LowerCaseLookupLemmatizer(nlp.vocab, model, name, mode=mode, overwrite=overwrite, scorer=scorer)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """The text with lone surrogates (which no UTF-8 can hold, and spaCy's tokenizer refuses
+    since 3.8) replaced by U+FFFD, one for one, so character offsets stay the same."""
+    return _SURROGATE.sub("\ufffd", text) if text else text
+
+
 class SwedishNLP:
     """One blank Swedish pipeline with lemmas and sentences; build it once and keep it.
 
@@ -73,10 +83,14 @@ class SwedishNLP:
         return self.nlp.vocab
 
     def __call__(self, text: str) -> Doc:
-        return self.nlp(text)
+        return self.nlp(encodable(text))
+
+    def make_doc(self, text: str) -> Doc:
+        """Tokens only, no lemmas or sentences: for matchers on the words' own forms."""
+        return self.nlp.make_doc(encodable(text))
 
     def pipe(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[Doc]:
-        return self.nlp.pipe(texts, batch_size=batch_size)
+        return self.nlp.pipe((encodable(text) for text in texts), batch_size=batch_size)
 
     def lemmas(self, text: str) -> list[str]:
         """Lemma of every word token (punctuation and spaces left out)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -80,16 +81,20 @@ def test_words_that_look_like_names_or_numbers_stay(pii, text):
 RAW_PII = ("850709", "9805", "Svensson", "123 45 67", "070-123", "anna.svensson@", "Zoltan")
 
 
+_DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def _stored_text(db: Path) -> list[tuple[str, str, str]]:
     """(table, column, value) of every text value in the database but documents.path (the file's
-    location on disk: the key a rebuild finds the file by)."""
+    location on disk: the key a rebuild finds the file by) and hex digests (a file's or text's
+    SHA: "…09b98051943…" holds "9805" by chance, not a personnummer)."""
     conn = sqlite3.connect(db)
     out = []
     for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
         columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
         for row in conn.execute(f"SELECT * FROM {table}"):
             for column, value in zip(columns, row):
-                if isinstance(value, str) and (table, column) != ("documents", "path"):
+                if isinstance(value, str) and (table, column) != ("documents", "path") and not _DIGEST.fullmatch(value):
                     out.append((table, column, value))
     conn.close()
     return out
