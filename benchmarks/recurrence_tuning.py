@@ -1,7 +1,7 @@
 """Recurring issues: the settings tried, scored on the recurrence gold, and leave-one-report-out.
 
     .venv/bin/python benchmarks/recurrence_tuning.py --db data/demo.db [--gold tests/data/dev-recurrence.jsonl]
-        [--grid codebook|actors|graph|text] [--seeds 4]
+        [--grid priors|codebook|actors|graph|text] [--seeds 4]
 
 Reads a built store (its statements, their themes and cached "query" vectors), groups the
 distinct statements with each setting of a small grid and prints B-cubed F1 and found
@@ -30,6 +30,14 @@ from systemfel.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 GRIDS = {
+    # every prior on or off: stem pairs, actors, codebook themes
+    "priors": {
+        "lexical_ngrams": [1, 2],
+        "actor_weight": [0.0, 0.1],
+        "actor_penalty": [0.0, 0.05],
+        "theme_weight": [0.0, 0.1],
+        "theme_penalty": [0.0, 0.075],
+    },
     # the codebook as a prior: how much shared themes strengthen an edge, and none weaken it
     "codebook": {
         "theme_weight": [0.0, 0.05, 0.1],
@@ -77,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--gold", type=Path, default=ROOT / "tests" / "data" / "dev-recurrence.jsonl")
-    parser.add_argument("--grid", choices=sorted(GRIDS), default="codebook")
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="priors")
     parser.add_argument("--seeds", type=int, default=4, help="Louvain seeds per setting (their mean is scored)")
     args = parser.parse_args()
     grid = GRIDS[args.grid]

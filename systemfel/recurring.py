@@ -65,8 +65,8 @@ class RecurringStage:
 
     With `themes` (the build's theme stage) every statement is themed as well, blended with
     its passage (`ThemeAssigner.mix_parts`): a county paragraph's five problems get a theme
-    each, an issue's themes are its statements' main themes, and the themes two statements share
-    count as a prior in the grouping. Without it the grouping has no codebook prior."""
+    each, an issue's themes are its statements' main themes, and the grouper's codebook prior
+    (`StatementGrouper.theme_weight`, off by default) can use them."""
 
     name = STAGE_NAME
     settings_key = STAGE_NAME + " (gruppering)"
@@ -110,7 +110,7 @@ class RecurringStage:
         ]  # fmt: skip
         assigned = False
         if rows and self.themes:
-            # themes first: the codebook is a prior of the grouping (`StatementGrouper.theme_weight`)
+            # themes first: the grouper may use them as a prior (`StatementGrouper.theme_weight`)
             self._theme_statements(data, rows, passages, theming)
         if rows:
             items = [(r["text_hash"], r["text"]) for r in rows] + [(p.text_hash, p.text) for p in passages]
