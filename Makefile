@@ -8,15 +8,15 @@ BIN    := $(VENV)/bin
 DB     ?= data/demo.db
 PORT   ?= 8501
 
-.PHONY: demo test setup browser-deps ocr-deps bench clean
+.PHONY: demo test setup browser-deps ocr-deps bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -c constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -49,6 +49,11 @@ test: setup browser-deps ocr-deps
 bench: setup
 	$(BIN)/python benchmarks/ingest_speed.py
 	$(BIN)/python benchmarks/embed_search.py
+
+## Pin the current environment's versions (after a deliberate upgrade, with the tests passing).
+lock: setup
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i -e '^torch==' -e '^systemfel'; } > constraints.new
+	mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) data artifacts
