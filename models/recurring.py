@@ -128,8 +128,6 @@ class LazyActors(Sequence):
         return len(self.texts)
 
     def __getitem__(self, row):
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
         row = int(row)
         if row not in self._found:
             self._found[row] = frozenset(self.find(self.texts[row]))

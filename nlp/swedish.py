@@ -8,7 +8,6 @@ sentence would miss the table; ours looks up the lower-cased form.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator
 
 import numpy
@@ -19,6 +18,7 @@ from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc, Token
 
 from systemfel.base.sentences import sentence_spans
+from systemfel.base.textnorm import encodable
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +52,6 @@ def mark_sentence_starts(doc: Doc) -> Doc:
 )
 def _make_lower_lemmatizer(nlp: Language, model, name: str, mode: str, overwrite: bool, scorer):
     return LowerCaseLookupLemmatizer(nlp.vocab, model, name, mode=mode, overwrite=overwrite, scorer=scorer)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def encodable(text: str) -> str:
-    """The text with lone surrogates (which no UTF-8 can hold, and spaCy's tokenizer refuses
-    since 3.8) replaced by U+FFFD, one for one, so character offsets stay the same."""
-    return _SURROGATE.sub("\ufffd", text) if text else text
 
 
 class SwedishNLP:
