@@ -89,8 +89,11 @@ class RecurringStage:
             sorted((name, sorted(entry.variants), sorted(entry.compounds)) for name, entry in actors.items()),
         )  # fmt: skip
 
-    def _actors(self, texts: list[str]) -> LazyActors:
-        """The actors each statement itself names (the passage's may be another's)."""
+    def _actors(self, texts: list[str]) -> LazyActors | None:
+        """The actors each statement itself names (the passage's may be another's); None when
+        the grouper does not weigh them, so the gazetteer's spaCy pipeline is not built."""
+        if not (self.grouper.actor_weight or self.grouper.actor_penalty):
+            return None
         matcher = ActorMatcher(self.actor_files)
         return LazyActors(texts, matcher.find)
 
