@@ -275,7 +275,7 @@ def exchange_only(demo_db: Path, factor: int, work: Path) -> None:
 GROUP_CHILD = """
 import resource, sys, time
 import numpy as np
-from systemfel.models.recurring import LazyActors, StatementGrouper
+from systemfel.models.recurring import StatementGrouper
 from systemfel.nlp.actors import ActorMatcher
 data = np.load(sys.argv[1], allow_pickle=True)
 copies = int(sys.argv[2])
@@ -288,10 +288,10 @@ words = [t.split() for t in texts]
 all_texts = [" ".join(w[: max(3, len(w) - (c % 3))]) + f" {c}" for c in range(copies) for w in words]
 themes = [tuple(t.split("|")) if t else () for t in data["themes"].tolist()] * copies
 start = time.perf_counter()
-# as the stage does: the actors each statement names are found while grouping (timed)
-labels = StatementGrouper().fit_predict(
-    vectors, all_texts, contexts, actors=LazyActors(all_texts, ActorMatcher().find), themes=themes
-)
+# as the stage does: the actors each statement names are found before grouping (timed)
+matcher = ActorMatcher()
+actors = [frozenset(matcher.find(text)) for text in all_texts]
+labels = StatementGrouper().fit_predict(vectors, all_texts, contexts, actors=actors, themes=themes)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(len(vectors), seconds, peak, int(labels.max()) + 1, float(np.mean(labels >= 0)))
@@ -303,7 +303,8 @@ import json
 from collections import Counter
 grouper = StatementGrouper()
 matcher = ActorMatcher()
-previous = grouper.fit_predict(vectors, all_texts, contexts, actors=LazyActors(all_texts, matcher.find), themes=themes)
+actors = [frozenset(matcher.find(text)) for text in all_texts]  # kept in the store with the statements
+previous = grouper.fit_predict(vectors, all_texts, contexts, actors=actors, themes=themes)
 # one more report: the statements of the demo's first report, with fresh noise and new texts
 report = data["reports"] == sorted(set(data["reports"].tolist()))[0]
 added = (base[report] + rng.normal(0, noise, base[report].shape)).astype(np.float32)
@@ -318,15 +319,17 @@ old = json.loads(kept)
 df = Counter(old["df"])
 df.update(grouper.document_frequencies(added_texts))
 frequencies = {"n": old["n"] + len(added_texts), "df": dict(df)}
+# the stored statements keep their actors; only the added ones are read
+actors += [frozenset(matcher.find(text)) for text in added_texts]
 labels = grouper.assign(
     vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, frequencies=frequencies,
-    actors=LazyActors(all_texts, matcher.find), themes=themes,
+    actors=actors, themes=themes,
 )
 assign_seconds = time.perf_counter() - start
 joined = float(np.mean(labels[-len(added):] >= 0))
 kept = bool(np.array_equal(labels[: len(previous)][previous >= 0], previous[previous >= 0]))
 start = time.perf_counter()
-StatementGrouper().fit_predict(vectors, all_texts, contexts, actors=LazyActors(all_texts, matcher.find), themes=themes)
+StatementGrouper().fit_predict(vectors, all_texts, contexts, actors=actors, themes=themes)
 regroup_seconds = time.perf_counter() - start
 print(len(vectors), len(added), assign_seconds, regroup_seconds, joined, kept)
 """

@@ -115,25 +115,6 @@ def set_agreement(
     return shared, disjoint
 
 
-class LazyActors(Sequence):
-    """The actors each text names, found when a row is first asked for: the assignment of a
-    new report touches its own rows and their neighbours, not the whole corpus."""
-
-    def __init__(self, texts: Sequence[str], find):
-        self.texts = texts
-        self.find = find
-        self._found: dict[int, frozenset[str]] = {}
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def __getitem__(self, row):
-        row = int(row)
-        if row not in self._found:
-            self._found[row] = frozenset(self.find(self.texts[row]))
-        return self._found[row]
-
-
 def centre(vectors: np.ndarray) -> np.ndarray:
     """Rows minus their mean, unit length: removes the direction every report shares."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -294,8 +275,7 @@ class StatementGrouper:
         similarity moved by the actors both name and the codebook themes both were given
         (`set_agreement`), kept if at least `min_similarity`. This is the one similarity
         grouping and assignment share. `actors` holds each row's actor names, `themes` its
-        theme slugs; both are only indexed, so a lazy sequence spares finding the actors of
-        rows no edge touches."""
+        theme slugs (the stage keeps both with the statements)."""
         queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
         indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
         if self.lexical_weight:

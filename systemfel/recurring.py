@@ -19,7 +19,7 @@ from systemfel.ingest.metadata import COUNTIES
 from systemfel.models import recurring as recurring_module
 from systemfel.models import statements as statements_module
 from systemfel.models.embed.base import Embedder
-from systemfel.models.recurring import NEW, IssueNamer, LazyActors, StatementGrouper, issue_status, new_issue_ids, stable_ids
+from systemfel.models.recurring import NEW, IssueNamer, StatementGrouper, issue_status, new_issue_ids, stable_ids
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.themes import statement_units
 from systemfel.models.vectors import embed_passages_cached, query_vectors_cached, sentence_vectors_cached
@@ -34,6 +34,10 @@ STAGE_NAME = "återkommande systemfel"
 FREQUENCIES_KEY = "recurring:document-frequencies"
 # The theme settings the stored statement themes were given with.
 STATEMENT_THEMES_KEY = "recurring:statement-themes"
+# The actor lists (shipped and the user's) the stored statement actors were found with.
+STATEMENT_ACTORS_KEY = "recurring:statement-actors"
+# The actor names of those lists, for naming issues again without them (`reassemble`).
+ACTOR_WORDS_KEY = "recurring:actor-words"
 
 
 class RecurringError(Exception):
@@ -82,20 +86,41 @@ class RecurringStage:
         self.actor_files = tuple(actor_files)
 
     def signature(self, embedder: Embedder) -> str:
-        actors = load_actor_entries([DEFAULT_ACTORS, *self.actor_files])
         return fingerprint(
             embedder.name, vars(self.splitter), vars(self.grouper),
-            code_fingerprint(recurring_module, statements_module),
-            sorted((name, sorted(entry.variants), sorted(entry.compounds)) for name, entry in actors.items()),
+            code_fingerprint(recurring_module, statements_module), self._actor_lists(),
         )  # fmt: skip
 
-    def _actors(self, texts: list[str]) -> LazyActors | None:
-        """The actors each statement itself names (the passage's may be another's); None when
-        the grouper does not weigh them, so the gazetteer's spaCy pipeline is not built."""
+    def _actor_lists(self) -> list:
+        actors = load_actor_entries([DEFAULT_ACTORS, *self.actor_files])
+        return sorted((name, sorted(entry.variants), sorted(entry.compounds)) for name, entry in actors.items())
+
+    def _find_actors(self, store: Store, rows: list[dict]) -> None:
+        """Sets each row's "actors": the actors the statement itself names (its passage's may
+        be another statement's: a county paragraph names five). A statement stored with the
+        same actor lists keeps its actors, so adding a report reads only its own statements;
+        the gazetteer (a spaCy pipeline) is built only when some statement is new."""
+        lists = fingerprint(self._actor_lists())
+        known: dict[str, list[str]] = {}
+        if store.get_meta(STATEMENT_ACTORS_KEY) == lists:
+            known = {s["text_hash"]: s["actors"] for s in store.statements() if s["actors"] is not None}
+        found: dict[str, list[str]] = {}
+        todo = [row for row in rows if row["text_hash"] not in known]
+        if todo:
+            matcher = ActorMatcher(self.actor_files)
+            for row in todo:
+                if row["text_hash"] not in found:
+                    found[row["text_hash"]] = matcher.find(row["text"])
+        for row in rows:
+            row["actors"] = list(known[row["text_hash"]] if row["text_hash"] in known else found[row["text_hash"]])
+        store.set_meta(STATEMENT_ACTORS_KEY, lists)
+        store.set_meta(ACTOR_WORDS_KEY, json.dumps(actor_names([DEFAULT_ACTORS, *self.actor_files]), ensure_ascii=False))
+
+    def _grouper_actors(self, distinct: list[dict]) -> list[frozenset[str]] | None:
+        """The statements' actors for the grouper's edges; None when it does not weigh them."""
         if not (self.grouper.actor_weight or self.grouper.actor_penalty):
             return None
-        matcher = ActorMatcher(self.actor_files)
-        return LazyActors(texts, matcher.find)
+        return [frozenset(row["actors"]) for row in distinct]
 
     def run(self, data: AnalysisInput) -> bool:
         store = data.store
@@ -112,6 +137,8 @@ class RecurringStage:
             for s in statements
         ]  # fmt: skip
         assigned = False
+        if rows:
+            self._find_actors(store, rows)
         if rows and self.themes:
             # themes first: the grouper may use them as a prior (`StatementGrouper.theme_weight`)
             self._theme_statements(data, rows, passages, theming)
@@ -138,7 +165,9 @@ class RecurringStage:
             if assigned:
                 issue_of = self._assign(store, distinct, known, matrix, texts, context, themes)
             else:
-                labels = self.grouper.fit_predict(matrix, texts, context, actors=self._actors(texts), themes=themes)
+                labels = self.grouper.fit_predict(
+                    matrix, texts, context, actors=self._grouper_actors(distinct), themes=themes
+                )
                 _save_frequencies(store, self.grouper.__dict__.pop("frequencies_", None))
                 groups: dict[int, list[str]] = {}
                 for row, label in zip(distinct, labels):
@@ -198,7 +227,7 @@ class RecurringStage:
         log.info("assigning %d added statements to %d existing issues", int(np.sum(previous == NEW)), len(old_ids))
         frequencies = self._frequencies(store, distinct, known, previous)
         labels = self.grouper.assign(
-            matrix, texts, previous, context, frequencies=frequencies, actors=self._actors(texts), themes=themes
+            matrix, texts, previous, context, frequencies=frequencies, actors=self._grouper_actors(distinct), themes=themes
         )
         _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
         new_groups: dict[int, list[str]] = {}
@@ -322,7 +351,10 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
     latest = max((p.year for p in passages if p.year is not None), default=None)
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
-    namer = IssueNamer(actor_words=actor_names(), place_words=place_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
+    stored_words = store.get_meta(ACTOR_WORDS_KEY)
+    words = json.loads(stored_words) if stored_words else actor_names([DEFAULT_ACTORS])
+    added_actors = _added_actors(store)
+    namer = IssueNamer(actor_words=words, place_words=place_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
     by_issue: dict[str, list[dict]] = {}
     for r in rows:
         if r["issue_id"]:
@@ -336,7 +368,7 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
             (r.get("themes") or by_id[r["passage_id"]].themes or [None])[0] for r in members if r["passage_id"] in by_id
         )
         themes.pop(None, None)
-        actors = Counter(a for p in member_passages for a in p.actors)
+        actors = issue_actors(members, by_id, added_actors)
         years = sorted({p.year for p in member_passages if p.year is not None})
         orgs = sorted({p.org for p in member_passages if p.org})
         reports = sorted({Path(p.file).stem for p in member_passages})
@@ -353,7 +385,7 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
                 "terms": terms,
                 "status": issue_status(set(orgs), set(years), set(reports), latest),
                 "themes": [slug for slug, _ in themes.most_common()],
-                "actors": [a for a, _ in actors.most_common()],
+                "actors": actors,
                 "reports": reports,
                 "orgs": orgs,
                 "regions": sorted({p.region for p in member_passages if p.region}),
@@ -366,9 +398,38 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
     store.save_recurring(rows, issues)
 
 
-def actor_names() -> list[str]:
-    """The shipped actors' names and compound heads: a label of these alone says who, not what."""
-    return [name for entry in load_actor_entries([DEFAULT_ACTORS]).values() for name in (entry.canonical, *entry.compounds)]
+def issue_actors(members: list[dict], passages: dict, added: dict[str, list[str]]) -> list[str]:
+    """Who an issue is about, most often named first: the actors its statements name
+    themselves, and those a researcher added to their passages (`added`, by passage text
+    hash). A statement whose own actors are not known (None: stored before statements kept
+    them, or a passage a researcher put into the issue) counts its passage's; an issue none of
+    whose statements names an actor takes its passages' actors, so it is not left without."""
+    counts: Counter = Counter()
+    for row in members:
+        passage = passages.get(row["passage_id"])
+        own = row.get("actors")
+        if own is None:
+            own = passage.actors if passage else ()
+        extra = added.get(passage.text_hash, []) if passage else []
+        counts.update(dict.fromkeys([*own, *extra], 1))
+    if not counts:
+        counts.update(a for row in members if row["passage_id"] in passages for a in passages[row["passage_id"]].actors)
+    return [actor for actor, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _added_actors(store: Store) -> dict[str, list[str]]:
+    """Passage text hash -> the actors a researcher said it concerns (`actor:<name>` corrections)."""
+    added: dict[str, list[str]] = {}
+    for (hash_, field), value in store.corrections().items():
+        if field.startswith("actor:") and value == APPLIES:
+            added.setdefault(hash_, []).append(field.split(":", 1)[1])
+    return added
+
+
+def actor_names(paths) -> list[str]:
+    """The actors' names and compound heads of the actor files: a label of these alone says
+    who, not what."""
+    return [name for entry in load_actor_entries(paths).values() for name in (entry.canonical, *entry.compounds)]
 
 
 def place_names() -> list[str]:
@@ -378,7 +439,8 @@ def place_names() -> list[str]:
 
 def issue_records(store: Store, min_reports: int = 1) -> list[dict]:
     """Issues as export rows: the issue fields plus passage ids and quotes {passage_id, text, file, page,
-    themes} (the statement's own themes, main first)."""
+    themes, actors} (the statement's own themes, main first, and the actors it names; null
+    where not known yet: a store grouped before statements kept them)."""
     statements: dict[str, list[dict]] = {}
     for s in store.statements():
         if s["issue_id"]:
@@ -406,7 +468,7 @@ def issue_records(store: Store, min_reports: int = 1) -> list[dict]:
                 "passage_ids": sorted({s["passage_id"] for s in members}),
                 "quotes": [
                     {"passage_id": s["passage_id"], "text": s["text"], "file": s["file"], "page": s["page"],
-                     "themes": s["themes"]}
+                     "themes": s["themes"], "actors": s["actors"]}
                     for s in members
                 ],
             }

@@ -164,7 +164,8 @@ CREATE TABLE IF NOT EXISTS statements (
     text_hash TEXT NOT NULL,
     machine_issue_id TEXT,
     issue_id TEXT,
-    themes TEXT NOT NULL DEFAULT '[]'
+    themes TEXT NOT NULL DEFAULT '[]',
+    actors TEXT
 );
 CREATE INDEX IF NOT EXISTS statements_issue ON statements(issue_id);
 CREATE TABLE IF NOT EXISTS issues (
@@ -277,9 +278,13 @@ class Store:
         for name, definition in self.ADDED_COLUMNS.items():
             if name not in columns:
                 self.conn.execute(f"ALTER TABLE passages ADD COLUMN {name} {definition}")
-        if "themes" not in self._statement_columns():
+        statement_columns = self._statement_columns()
+        if "themes" not in statement_columns:
             # statements themed on their own since: empty until the next build themes them
             self.conn.execute("ALTER TABLE statements ADD COLUMN themes TEXT NOT NULL DEFAULT '[]'")
+        if "actors" not in statement_columns:
+            # the actors a statement names, found since: NULL (not known) until the next build
+            self.conn.execute("ALTER TABLE statements ADD COLUMN actors TEXT")
         self.conn.commit()
 
     def _statement_columns(self) -> set[str]:
@@ -887,11 +892,12 @@ class Store:
                 ],
             )  # fmt: skip
             conn.executemany(
-                "INSERT INTO statements(passage_id, start, end, text, text_hash, machine_issue_id, issue_id, themes)"
-                " VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO statements(passage_id, start, end, text, text_hash, machine_issue_id, issue_id, themes, actors)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 [
                     (s["passage_id"], s["start"], s["end"], s["text"], s["text_hash"], s["machine_issue_id"], s["issue_id"],
-                     json.dumps(s.get("themes", []), ensure_ascii=False))
+                     json.dumps(s.get("themes", []), ensure_ascii=False),
+                     None if s.get("actors") is None else json.dumps(list(s["actors"]), ensure_ascii=False))
                     for s in statements
                 ],
             )
@@ -907,20 +913,27 @@ class Store:
         return out
 
     def statements(self, issue_id: str | None = None) -> list[dict]:
-        """Statements with their passage's report, page and organisation, in reading order."""
+        """Statements with their passage's report, page and organisation, in reading order.
+        `actors` is the list of actors the statement itself names, None where not known yet
+        (a store grouped before statements kept them)."""
         if not self.has_recurring_tables():
             return []
         where, params = ("WHERE s.issue_id = ?", (issue_id,)) if issue_id is not None else ("", ())
-        # a read-only database made before statements had themes: none yet
-        themes = "s.themes" if "themes" in self._statement_columns() else "'[]'"
+        # a read-only database made before statements had themes or actors: none yet
+        columns = self._statement_columns()
+        themes = "s.themes" if "themes" in columns else "'[]'"
+        actors = "s.actors" if "actors" in columns else "NULL"
         rows = self.conn.execute(
             f"""SELECT s.id, s.passage_id, s.start, s.end, s.text, s.text_hash, s.machine_issue_id, s.issue_id,
-                       {themes} AS themes, d.file, d.org, d.region, d.year, p.page
+                       {themes} AS themes, {actors} AS actors, d.file, d.org, d.region, d.year, p.page
                   FROM statements s JOIN passages p ON p.id = s.passage_id JOIN documents d ON d.id = p.doc_id
                   {where} ORDER BY d.org, d.year, d.file, p.seq, s.start""",
             params,
         ).fetchall()
-        return [dict(r) | {"themes": json.loads(r["themes"])} for r in rows]
+        return [
+            dict(r) | {"themes": json.loads(r["themes"]), "actors": None if r["actors"] is None else json.loads(r["actors"])}
+            for r in rows
+        ]
 
     def previous_issue_members(self) -> dict[str, set[str]]:
         """Machine issue id -> statement text hashes of the last grouping (for keeping ids stable)."""

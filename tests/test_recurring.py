@@ -19,15 +19,16 @@ from streamlit.testing.v1 import AppTest
 pytestmark = pytest.mark.timeout(2700)
 
 from systemfel.base.textnorm import normalize_for_match
-from systemfel.base.records import DocumentMeta, Passage, PassageLabels
+from systemfel.base.records import DocumentMeta, Passage, PassageLabels, StoredPassage
 from systemfel.cli import main
 from systemfel.models.embed import load_embedder
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
-from systemfel.models.recurring import LazyActors, StatementGrouper, set_agreement, stable_ids
+from systemfel.models.recurring import StatementGrouper, set_agreement, stable_ids
 from systemfel.nlp.actors import ActorMatcher
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import MODEL_META_KEY
-from systemfel.recurring import FREQUENCIES_KEY, RecurringStage, reassemble
+from systemfel import recurring as recurring_stage
+from systemfel.recurring import ACTOR_WORDS_KEY, FREQUENCIES_KEY, RecurringStage, issue_actors, reassemble
 from systemfel.stages import AnalysisInput
 from systemfel.store import SCHEMA, Store
 
@@ -403,6 +404,10 @@ def test_the_view_ranks_issues_and_opens_quotes_by_report(demo_db, monkeypatch):
     texts = {normalize_for_match(s["text"]) for s in store.statements(first["id"])}
     assert quotes and len(quotes) == first["size"]
     assert all(normalize_for_match(html.unescape(re.sub(r"\\(.)", r"\1", q[2:]))) in texts for q in quotes)
+    # each quote's source line names the actors that statement names, no others
+    captions = [html.unescape(re.sub(r"\\(.)", r"\1", e.value)) for e in at.caption]
+    named = sorted(", ".join(s["actors"]) for s in store.statements(first["id"]) if s["actors"])
+    assert named and sorted(c.split("Aktörer: ")[1] for c in captions if "Aktörer: " in c) == named
     # a quote leads to "Sök liknande fall" for its passage
     button = next(b for b in at.button if b.label == "Sök liknande fall")
     button.click()
@@ -492,13 +497,24 @@ def _partition(store: Store) -> set[frozenset]:
     return {frozenset(members) for members in store.previous_issue_members().values()}
 
 
-def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tmp_path):
+class _CountingMatcher(ActorMatcher):
+    """The actor gazetteer, noting every text it reads."""
+
+    read: list[str] = []
+
+    def find(self, text):
+        self.read.append(text)
+        return super().find(text)
+
+
+def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tmp_path, monkeypatch):
     """A build that adds a report assigns the added statements to the existing issues (or new
     issues among themselves): every issue keeps its id, members and corrections, and a new
-    statement that states an existing issue's problem joins it. `--regroup` groups everything
-    again, as a build from scratch does."""
+    statement that states an existing issue's problem joins it; the actor gazetteer reads the
+    added statements only. `--regroup` groups everything again, as a build from scratch does."""
     import shutil
 
+    monkeypatch.setattr(recurring_stage, "ActorMatcher", _CountingMatcher)
     db = tmp_path / "added.db"
     shutil.copy(demo_db, db)
     added = "po-skane-2025.pdf"
@@ -510,7 +526,11 @@ def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tm
         members_before = store.previous_issue_members()
         renamed = sorted(members_before)[0]
         store.add_issue_correction("rename", renamed, "Mitt eget namn")
+        known = {s["text_hash"] for s in store.statements()}
+        _CountingMatcher.read = []
         assert RecurringStage().run(AnalysisInput(store, embedder, passages, lambda *_: None))
+        added_texts = {s["text"] for s in store.statements() if s["text_hash"] not in known}
+        assert added_texts and sorted(_CountingMatcher.read) == sorted(added_texts)
         members_after = store.previous_issue_members()
         labels = {i["id"]: i["label"] for i in store.issues()}
         statements = store.statements()
@@ -631,33 +651,54 @@ def test_statements_that_name_different_actors_are_linked_less():
     assert disjoint.tolist() == [1.0, 0.0, 0.0, 0.0]
     texts = ["Lång väntetid på god man.", "Lång väntetid hos Försäkringskassan.", "Brist på gode män och skulder hos Kronofogden."]
     vectors = np.asarray([[1.0, 0.1, 0.0], [1.0, 0.0, 0.1], [0.8, 0.3, 0.3]], dtype=np.float32)
-    matcher = ActorMatcher()
-    lazy = LazyActors(texts, matcher.find)
+    found = [frozenset(ActorMatcher().find(text)) for text in texts]
+    assert found == [{"god man"}, {"Försäkringskassan"}, {"god man", "Kronofogden"}]
     grouper = StatementGrouper(n_neighbors=2, lexical_weight=0.0, context_weight=0.0, min_similarity=-1.0)
     dense = grouper.features(vectors)
     plain = dict(((a, b), s) for a, b, s in zip(*grouper.edges(dense, texts)))
-    moved = dict(((a, b), s) for a, b, s in zip(*grouper.edges(dense, texts, actors=lazy)))
+    moved = dict(((a, b), s) for a, b, s in zip(*grouper.edges(dense, texts, actors=found)))
     assert moved[(0, 1)] == pytest.approx(plain[(0, 1)] - grouper.actor_penalty)
     assert moved[(0, 2)] == pytest.approx(plain[(0, 2)] + grouper.actor_weight * 0.5)
-    assert [lazy[i] for i in range(3)] == [{"god man"}, {"Försäkringskassan"}, {"god man", "Kronofogden"}]
-    # the edges of one added row read the actors of that row and its neighbour, no other row's
-    # (at 100,000 statements the gazetteer would otherwise read them all)
-    read: list[str] = []
-    counting = LazyActors(texts, lambda text: read.append(text) or matcher.find(text))
-    one = StatementGrouper(n_neighbors=1, lexical_weight=0.0, context_weight=0.0, min_similarity=-1.0)
-    starts, ends, _ = one.edges(dense, texts, rows=np.asarray([0]), actors=counting)
-    assert starts.tolist() == [0] and ends.tolist() == [1]
-    assert sorted(read) == sorted([texts[0], texts[1]])
-    assert len(counting) == 3
+    assert moved[(1, 0)] == pytest.approx(plain[(1, 0)] - grouper.actor_penalty)
 
 
-def test_the_stage_finds_statement_actors_only_when_the_grouper_weighs_them():
-    """The actor gazetteer is a spaCy pipeline (about 1.4 s and 450 MiB): the stage builds it
-    for the grouping only when actors move edges."""
-    texts = ["Lång väntetid hos Försäkringskassan."]
-    assert RecurringStage(grouper=StatementGrouper(actor_weight=0.0, actor_penalty=0.0))._actors(texts) is None
-    found = RecurringStage()._actors(texts)
-    assert list(found) == [{"Försäkringskassan"}]
+def test_an_issue_lists_the_actors_its_statements_name_not_their_passages(demo_store):
+    """A county paragraph names the actors of all its problems; each statement keeps only the
+    actors it names itself (found again here by a fresh gazetteer), and an issue lists those of
+    its statements: the passage's other actors belong to other issues."""
+    matcher = ActorMatcher()
+    statements = demo_store.statements()
+    passages = {p.id: p for p in demo_store.passages()}
+    assert statements and all(s["actors"] == matcher.find(s["text"]) for s in statements)
+    lent = 0
+    for issue in demo_store.issues():
+        members = [s for s in statements if s["issue_id"] == issue["id"]]
+        named = Counter(a for s in members for a in set(s["actors"]))
+        if named:
+            assert set(issue["actors"]) == set(named), issue["label"]
+            assert [named[a] for a in issue["actors"]] == sorted(named.values(), reverse=True)
+            lent += bool({a for s in members for a in passages[s["passage_id"]].actors} - set(named))
+        else:  # no statement names anyone: the passages tell who it concerns
+            assert set(issue["actors"]) == {a for s in members for a in passages[s["passage_id"]].actors}
+    assert lent >= 3  # issues whose passages name actors their statements do not (the old list)
+
+
+def test_issue_actors_fall_back_to_the_passage_and_take_a_researchers_additions():
+    passages = {
+        1: StoredPassage(id=1, doc_id=1, file="a.pdf", text="Försäkringskassan och god man. Lång väntan.",
+                         text_hash="p1", actors=("Försäkringskassan", "god man")),
+        2: StoredPassage(id=2, doc_id=1, file="a.pdf", text="Lång väntan hos socialtjänsten.", text_hash="p2",
+                         actors=("socialtjänsten",)),
+    }  # fmt: skip
+    waiting = {"passage_id": 1, "actors": []}
+    social = {"passage_id": 2, "actors": ["socialtjänsten"]}
+    assert issue_actors([waiting, social], passages, {}) == ["socialtjänsten"]
+    # a researcher said the first passage concerns Kronofogden: its statements count it
+    assert issue_actors([waiting, social], passages, {"p1": ["Kronofogden"]}) == ["Kronofogden", "socialtjänsten"]
+    # actors not known (a store grouped before statements kept them): the passage's
+    assert issue_actors([{"passage_id": 1, "actors": None}], passages, {}) == ["Försäkringskassan", "god man"]
+    # no statement names anyone: the passages say who it concerns
+    assert issue_actors([waiting], passages, {}) == ["Försäkringskassan", "god man"]
 
 
 def test_the_codebook_themes_two_statements_share_move_their_edge():
@@ -743,3 +784,53 @@ def test_a_store_made_before_statement_themes_gets_the_column(demo_db, tmp_path)
         assert store.statements() and all(s["themes"] == [] for s in store.statements())
         store.save_recurring([dict(s, themes=["bostad"]) for s in store.statements()], store.issues())
         assert {tuple(s["themes"]) for s in store.statements()} == {("bostad",)}
+
+
+def test_the_users_actor_file_names_statement_and_issue_actors(demo_db, tmp_path, monkeypatch):
+    """An actor file of the user's (`--actors`) is read for every statement (the lists
+    changed), its actors reach the statements and issues that name them, and its names are
+    kept for naming issues again when the explorer reapplies corrections."""
+    db = tmp_path / "actors.db"
+    shutil.copy(demo_db, db)
+    own = tmp_path / "aktorer.yaml"
+    own.write_text("Socialstyrelsen:\n  - Socialstyrelsen\n  - Socialstyrelsens\n", encoding="utf-8")
+    monkeypatch.setattr(recurring_stage, "ActorMatcher", _CountingMatcher)
+    _CountingMatcher.read = []
+    with Store(db) as store:
+        embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+        stage = RecurringStage(actor_files=(own,))
+        assert stage.run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
+        statements = store.statements()
+        assert sorted(_CountingMatcher.read) == sorted({s["text"] for s in statements})
+        naming = [s for s in statements if "Socialstyrelsen" in s["text"]]
+        assert naming and all("Socialstyrelsen" in s["actors"] for s in naming)
+        issues = {i["id"]: i for i in store.issues()}
+        grouped = [s for s in naming if s["issue_id"]]
+        assert grouped and all("Socialstyrelsen" in issues[s["issue_id"]]["actors"] for s in grouped)
+        assert "Socialstyrelsen" in json.loads(store.get_meta(ACTOR_WORDS_KEY))
+        before = [(i["id"], i["label"], i["actors"]) for i in store.issues()]
+        reassemble(store)  # the explorer's path: no actor files at hand, the kept ones count
+        assert [(i["id"], i["label"], i["actors"]) for i in store.issues()] == before
+
+
+def test_a_store_made_before_statement_actors_reads_and_regroups(demo_db, tmp_path):
+    """Statements stored without their actors read as not known (None), issues then count
+    their passages' actors, and the next grouping finds them."""
+    old = tmp_path / "old-actors.db"
+    shutil.copy(demo_db, old)
+    with sqlite3.connect(old) as conn:
+        conn.execute("ALTER TABLE statements DROP COLUMN actors")
+    with Store(old, readonly=True) as store:
+        assert store.statements() and all(s["actors"] is None for s in store.statements())
+    with Store(old) as store:
+        assert all(s["actors"] is None for s in store.statements())
+        reassemble(store)
+        passages = {p.id: p for p in store.passages()}
+        statements = store.statements()
+        for issue in store.issues():
+            lent = {a for s in statements if s["issue_id"] == issue["id"] for a in passages[s["passage_id"]].actors}
+            assert set(issue["actors"]) == lent
+        embedder = load_embedder(store.get_meta(MODEL_META_KEY))
+        assert RecurringStage(regroup=True).run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
+        matcher = ActorMatcher()
+        assert all(s["actors"] == matcher.find(s["text"]) for s in store.statements())

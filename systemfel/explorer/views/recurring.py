@@ -139,7 +139,8 @@ def render(ctx: Context) -> None:
         with st.expander(f"{report} ({len(quotes)})", expanded=len(issue["reports"]) <= 3):
             for quote in quotes:
                 st.markdown(f"> {markdown_safe(quote['text'])}")
-                st.caption(markdown_safe(f"{quote['org']} {quote['year'] or ''} – {quote['file']}, s. {quote['page']}"))
+                named = f" · Aktörer: {', '.join(quote['actors'])}" if quote.get("actors") else ""
+                st.caption(markdown_safe(f"{quote['org']} {quote['year'] or ''} – {quote['file']}, s. {quote['page']}{named}"))
                 c1, c2 = st.columns(2)
                 c1.button("Sök liknande fall", key=f"sf_likn_{quote['id']}", on_click=_open_similar,
                           args=(quote["passage_id"],))  # fmt: skip
