@@ -1,7 +1,7 @@
 """Recurring issues: the settings tried, scored on the recurrence gold, and leave-one-report-out.
 
     .venv/bin/python benchmarks/recurrence_tuning.py --db data/demo.db [--gold tests/data/dev-recurrence.jsonl]
-        [--grid priors|codebook|actors|graph|text] [--seeds 4]
+        [--grid priors|codebook|actors|graph|text|reports] [--seeds 4]
 
 Reads a built store (its statements, their themes and cached "query" vectors), groups the
 distinct statements with each setting of a small grid and prints B-cubed F1 and found
@@ -57,6 +57,10 @@ GRIDS = {
         "context_weight": [0.0, 0.2, 0.4],
         "lexical_weight": [0.0, 0.2],
     },
+    # at most this many of a statement's 15 neighbours from its own report (of 60 candidates)
+    "reports": {
+        "own_report_neighbors": [None, 4, 5, 6, 7, 8, 10],
+    },
     # how much a statement leans on its passage by length, and which stems TF-IDF keeps
     "text": {
         "context_chars": [0, 80, 120, 160],
@@ -95,10 +99,13 @@ def main() -> None:
     matcher = ActorMatcher()
     actors = [frozenset(matcher.find(text)) for text in texts]
     themes = [tuple(s["themes"] or ()) for s in distinct]
+    reports = [Path(s["file"]).stem for s in distinct]
     doc_passages = {pid: (Path(p.file).stem, p.text) for pid, p in passages.items()}
 
     def run(params: dict):
-        labels = StatementGrouper(**params).fit_predict(vectors, texts, context, actors=actors, themes=themes)
+        labels = StatementGrouper(**params).fit_predict(
+            vectors, texts, context, reports=reports, actors=actors, themes=themes
+        )
         issue_of = {s["text_hash"]: int(label) for s, label in zip(distinct, labels) if label >= 0}
         refs = [
             StatementRef(Path(s["file"]).stem, s["passage_id"], s["text"],

@@ -287,11 +287,12 @@ contexts = np.vstack([context + rng.normal(0, noise, context.shape) for _ in ran
 words = [t.split() for t in texts]
 all_texts = [" ".join(w[: max(3, len(w) - (c % 3))]) + f" {c}" for c in range(copies) for w in words]
 themes = [tuple(t.split("|")) if t else () for t in data["themes"].tolist()] * copies
+reports = [f"{report}#{c}" for c in range(copies) for report in data["reports"].tolist()]  # each copy a report
 start = time.perf_counter()
 # as the stage does: the actors each statement names are found before grouping (timed)
 matcher = ActorMatcher()
 actors = [frozenset(matcher.find(text)) for text in all_texts]
-labels = StatementGrouper().fit_predict(vectors, all_texts, contexts, actors=actors, themes=themes)
+labels = StatementGrouper().fit_predict(vectors, all_texts, contexts, reports=reports, actors=actors, themes=themes)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(len(vectors), seconds, peak, int(labels.max()) + 1, float(np.mean(labels >= 0)))
@@ -304,7 +305,7 @@ from collections import Counter
 grouper = StatementGrouper()
 matcher = ActorMatcher()
 actors = [frozenset(matcher.find(text)) for text in all_texts]  # kept in the store with the statements
-previous = grouper.fit_predict(vectors, all_texts, contexts, actors=actors, themes=themes)
+previous = grouper.fit_predict(vectors, all_texts, contexts, reports=reports, actors=actors, themes=themes)
 # one more report: the statements of the demo's first report, with fresh noise and new texts
 report = data["reports"] == sorted(set(data["reports"].tolist()))[0]
 added = (base[report] + rng.normal(0, noise, base[report].shape)).astype(np.float32)
@@ -312,6 +313,7 @@ added_context = (context[report] + rng.normal(0, noise, context[report].shape)).
 added_texts = [t + " (ny rapport)" for t, r in zip(texts, report) if r]
 vectors = np.vstack([vectors, added]); contexts = np.vstack([contexts, added_context]); all_texts += added_texts
 themes += [theme for theme, r in zip(themes, report) if r]
+reports += ["ny rapport"] * len(added_texts)
 kept = json.dumps(grouper.frequencies_)  # what the stage keeps in the store
 start = time.perf_counter()
 # as the stage does: the kept document frequencies read back and brought up to date
@@ -322,14 +324,14 @@ frequencies = {"n": old["n"] + len(added_texts), "df": dict(df)}
 # the stored statements keep their actors; only the added ones are read
 actors += [frozenset(matcher.find(text)) for text in added_texts]
 labels = grouper.assign(
-    vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, frequencies=frequencies,
-    actors=actors, themes=themes,
+    vectors, all_texts, np.concatenate([previous, np.full(len(added), -2)]), contexts, reports=reports,
+    frequencies=frequencies, actors=actors, themes=themes,
 )
 assign_seconds = time.perf_counter() - start
 joined = float(np.mean(labels[-len(added):] >= 0))
 kept = bool(np.array_equal(labels[: len(previous)][previous >= 0], previous[previous >= 0]))
 start = time.perf_counter()
-StatementGrouper().fit_predict(vectors, all_texts, contexts, actors=actors, themes=themes)
+StatementGrouper().fit_predict(vectors, all_texts, contexts, reports=reports, actors=actors, themes=themes)
 regroup_seconds = time.perf_counter() - start
 print(len(vectors), len(added), assign_seconds, regroup_seconds, joined, kept)
 """

@@ -11,7 +11,10 @@ handläggningstider hos FK" both wait, for different actors. The codebook themes
 statements were given can move them the same way (`theme_weight`, `theme_penalty`); that
 prior is off by default: it found more gold groups on the dev reports but cost F1 on a
 report written for the tests (README). A k-nearest-neighbour graph over those (approximate above `exact_below`
-statements, so nothing grows with the square of the corpus) is split into communities by
+statements, so nothing grows with the square of the corpus), in which at most
+`own_report_neighbors` of a statement's neighbours come from its own report (a report's
+style and subject pull its statements together; a recurring problem is one other reports
+state: this took found from 0.75 to 0.81 held out, README), is split into communities by
 the consensus of several Louvain runs (one run depends too much on its seed). A statement with no neighbour above `min_similarity`, or alone in
 its community, stays ungrouped: it is counted, never forced into an issue.
 """
@@ -133,13 +136,14 @@ class StatementGrouper:
         context_weight: float = 0.2,
         lexical_weight: float = 0.2,
         min_similarity: float = 0.15,
-        candidates: int = 2,
+        candidates: int = 4,
         lexical_ngrams: int = 2,
         actor_weight: float = 0.1,
         actor_penalty: float = 0.05,
         theme_weight: float = 0.0,
         theme_penalty: float = 0.0,
         report_centring: float = 0.0,
+        own_report_neighbors: int | None = 6,
         lexical_kind: str = "stems",
         lexical_max_df: float = 1.0,
         context_chars: int = 0,
@@ -151,6 +155,7 @@ class StatementGrouper:
         self.consensus_runs = consensus_runs
         self.consensus_threshold = consensus_threshold
         self.report_centring = report_centring
+        self.own_report_neighbors = own_report_neighbors
         self.lexical_kind = lexical_kind
         self.lexical_max_df = lexical_max_df
         self.context_chars = context_chars
@@ -269,37 +274,52 @@ class StatementGrouper:
     def edges(
         self, dense: np.ndarray, texts: Sequence[str], rows: np.ndarray | None = None, frequencies: dict | None = None,
         actors: Sequence[Collection[str]] | None = None, themes: Sequence[Collection[str]] | None = None,
+        reports=None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, neighbour, similarity) of the graph's edges from each row (of `rows` only, if
-        given): the dense neighbours rescored with TF-IDF, the `n_neighbors` best, their
-        similarity moved by the actors both name and the codebook themes both were given
-        (`set_agreement`), kept if at least `min_similarity`. This is the one similarity
-        grouping and assignment share. `actors` holds each row's actor names, `themes` its
-        theme slugs (the stage keeps both with the statements)."""
+        given): the `n_neighbors` × `candidates` nearest dense neighbours rescored with TF-IDF,
+        the `n_neighbors` best kept, of which at most `own_report_neighbors` from the row's own
+        report (`reports`: a report key per row), their similarity moved by the actors both
+        name and the codebook themes both were given (`set_agreement`), kept if at least
+        `min_similarity`. This is the one similarity grouping and assignment share. `actors`
+        holds each row's actor names, `themes` its theme slugs (the stage keeps both with the
+        statements)."""
         queries = np.arange(len(dense)) if rows is None else np.asarray(rows, dtype=np.int64)
-        indices, sims = self.neighbours(dense, self.n_neighbors * (self.candidates if self.lexical_weight else 1), rows)
+        capped = self.own_report_neighbors is not None and reports is not None
+        pool = self.n_neighbors * (self.candidates if self.lexical_weight or capped else 1)
+        indices, sims = self.neighbours(dense, pool, rows)
         if self.lexical_weight:
             starts = np.repeat(queries, indices.shape[1])
             needed = np.concatenate([queries, indices.ravel()]) if rows is not None else None
             lexical = self.lexical(texts, needed, frequencies)
             lexical_sims = np.asarray(lexical[starts].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
             sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
-            order = np.argsort(-sims, axis=1, kind="stable")[:, : self.n_neighbors]
-            indices = np.take_along_axis(indices, order, axis=1)
-            sims = np.take_along_axis(sims, order, axis=1)
+        order = np.argsort(-sims, axis=1, kind="stable")
+        allowed = np.ones(order.shape, dtype=bool)
+        if capped:
+            # a report's own style and subject make its statements each other's neighbours;
+            # past the cap, the candidates from other reports come first
+            keys = np.asarray([str(r) for r in reports])
+            own = np.take_along_axis(keys[indices] == keys[queries][:, None], order, axis=1)
+            over = own & (np.cumsum(own, axis=1) > self.own_report_neighbors)
+            order = np.take_along_axis(order, np.argsort(over, axis=1, kind="stable"), axis=1)
+            allowed = ~np.sort(over, axis=1)
+        order, allowed = order[:, : self.n_neighbors], allowed[:, : self.n_neighbors]
+        indices = np.take_along_axis(indices, order, axis=1)
+        sims = np.take_along_axis(sims, order, axis=1)
         starts, ends, sims = np.repeat(queries, indices.shape[1]), indices.ravel(), sims.ravel()
         for sets, weight, penalty in ((actors, self.actor_weight, self.actor_penalty), (themes, self.theme_weight, self.theme_penalty)):
             if sets is not None and (weight or penalty):
                 shared, disjoint = set_agreement(sets, starts, ends)
                 sims = sims + weight * shared - penalty * disjoint
-        keep = sims >= self.min_similarity
+        keep = allowed.ravel() & (sims >= self.min_similarity)
         return starts[keep], ends[keep], sims[keep]
 
     def graph(self, vectors, texts, context=None, reports=None, actors=None, themes=None) -> sparse.csr_matrix:
         """The weighted, symmetric kNN graph the communities are found in."""
         dense = self.features(vectors, context, reports, texts)
         n = len(dense)
-        starts, ends, sims = self.edges(dense, texts, actors=actors, themes=themes)
+        starts, ends, sims = self.edges(dense, texts, actors=actors, themes=themes, reports=reports)
         matrix = sparse.csr_matrix((sims, (starts, ends)), shape=(n, n))
         return matrix.maximum(matrix.T).tocsr()
 
@@ -377,7 +397,7 @@ class StatementGrouper:
         n = len(previous)
         if len(added) and n >= 2:
             dense = self.features(vectors, context, reports, texts)
-            starts, ends, sims = self.edges(dense, texts, added, frequencies, actors, themes)
+            starts, ends, sims = self.edges(dense, texts, added, frequencies, actors, themes, reports)
             left = self._join_groups(labels, added, starts, ends, sims)
             first = max(int(previous.max()), -1) + 1
             labels = self._new_groups(labels, np.asarray(left, dtype=np.int64), starts, ends, sims, first)

@@ -159,14 +159,16 @@ class RecurringStage:
             matrix = np.vstack([vectors[r["text_hash"]] for r in distinct])
             texts = [r["text"] for r in distinct]
             context = np.vstack([vectors[by_passage[r["passage_id"]]] for r in distinct])
+            report_of = {p.id: p.doc_id for p in passages}
+            reports = [report_of[r["passage_id"]] for r in distinct]
             themes = [r.get("themes") or () for r in distinct] if self.themes else None
             known = store.previous_statement_issues() if not self.regroup else None
             assigned = bool(known) and store.get_meta(self.settings_key) == settings
             if assigned:
-                issue_of = self._assign(store, distinct, known, matrix, texts, context, themes)
+                issue_of = self._assign(store, distinct, known, matrix, texts, context, themes, reports)
             else:
                 labels = self.grouper.fit_predict(
-                    matrix, texts, context, actors=self._grouper_actors(distinct), themes=themes
+                    matrix, texts, context, reports=reports, actors=self._grouper_actors(distinct), themes=themes
                 )
                 _save_frequencies(store, self.grouper.__dict__.pop("frequencies_", None))
                 groups: dict[int, list[str]] = {}
@@ -214,7 +216,7 @@ class RecurringStage:
         data.progress("Tilldelar påståenden teman", 1, 1)
 
     def _assign(
-        self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context, themes
+        self, store: Store, distinct: list[dict], known: dict[str, str | None], matrix, texts, context, themes, reports
     ) -> dict[str, str]:
         """Statement hash -> issue id with the added statements assigned to the last grouping's
         issues (or to new issues among themselves); old issues keep their ids."""
@@ -227,7 +229,8 @@ class RecurringStage:
         log.info("assigning %d added statements to %d existing issues", int(np.sum(previous == NEW)), len(old_ids))
         frequencies = self._frequencies(store, distinct, known, previous)
         labels = self.grouper.assign(
-            matrix, texts, previous, context, frequencies=frequencies, actors=self._grouper_actors(distinct), themes=themes
+            matrix, texts, previous, context, reports=reports, frequencies=frequencies,
+            actors=self._grouper_actors(distinct), themes=themes,
         )
         _save_frequencies(store, frequencies or self.grouper.__dict__.pop("frequencies_", None))
         new_groups: dict[int, list[str]] = {}

@@ -115,16 +115,17 @@ def test_grouping_meets_the_gold_on_the_demo_corpus(demo_db, capsys):
     assert main(["eval", "--recurrence", str(GOLD), "--db", str(demo_db), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 35 and not report["unmatched"]
-    # measured 0.795 and 0.750 with the shipped seed (F1 0.791, sd 0.007, found 0.75 on each of eight
-    # seeds): F1 meets the issue's 0.75, found is below its 0.80 (README); this guards both
+    # measured 0.818 and 0.833 (10 of 12) with the shipped seed; over eight seeds F1 0.819 (sd
+    # 0.019), found 0.81 (min 0.75); leaving each report out 0.791 / 0.81 (README): the
+    # issue's targets are 0.75 and 0.80
     assert report["f1"] >= 0.75
-    assert report["found"] >= 0.75
+    assert report["found"] >= 0.80
 
 
 def test_grouping_does_not_hang_on_one_seed(demo_db, tmp_path, capsys):
     """Single Louvain runs spread from 0.63 to 0.75 F1 over seeds; the consensus of many keeps
-    every seed near the shipped one (measured 2026-11-27: F1 0.795 and found 0.75 for seeds 1
-    and 2; 0.791, sd 0.007, over eight seeds, README)."""
+    every seed near the shipped one (over eight seeds F1 0.819, sd 0.019, found 0.81, min
+    0.75: README)."""
     import shutil
 
     db = tmp_path / "seeds.db"
@@ -544,7 +545,10 @@ def test_adding_a_report_assigns_its_statements_and_keeps_the_issues(demo_db, tm
     assert labels[renamed] == "Mitt eget namn"
     new_hashes = {s["text_hash"] for s in statements if Path(s["file"]).name == added} - set().union(*members_before.values())
     joined = {h for h in new_hashes for issue, members in members_before.items() if h in members_after[issue]}
-    assert joined and len(joined) < len(new_hashes)  # some join old issues, the others do not have to
+    # measured 2026-11-27 with the own-report cap: all 79 join (their neighbours are mostly
+    # other reports' statements); that a statement without a link into an issue forms a new
+    # one is `test_an_added_report_with_a_new_problem_gets_a_new_issue`
+    assert joined
     # a gold statement of the added report whose group mates from the other reports mostly
     # sit in one issue joins that issue (the telephone statement)
     gold = _gold()
@@ -600,8 +604,8 @@ def test_an_unseen_report_joins_the_issues_of_the_problems_it_restates(demo_db, 
     assert main(["eval", "--recurrence", str(both), "--db", str(db), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 45 and not report["unmatched"]
-    # measured 2026-11-27: F1 0.722, found 0.75 (9 of 12); the dev gold alone gives 0.795 / 0.75
-    assert report["f1"] >= 0.70 and report["found"] >= 0.75, (report["f1"], report["found"])
+    # measured 2026-11-27 (session 9): F1 0.735, found 0.83 (10 of 12); the dev gold alone gives 0.818 / 0.83
+    assert report["f1"] >= 0.70 and report["found"] >= 0.80, (report["f1"], report["found"])
     gold = [json.loads(line) for line in both.read_text(encoding="utf-8").splitlines()]
     with Store(db, readonly=True) as store:
         statements, passages = store.statements(), {p.id: (Path(p.file).stem, p.text) for p in store.passages()}
@@ -834,3 +838,58 @@ def test_a_store_made_before_statement_actors_reads_and_regroups(demo_db, tmp_pa
         assert RecurringStage(regroup=True).run(AnalysisInput(store, embedder, store.passages(), lambda *_: None))
         matcher = ActorMatcher()
         assert all(s["actors"] == matcher.find(s["text"]) for s in store.statements())
+
+
+def test_at_most_so_many_neighbours_come_from_a_statements_own_report():
+    """A report's style and subject make its statements each other's nearest neighbours; with
+    `own_report_neighbors` the graph keeps at most that many of them per statement and fills
+    up with the nearest statements of other reports, in order of similarity."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=16)
+    own = [base + 0.1 * rng.normal(size=16) for _ in range(6)]  # report a: close to each other
+    other = [base + 0.6 * rng.normal(size=16) for _ in range(6)]  # report b: further away
+    vectors = np.asarray(own + other, dtype=np.float32)
+    texts = [f"påstående {i}" for i in range(12)]
+    reports = ["a"] * 6 + ["b"] * 6
+    plain = StatementGrouper(n_neighbors=4, candidates=3, lexical_weight=0.0, context_weight=0.0, min_similarity=-1.0,
+                             actor_weight=0.0, actor_penalty=0.0)  # fmt: skip
+    capped = StatementGrouper(n_neighbors=4, candidates=3, lexical_weight=0.0, context_weight=0.0, min_similarity=-1.0,
+                              actor_weight=0.0, actor_penalty=0.0, own_report_neighbors=1)  # fmt: skip
+    dense = plain.features(vectors)
+    starts, ends, _ = plain.edges(dense, texts, reports=reports)
+    assert all(reports[e] == "a" for s, e in zip(starts, ends) if s == 0)  # its own report crowds it
+    starts, ends, sims = capped.edges(dense, texts, reports=reports)
+    for row in range(12):
+        mine = [(e, w) for s, e, w in zip(starts.tolist(), ends.tolist(), sims.tolist()) if s == row]
+        assert len(mine) == 4
+        assert sum(reports[e] == reports[row] for e, _ in mine) <= 1
+        # the others are the nearest of the other report, best first
+        foreign = [e for e, _ in mine if reports[e] != reports[row]]
+        ranked = [j for j in np.argsort(-(dense @ dense[row]), kind="stable") if reports[j] != reports[row]]
+        assert foreign == ranked[: len(foreign)]
+    # without report keys the cap has nothing to count: the plain graph
+    assert [a.tolist() for a in capped.edges(dense, texts)] == [a.tolist() for a in plain.edges(dense, texts)]
+
+
+def test_an_added_report_with_a_new_problem_gets_a_new_issue():
+    """Assignment joins an added statement to the old issue it is linked to, and the added
+    statements of a problem no issue holds form an issue of their own (numbered after the
+    old ones); the old issues keep their members."""
+    rng = np.random.default_rng(5)
+    axes = np.eye(8, dtype=np.float32)
+
+    def near(axis: int, n: int) -> list:
+        return [axes[axis] + 0.15 * rng.normal(size=8) for _ in range(n)]
+
+    vectors = np.asarray(near(0, 4) + near(1, 4) + near(2, 3) + near(0, 1) + near(3, 4), dtype=np.float32)
+    reports = ["a", "b"] * 4 + ["c"] * 4 + ["a", "b", "a", "b"]
+    previous = np.asarray([0] * 4 + [1] * 4 + [-2] * 4 + [2] * 4)
+    # resolution 1: at the default 3, Louvain splits a community of three into ones (then
+    # ungrouped); a larger report's new problem holds more statements
+    texts = [f"påstående {i}" for i in range(len(vectors))]
+    grouper = StatementGrouper(n_neighbors=3, lexical_weight=0.0, context_weight=0.0, actor_weight=0.0,
+                               actor_penalty=0.0, min_similarity=0.3, consensus_runs=5, resolution=1.0)  # fmt: skip
+    labels = grouper.assign(vectors, texts, previous, reports=reports)
+    assert labels[:8].tolist() == previous[:8].tolist() and labels[12:].tolist() == previous[12:].tolist()
+    assert labels[11] == 0  # the added statement on an old problem joins its issue
+    assert len(set(labels[8:11].tolist())) == 1 and labels[8] == 3  # the new problem: a new issue
