@@ -118,6 +118,16 @@ def set_agreement(
     return shared, disjoint
 
 
+def pair_similarities(matrix: sparse.csr_matrix, starts: np.ndarray, ends: np.ndarray, chunk: int = 250_000) -> np.ndarray:
+    """Dot products of the rows `starts[i]` and `ends[i]`, a chunk of pairs at a time: 100,000
+    statements × 60 candidates would otherwise copy two six-million-row sparse matrices."""
+    out = np.empty(len(starts), dtype=np.float64)
+    for first in range(0, len(starts), chunk):
+        a, b = starts[first : first + chunk], ends[first : first + chunk]
+        out[first : first + chunk] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
+    return out
+
+
 def centre(vectors: np.ndarray) -> np.ndarray:
     """Rows minus their mean, unit length: removes the direction every report shares."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -292,14 +302,14 @@ class StatementGrouper:
             starts = np.repeat(queries, indices.shape[1])
             needed = np.concatenate([queries, indices.ravel()]) if rows is not None else None
             lexical = self.lexical(texts, needed, frequencies)
-            lexical_sims = np.asarray(lexical[starts].multiply(lexical[indices.ravel()]).sum(axis=1)).ravel()
+            lexical_sims = pair_similarities(lexical, starts, indices.ravel())
             sims = (1 - self.lexical_weight) * sims + self.lexical_weight * lexical_sims.reshape(sims.shape)
         order = np.argsort(-sims, axis=1, kind="stable")
         allowed = np.ones(order.shape, dtype=bool)
         if capped:
             # a report's own style and subject make its statements each other's neighbours;
             # past the cap, the candidates from other reports come first
-            keys = np.asarray([str(r) for r in reports])
+            keys = np.unique([str(r) for r in reports], return_inverse=True)[1]  # small integers, not strings
             own = np.take_along_axis(keys[indices] == keys[queries][:, None], order, axis=1)
             over = own & (np.cumsum(own, axis=1) > self.own_report_neighbors)
             order = np.take_along_axis(order, np.argsort(over, axis=1, kind="stable"), axis=1)

@@ -23,7 +23,7 @@ from systemfel.base.records import DocumentMeta, Passage, PassageLabels, StoredP
 from systemfel.cli import main
 from systemfel.models.embed import load_embedder
 from systemfel.models.recurrence_eval import StatementRef, locate_gold, score_recurrence
-from systemfel.models.recurring import StatementGrouper, set_agreement, stable_ids
+from systemfel.models.recurring import StatementGrouper, pair_similarities, set_agreement, stable_ids
 from systemfel.nlp.actors import ActorMatcher
 from systemfel.models.statements import StatementSplitter
 from systemfel.models.vectors import MODEL_META_KEY
@@ -760,6 +760,17 @@ def test_tfidf_rows_from_kept_frequencies_are_the_fitted_ones(demo_db):
     chosen = sorted(set(rows))
     assert np.allclose((fitted[chosen] @ fitted[chosen].T).toarray(), (partial[chosen] @ partial[chosen].T).toarray())
     assert np.allclose(np.asarray(partial[chosen].multiply(partial[chosen]).sum(axis=1)).ravel(), 1.0)
+
+
+def test_pair_similarities_in_chunks_are_the_dot_products():
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    matrix = sparse.random(50, 30, density=0.2, format="csr", random_state=1)
+    starts, ends = rng.integers(0, 50, size=1000), rng.integers(0, 50, size=1000)
+    full = (matrix @ matrix.T).toarray()[starts, ends]
+    assert np.allclose(pair_similarities(matrix, starts, ends, chunk=7), full)
+    assert np.allclose(pair_similarities(matrix, starts, ends), full)
 
 
 def test_statements_carry_their_own_themes_and_issues_count_them(demo_store):
