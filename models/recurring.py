@@ -355,6 +355,20 @@ class StatementGrouper:
         agreed = igraph.Graph(n=n, edges=np.column_stack([rows[keep], cols[keep]]).tolist())
         return self._louvain(agreed, weights[keep] * share[keep], self.random_state)
 
+    def _global_modularity_communities(
+        self, matrix: sparse.coo_matrix, n: int, degrees: np.ndarray, twice_weight: float
+    ) -> np.ndarray:
+        """Leiden communities of a subgraph under the modularity of the graph it is part of
+        (`degrees` of its nodes and `twice_weight`, the sum of all degrees, in that graph)."""
+        upper = matrix.row < matrix.col
+        graph = igraph.Graph(n=n, edges=np.column_stack([matrix.row[upper], matrix.col[upper]]).tolist())
+        igraph.set_random_number_generator(random.Random(self.random_state))
+        parts = graph.community_leiden(
+            objective_function="CPM", weights=matrix.data[upper].tolist(), node_weights=degrees.tolist(),
+            resolution=self.resolution / max(twice_weight, 1e-9), n_iterations=-1,
+        )  # fmt: skip
+        return np.asarray(parts.membership, dtype=np.int64)
+
     def _louvain(self, graph: igraph.Graph, weights: np.ndarray, seed: int) -> np.ndarray:
         igraph.set_random_number_generator(random.Random(seed))
         parts = graph.community_multilevel(weights=weights.tolist(), resolution=self.resolution)
@@ -394,7 +408,8 @@ class StatementGrouper:
         same `min_similarity`), when that group holds at least as much as the statements in no
         group (ungrouped and added ones) together; added statements that joined count for
         their group when the others are weighed again (`_join_groups`). The others, with the ungrouped statements
-        they reach, are split into communities as in `fit_predict`; a community of two or more
+        they reach, are split into communities under the whole graph's modularity
+        (`_new_groups`); a community of two or more
         holding an added statement is a new group (numbered after the old ones), the rest stay
         ungrouped. Only the added rows' neighbours are searched: the cost grows with the
         added statements times the corpus, not with its square. A group left with one
@@ -444,9 +459,21 @@ class StatementGrouper:
         return left
 
     def _new_groups(self, labels, left, starts, ends, sims, number: int) -> np.ndarray:
-        """Communities among the added statements no group took and the ungrouped ones they reach."""
+        """Communities among the added statements no group took and the ungrouped ones they reach.
+
+        Found with the whole graph's modularity, not the small subgraph's: Louvain on a
+        subgraph of a few statements at the grouping's resolution (3) shatters it into single
+        statements, so an added report's new problem never became an issue. Modularity is the
+        Constant Potts Model with each node weighted by its degree and the resolution divided
+        by twice the graph's weight (Traag et al. 2011), so Leiden on the subgraph scores a
+        community as the whole graph would: the degrees are the rows' edge weights in the
+        graph (an added row's own edges; an old ungrouped row counts the added rows' mean),
+        the graph's weight estimated as all rows times that mean, halved."""
         if not len(left):
             return labels
+        n = len(labels)
+        out_weight = np.bincount(starts, weights=sims, minlength=n)
+        mean_degree = float(out_weight[np.unique(starts)].mean()) if len(starts) else 1.0
         pool = set(left.tolist())
         keep = np.isin(starts, left) & (labels[ends] < 0)
         nodes = sorted(pool | set(ends[keep].tolist()))
@@ -455,7 +482,11 @@ class StatementGrouper:
         b = np.asarray([local[x] for x in ends[keep].tolist()], dtype=np.int64)
         matrix = sparse.csr_matrix((sims[keep], (a, b)), shape=(len(nodes), len(nodes)))
         matrix = matrix.maximum(matrix.T).tocoo()
-        membership = self.communities(matrix, len(nodes)) if matrix.nnz else np.arange(len(nodes))
+        degrees = np.asarray([out_weight[node] if node in pool else mean_degree for node in nodes])
+        membership = (
+            self._global_modularity_communities(matrix, len(nodes), degrees, n * mean_degree)
+            if matrix.nnz else np.arange(len(nodes))
+        )  # fmt: skip
         members: dict[int, list[int]] = {}
         for node, community in zip(nodes, membership.tolist()):
             members.setdefault(community, []).append(node)

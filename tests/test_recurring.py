@@ -885,22 +885,21 @@ def test_at_most_so_many_neighbours_come_from_a_statements_own_report():
 def test_an_added_report_with_a_new_problem_gets_a_new_issue():
     """Assignment joins an added statement to the old issue it is linked to, and the added
     statements of a problem no issue holds form an issue of their own (numbered after the
-    old ones); the old issues keep their members."""
+    old ones), at the grouping's own resolution: the subgraph of unplaced statements is split
+    under the whole graph's modularity (before, Louvain on those few statements alone shattered
+    them into single, ungrouped statements); the old issues keep their members."""
     rng = np.random.default_rng(5)
     axes = np.eye(8, dtype=np.float32)
 
     def near(axis: int, n: int) -> list:
         return [axes[axis] + 0.15 * rng.normal(size=8) for _ in range(n)]
 
-    vectors = np.asarray(near(0, 4) + near(1, 4) + near(2, 3) + near(0, 1) + near(3, 4), dtype=np.float32)
-    reports = ["a", "b"] * 4 + ["c"] * 4 + ["a", "b", "a", "b"]
-    previous = np.asarray([0] * 4 + [1] * 4 + [-2] * 4 + [2] * 4)
-    # resolution 1: at the default 3, Louvain splits a community of three into ones (then
-    # ungrouped); a larger report's new problem holds more statements
+    vectors = np.asarray(near(0, 20) + near(1, 20) + near(2, 5) + near(0, 1) + near(3, 20), dtype=np.float32)
+    reports = ["a", "b"] * 20 + ["c"] * 6 + ["a", "b"] * 10
+    previous = np.asarray([0] * 20 + [1] * 20 + [-2] * 6 + [2] * 20)
     texts = [f"påstående {i}" for i in range(len(vectors))]
-    grouper = StatementGrouper(n_neighbors=3, lexical_weight=0.0, context_weight=0.0, actor_weight=0.0,
-                               actor_penalty=0.0, min_similarity=0.3, consensus_runs=5, resolution=1.0)  # fmt: skip
+    grouper = StatementGrouper(lexical_weight=0.0, context_weight=0.0, actor_weight=0.0, actor_penalty=0.0)
     labels = grouper.assign(vectors, texts, previous, reports=reports)
-    assert labels[:8].tolist() == previous[:8].tolist() and labels[12:].tolist() == previous[12:].tolist()
-    assert labels[11] == 0  # the added statement on an old problem joins its issue
-    assert len(set(labels[8:11].tolist())) == 1 and labels[8] == 3  # the new problem: a new issue
+    assert labels[:40].tolist() == previous[:40].tolist() and labels[46:].tolist() == previous[46:].tolist()
+    assert labels[45] == 0  # the added statement on an old problem joins its issue
+    assert labels[40:45].tolist() == [3] * 5  # the new problem: a new issue
