@@ -356,7 +356,7 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
     texts = [r["text"] for r in rows]
     stored_words = store.get_meta(ACTOR_WORDS_KEY)
     words = json.loads(stored_words) if stored_words else actor_names([DEFAULT_ACTORS])
-    added_actors = _added_actors(store)
+    added_actors = store.actor_additions()
     namer = IssueNamer(actor_words=words, place_words=place_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
     by_issue: dict[str, list[dict]] = {}
     for r in rows:
@@ -404,7 +404,7 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
 def issue_actors(members: list[dict], passages: dict, added: dict[str, list[str]]) -> list[str]:
     """Who an issue is about, most often named first: the actors its statements name
     themselves, and those a researcher added to their passages (`added`, by passage text
-    hash). A statement whose own actors are not known (None: stored before statements kept
+    hash, `Store.actor_additions`). A statement whose own actors are not known (None: stored before statements kept
     them, or a passage a researcher put into the issue) counts its passage's; an issue none of
     whose statements names an actor takes its passages' actors, so it is not left without."""
     counts: Counter = Counter()
@@ -418,15 +418,6 @@ def issue_actors(members: list[dict], passages: dict, added: dict[str, list[str]
     if not counts:
         counts.update(a for row in members if row["passage_id"] in passages for a in passages[row["passage_id"]].actors)
     return [actor for actor, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
-
-
-def _added_actors(store: Store) -> dict[str, list[str]]:
-    """Passage text hash -> the actors a researcher said it concerns (`actor:<name>` corrections)."""
-    added: dict[str, list[str]] = {}
-    for (hash_, field), value in store.corrections().items():
-        if field.startswith("actor:") and value == APPLIES:
-            added.setdefault(hash_, []).append(field.split(":", 1)[1])
-    return added
 
 
 def actor_names(paths) -> list[str]:

@@ -810,6 +810,19 @@ class Store:
     def corrections(self) -> dict[tuple[str, str], str]:
         return {(r[0], r[1]): r[2] for r in self.conn.execute("SELECT text_hash, field, value FROM corrections")}
 
+    def actor_additions(self) -> dict[str, list[str]]:
+        """Passage text hash -> the actors a researcher said it concerns (`actor:<name>`
+        corrections), in the order they were made."""
+        rows = self.conn.execute(
+            "SELECT text_hash, substr(field, 7) FROM corrections WHERE field LIKE 'actor:%' AND value = ?"
+            " ORDER BY created_at, rowid",
+            (APPLIES,),
+        )
+        added: dict[str, list[str]] = {}
+        for hash_, name in rows:
+            added.setdefault(hash_, []).append(name)
+        return added
+
     def recurring_assignments(self) -> list[tuple[str, str, str]]:
         """(passage text hash, issue id, APPLIES or a statement's text hash) of every correction
         that puts a passage or statement into a recurring issue, in the order they were made."""

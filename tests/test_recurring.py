@@ -30,7 +30,7 @@ from systemfel.models.vectors import MODEL_META_KEY
 from systemfel import recurring as recurring_stage
 from systemfel.recurring import ACTOR_WORDS_KEY, FREQUENCIES_KEY, RecurringStage, issue_actors, reassemble
 from systemfel.stages import AnalysisInput
-from systemfel.store import SCHEMA, Store
+from systemfel.store import APPLIES, SCHEMA, Store
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLD = DATA / "dev-recurrence.jsonl"
@@ -903,3 +903,17 @@ def test_an_added_report_with_a_new_problem_gets_a_new_issue():
     assert labels[:40].tolist() == previous[:40].tolist() and labels[46:].tolist() == previous[46:].tolist()
     assert labels[45] == 0  # the added statement on an old problem joins its issue
     assert labels[40:45].tolist() == [3] * 5  # the new problem: a new issue
+
+
+def test_an_actor_a_researcher_adds_to_a_passage_reaches_its_issues(demo_db, tmp_path):
+    db = tmp_path / "actor-added.db"
+    shutil.copy(demo_db, db)
+    with Store(db) as store:
+        statement = next(s for s in store.statements() if s["issue_id"] and "Polisen" not in s["actors"])
+        passage = next(p for p in store.passages() if p.id == statement["passage_id"])
+        issue = next(i for i in store.issues() if i["id"] == statement["issue_id"])
+        assert "Polisen" not in issue["actors"]
+        store.set_correction(passage.text_hash, "actor:Polisen", APPLIES)
+        assert store.actor_additions() == {passage.text_hash: ["Polisen"]}
+        reassemble(store)
+        assert "Polisen" in next(i for i in store.issues() if i["id"] == statement["issue_id"])["actors"]
