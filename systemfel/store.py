@@ -250,8 +250,11 @@ class Store:
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-                # one transaction: a build killed while it makes a new database leaves no half schema
-                self.conn.executescript(f"BEGIN;\n{SCHEMA}\n{RECURRING_SCHEMA}\nCOMMIT;")
+                # one transaction: a build killed while it makes a new database leaves no half schema;
+                # IMMEDIATE takes the write lock before reading the schema, so two builds starting
+                # on a new file wait for each other (a deferred BEGIN can get "database is locked"
+                # at once: each holds a read lock the other needs to give up)
+                self.conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\n{RECURRING_SCHEMA}\nCOMMIT;")
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
