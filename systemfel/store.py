@@ -248,7 +248,7 @@ class Store:
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
-                self.conn.execute("PRAGMA journal_mode = WAL")
+                self._use_wal()
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 # one transaction: a build killed while it makes a new database leaves no half schema;
                 # IMMEDIATE takes the write lock before reading the schema, so two builds starting
@@ -264,6 +264,29 @@ class Store:
                 self._check_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Kan inte öppna databasen {self.path}: {exc}. Är det en systemfel-databas?") from exc
+
+    # as long as the busy timeout: how long an opener waits for another to finish switching
+    WAL_SWITCH_WAIT_SECONDS = 30.0
+
+    def _use_wal(self) -> None:
+        """Switch the file to write-ahead logging, waiting for another opener doing the same.
+
+        SQLite answers a journal-mode change that meets another connection's lock with "database
+        is locked" at once, without its busy handler (two builds starting on a new file did so
+        about one time in ten), so the wait is ours.
+        """
+        deadline = time.monotonic() + self.WAL_SWITCH_WAIT_SECONDS
+        pause = 0.01
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                log.debug("journal mode switch waits for another connection: %s", exc)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
