@@ -88,19 +88,19 @@ class RecurringStage:
     def signature(self, embedder: Embedder) -> str:
         return fingerprint(
             embedder.name, vars(self.splitter), vars(self.grouper),
-            code_fingerprint(recurring_module, statements_module), self._actor_lists(),
+            code_fingerprint(recurring_module, statements_module), _actor_lists(self._actor_entries()),
         )  # fmt: skip
 
-    def _actor_lists(self) -> list:
-        actors = load_actor_entries([DEFAULT_ACTORS, *self.actor_files])
-        return sorted((name, sorted(entry.variants), sorted(entry.compounds)) for name, entry in actors.items())
+    def _actor_entries(self) -> dict:
+        return load_actor_entries([DEFAULT_ACTORS, *self.actor_files])
 
     def _find_actors(self, store: Store, rows: list[dict]) -> None:
         """Sets each row's "actors": the actors the statement itself names (its passage's may
         be another statement's: a county paragraph names five). A statement stored with the
         same actor lists keeps its actors, so adding a report reads only its own statements;
         the gazetteer (a spaCy pipeline) is built only when some statement is new."""
-        lists = fingerprint(self._actor_lists())
+        entries = self._actor_entries()
+        lists = fingerprint(_actor_lists(entries))
         known: dict[str, list[str]] = {}
         if store.get_meta(STATEMENT_ACTORS_KEY) == lists:
             known = {s["text_hash"]: s["actors"] for s in store.statements() if s["actors"] is not None}
@@ -114,7 +114,7 @@ class RecurringStage:
         for row in rows:
             row["actors"] = list(known[row["text_hash"]] if row["text_hash"] in known else found[row["text_hash"]])
         store.set_meta(STATEMENT_ACTORS_KEY, lists)
-        store.set_meta(ACTOR_WORDS_KEY, json.dumps(actor_names([DEFAULT_ACTORS, *self.actor_files]), ensure_ascii=False))
+        store.set_meta(ACTOR_WORDS_KEY, json.dumps(actor_names(entries), ensure_ascii=False))
 
     def _grouper_actors(self, distinct: list[dict]) -> list[frozenset[str]] | None:
         """The statements' actors for the grouper's edges; None when it does not weigh them."""
@@ -355,7 +355,7 @@ def save_issues(store: Store, rows: list[dict], keep_names: bool = False) -> Non
     numbers = {issue: n for n, issue in enumerate(sorted({r["issue_id"] for r in rows if r["issue_id"]}))}
     texts = [r["text"] for r in rows]
     stored_words = store.get_meta(ACTOR_WORDS_KEY)
-    words = json.loads(stored_words) if stored_words else actor_names([DEFAULT_ACTORS])
+    words = json.loads(stored_words) if stored_words else actor_names(load_actor_entries([DEFAULT_ACTORS]))
     added_actors = store.actor_additions()
     namer = IssueNamer(actor_words=words, place_words=place_names()).fit(texts, [numbers.get(r["issue_id"], -1) if r["issue_id"] else -1 for r in rows])
     by_issue: dict[str, list[dict]] = {}
@@ -420,10 +420,15 @@ def issue_actors(members: list[dict], passages: dict, added: dict[str, list[str]
     return [actor for actor, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def actor_names(paths) -> list[str]:
-    """The actors' names and compound heads of the actor files: a label of these alone says
+def actor_names(entries: dict) -> list[str]:
+    """The actors' names and compound heads (`load_actor_entries`): a label of these alone says
     who, not what."""
-    return [name for entry in load_actor_entries(paths).values() for name in (entry.canonical, *entry.compounds)]
+    return [name for entry in entries.values() for name in (entry.canonical, *entry.compounds)]
+
+
+def _actor_lists(entries: dict) -> list:
+    """The actor entries as plain sorted data, for fingerprints."""
+    return sorted((name, sorted(entry.variants), sorted(entry.compounds)) for name, entry in entries.items())
 
 
 def place_names() -> list[str]:

@@ -251,9 +251,8 @@ class Store:
                 self._use_wal()
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 # one transaction: a build killed while it makes a new database leaves no half schema;
-                # IMMEDIATE takes the write lock before reading the schema, so two builds starting
-                # on a new file wait for each other (a deferred BEGIN can get "database is locked"
-                # at once: each holds a read lock the other needs to give up)
+                # IMMEDIATE takes the write lock before reading the schema, so an opener whose
+                # snapshot another opener's schema made stale waits instead of being refused at once
                 self.conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\n{RECURRING_SCHEMA}\nCOMMIT;")
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -282,7 +281,8 @@ class Store:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                busy = (exc.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_BUSY  # any of SQLite's BUSY codes
+                if not busy or time.monotonic() >= deadline:
                     raise
                 log.debug("journal mode switch waits for another connection: %s", exc)
                 time.sleep(pause)
