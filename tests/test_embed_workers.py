@@ -1,6 +1,8 @@
 """Embedding in worker processes gives the single-process vectors, and a build can use it."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -73,13 +75,24 @@ def test_queries_and_small_batches_stay_in_this_process(local):
         assert parallel.name == local.name and parallel.dim == local.dim
 
 
-def test_a_killed_worker_is_reported_in_swedish_and_saved_work_is_kept(local, tmp_path):
-    """The chunks embedded before a worker died are in the cache; the rest is embedded by a rerun."""
+@pytest.mark.parametrize("pool_noticed_first", [False, True], ids=["dies-during-a-batch", "died-between-batches"])
+def test_a_killed_worker_is_reported_in_swedish_and_saved_work_is_kept(local, tmp_path, pool_noticed_first):
+    """The chunks embedded before a worker died are in the cache; the rest is embedded by a rerun.
+
+    A worker that died between two batches is known to the pool before the next batch is handed
+    out, so the pool refuses the handing out itself; that must read the same as a death mid-batch.
+    """
     items = [(f"h{i}", t + f" (fall {i})") for i, t in enumerate(TEXTS)]
     with Store(tmp_path / "s.db") as store, ParallelEmbedder(local, workers=2, chunk_size=8) as parallel:
         embed_passages_cached(store, parallel, items[:16], save_every=16)  # first part saved
-        for process in parallel._executor()._processes.values():
+        pool = parallel._executor()
+        for process in pool._processes.values():
             process.kill()
+        if pool_noticed_first:
+            deadline = time.monotonic() + 30
+            while not pool._broken and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert pool._broken, "the pool saw its workers die"
         with pytest.raises(EmbedderError, match="avslutades oväntat"):
             embed_passages_cached(store, parallel, items, save_every=16)
         assert len(store.cached_vectors(local.name, [h for h, _ in items])) >= 16

@@ -118,9 +118,10 @@ class ParallelEmbedder(Embedder):
         # at least two chunks a worker, so no worker is left alone with a big last chunk
         size = max(1, min(self.chunk_size, -(-len(texts) // (self.workers * 2))))
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-        futures: list[Future] = [self._executor().submit(_embed_in_worker, chunk) for chunk in chunks]
         parts, done = [], 0
         try:
+            # inside the try: a pool that already saw a worker die refuses the handing out itself
+            futures: list[Future] = [self._executor().submit(_embed_in_worker, chunk) for chunk in chunks]
             for chunk, future in zip(chunks, futures):
                 parts.append(l2_normalise(future.result()))
                 done += len(chunk)
