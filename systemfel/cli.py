@@ -385,7 +385,7 @@ def cmd_build(args) -> int:
         ocr=not args.no_ocr,
         ocr_lang=args.ocr_lang,
     )
-    from systemfel.models.embed.base import EmbedderError
+    from systemfel.models.embed.base import EmbedderError, EmbedWorkerDied
     from systemfel.models.labelled import LabelledExamplesError
     from systemfel.models.themes import CodebookError
     from systemfel.nlp.actors import ActorFileError
@@ -409,6 +409,10 @@ def cmd_build(args) -> int:
         close()
         print(f"systemfel: fel: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except EmbedWorkerDied as exc:  # the model works: nothing to choose, only to run again
+        close()
+        print(f"systemfel: fel: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except EmbedderError as exc:
         close()
         print(

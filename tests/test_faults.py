@@ -216,3 +216,54 @@ def test_reader_keeps_reading_while_a_build_writes(tmp_path, corpus_copy):
     assert result.returncode == 0, result.stderr[-2000:]
     assert errors == []
     assert reads > 5
+
+
+def _spawned_workers(parent: int) -> list[int]:
+    """Pids of the multiprocessing workers `parent` started (not its resource tracker)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_killed_embedding_worker_stops_the_build_in_swedish_and_a_rerun_finishes(tmp_path):
+    """A worker killed while the build embeds (as the kernel's OOM killer would) ends the build with
+    exit 1 and a Swedish message that says to run again, not to choose another model; the rerun
+    embeds only what is missing and finishes."""
+    pdf = CORPUS / "po-varmland-2021.pdf"  # 126 passages: more than one chunk, so the workers embed
+    db = tmp_path / "w.db"
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(_build_cmd(db, pdf, extra=("--workers", "2")), env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            deadline = time.monotonic() + 600
+            killed: list[int] = []
+            while not killed and proc.poll() is None and time.monotonic() < deadline:
+                if "Bäddar in" in log.read_text(errors="replace"):  # ingest's pool has ended by now
+                    killed = _spawned_workers(proc.pid)
+                    for pid in killed:
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.1)
+            code = proc.wait(timeout=600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    said = log.read_text(errors="replace")
+    assert killed, f"the build embedded with worker processes (exit {proc.returncode}): {said[-1500:]}"
+    assert code == 1, said[-2000:]
+    assert "avslutades oväntat" in said and "Kör samma kommando igen" in said
+    assert "--embedder" not in said and "Traceback" not in said
+    _assert_consistent(db)
+    with Store(db, readonly=True) as store:
+        assert [d.status for d in store.documents()] == ["ok"], "the read report is kept"
+    rerun = subprocess.run(_build_cmd(db, pdf, extra=("--workers", "2")), env=_env(), capture_output=True,
+                           text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    _assert_consistent(db)

@@ -21,6 +21,10 @@ class EmbedderError(Exception):
     """A model that cannot be loaded or used, explained in Swedish for the user."""
 
 
+class EmbedWorkerDied(EmbedderError):
+    """A worker process ended mid-build (killed, out of memory): the model is fine, a rerun goes on."""
+
+
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     """Unit-length rows as float32, so a dot product is a cosine similarity."""
     matrix = np.asarray(matrix, dtype=np.float32)

@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from systemfel.base.processes import exit_with_parent
-from systemfel.models.embed.base import Embedder, EmbedderError, EmbedProgress, l2_normalise
+from systemfel.models.embed.base import Embedder, EmbedProgress, EmbedWorkerDied, l2_normalise
 
 # Imports inside functions: `_start_worker` imports `load_embedder` from the package that imports
 # this module (a cycle at load time); it runs once per worker process.
@@ -129,7 +129,7 @@ class ParallelEmbedder(Embedder):
                     progress(done, len(texts))
         except BrokenProcessPool as exc:
             self.close()
-            raise EmbedderError(
+            raise EmbedWorkerDied(
                 f"En inbäddningsprocess avslutades oväntat (efter {done} av {len(texts)} texter i denna omgång); "
                 "det som redan bäddats in är sparat. Kör samma kommando igen för att fortsätta."
             ) from exc
