@@ -188,6 +188,13 @@ def make_parser() -> SwedishParser:
 
 
 # ------------------------------------------------------------------ helpers
+def _not_a_file(path: Path) -> str:
+    """Why `path` cannot be read as an input file, in Swedish: missing, or a folder or device."""
+    if path.exists():
+        return f"systemfel: fel: {path} är ingen vanlig fil (en mapp eller enhet); ange en fil."
+    return f"systemfel: fel: filen {path} finns inte."
+
+
 def _open_store(db: str, *, readonly: bool):
     from systemfel.store import Store
 
@@ -392,7 +399,7 @@ def cmd_build(args) -> int:
 
     for extra in [args.codebook, *args.examples, *args.actors]:
         if extra is not None and not extra.is_file():
-            print(f"systemfel: fel: filen {extra} finns inte.", file=sys.stderr)
+            print(_not_a_file(extra), file=sys.stderr)
             return EXIT_USAGE
     paths = args.paths or [DEFAULT_CORPUS]
     store = _open_store(args.db, readonly=False)
@@ -556,7 +563,7 @@ def cmd_export(args) -> int:
 def _qdpx_inputs_missing(args) -> bool:
     for path in [args.codebook, *args.actors]:
         if path is not None and not path.is_file():
-            print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
+            print(_not_a_file(path), file=sys.stderr)
             return True
     return False
 
@@ -708,7 +715,7 @@ def cmd_eval(args) -> int:
 
     for path in [args.gold, args.queries, args.codebook, args.recurrence, *args.examples]:
         if path is not None and not path.is_file():
-            print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
+            print(_not_a_file(path), file=sys.stderr)
             return EXIT_USAGE
     if args.gold is None and args.recurrence is None:
         print("systemfel: fel: ange en guldfil eller --recurrence GULD.", file=sys.stderr)
@@ -755,7 +762,7 @@ def cmd_examples(args) -> int:
     from systemfel.evaluate import GOLD_FIELDS, GoldFormatError, load_jsonl, passages_by_doc
 
     if not args.gold.is_file():
-        print(f"systemfel: fel: filen {args.gold} finns inte.", file=sys.stderr)
+        print(_not_a_file(args.gold), file=sys.stderr)
         return EXIT_USAGE
     store = _open_store(args.db, readonly=True)
     try:

@@ -184,6 +184,9 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path):
         (["documents", "--db", "finns-inte.db"], "finns inte"),
         (["eval", "finns-inte.jsonl", "--db", "x.db"], "finns inte"),
         (["app", "--db", "finns-inte.db"], "finns inte"),
+        (["eval", ".", "--db", "x.db"], "är ingen vanlig fil"),
+        (["eval", "--recurrence", "/dev/null", "--db", "x.db"], "är ingen vanlig fil"),
+        (["build", ".", "--codebook", ".", "--db", "x.db"], "är ingen vanlig fil"),
     ],
 )
 def test_wrong_use_gives_swedish_message_and_nonzero_exit(args, expected, tmp_path):
