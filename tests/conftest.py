@@ -16,6 +16,21 @@ DATA = Path(__file__).resolve().parent / "data"
 SHARED = ROOT.parent / "shared"
 
 
+
+def spawned_workers(parent: int) -> list[int]:
+    """Pids of the multiprocessing workers `parent` started (`spawn`; not its resource tracker).
+
+    A process that ends while we look is skipped, not an error."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == parent and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
     """A database built from corpus/ by the real pipeline (ingest, read, embed, themes, clusters)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from systemfel.store import Store
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, spawned_workers
 
 pytestmark = pytest.mark.slow
 
@@ -218,20 +218,6 @@ def test_reader_keeps_reading_while_a_build_writes(tmp_path, corpus_copy):
     assert reads > 5
 
 
-def _spawned_workers(parent: int) -> list[int]:
-    """Pids of the multiprocessing workers `parent` started (not its resource tracker)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue  # ended while we looked
-        if int(fields[1]) == parent and b"spawn_main" in cmdline:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
 def test_a_killed_embedding_worker_stops_the_build_in_swedish_and_a_rerun_finishes(tmp_path):
     """A worker killed while the build embeds (as the kernel's OOM killer would) ends the build with
     exit 1 and a Swedish message that says to run again, not to choose another model; the rerun
@@ -247,7 +233,7 @@ def test_a_killed_embedding_worker_stops_the_build_in_swedish_and_a_rerun_finish
             killed: list[int] = []
             while not killed and proc.poll() is None and time.monotonic() < deadline:
                 if "Bäddar in" in log.read_text(errors="replace"):  # ingest's pool has ended by now
-                    killed = _spawned_workers(proc.pid)
+                    killed = spawned_workers(proc.pid)
                     for pid in killed:
                         os.kill(pid, signal.SIGKILL)
                 time.sleep(0.1)

@@ -466,18 +466,6 @@ def test_other_numeric_options_are_checked(tmp_path, args):
     assert f"{args[-2]}: " in result.stderr and ("heltal" in result.stderr or "mellan" in result.stderr)
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -496,7 +484,7 @@ def test_worker_processes_end_with_a_killed_build(tmp_path):
     import sys
     import time
 
-    from tests.conftest import CORPUS, ROOT
+    from tests.conftest import CORPUS, ROOT, spawned_workers
     from tests.test_faults import _stored_documents
 
     corpus = tmp_path / "corpus"
@@ -512,7 +500,7 @@ def test_worker_processes_end_with_a_killed_build(tmp_path):
         limit = time.monotonic() + 120
         while len(workers) < 2 and time.monotonic() < limit and proc.poll() is None:
             time.sleep(0.2)
-            workers = [p for p in _children(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+            workers = spawned_workers(proc.pid)
         assert len(workers) >= 2, "the build started its reader processes"
         while not _stored_documents(tmp_path / "x.db") and time.monotonic() < limit + 300 and proc.poll() is None:
             time.sleep(0.2)  # the workers are past starting up: they have read a report
