@@ -188,11 +188,18 @@ def make_parser() -> SwedishParser:
 
 
 # ------------------------------------------------------------------ helpers
-def _not_a_file(path: Path) -> str:
-    """Why `path` cannot be read as an input file, in Swedish: missing, or a folder or device."""
-    if path.exists():
-        return f"systemfel: fel: {path} är ingen vanlig fil (en mapp eller enhet); ange en fil."
-    return f"systemfel: fel: filen {path} finns inte."
+def _inputs_missing(paths) -> bool:
+    """Says in Swedish why the first input file that cannot be read cannot (missing, or a folder
+    or device such as /dev/null), and whether there was one; None entries are options not given."""
+    for path in paths:
+        if path is None or path.is_file():
+            continue
+        if path.exists():
+            print(f"systemfel: fel: {path} är ingen vanlig fil (en mapp eller enhet); ange en fil.", file=sys.stderr)
+        else:
+            print(f"systemfel: fel: filen {path} finns inte.", file=sys.stderr)
+        return True
+    return False
 
 
 def _open_store(db: str, *, readonly: bool):
@@ -397,10 +404,8 @@ def cmd_build(args) -> int:
     from systemfel.models.themes import CodebookError
     from systemfel.nlp.actors import ActorFileError
 
-    for extra in [args.codebook, *args.examples, *args.actors]:
-        if extra is not None and not extra.is_file():
-            print(_not_a_file(extra), file=sys.stderr)
-            return EXIT_USAGE
+    if _inputs_missing([args.codebook, *args.examples, *args.actors]):
+        return EXIT_USAGE
     paths = args.paths or [DEFAULT_CORPUS]
     store = _open_store(args.db, readonly=False)
     update, close = _progress_bars()
@@ -560,14 +565,6 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
-def _qdpx_inputs_missing(args) -> bool:
-    for path in [args.codebook, *args.actors]:
-        if path is not None and not path.is_file():
-            print(_not_a_file(path), file=sys.stderr)
-            return True
-    return False
-
-
 def cmd_export_qdpx(args) -> int:
     from systemfel.exchange.qdpx_write import ExportError, export_qdpx
     from systemfel.models.themes import CodebookError
@@ -576,7 +573,7 @@ def cmd_export_qdpx(args) -> int:
     if args.output is None:
         print("systemfel: fel: ange projektfilen att skriva med -o PROJEKT.qdpx.", file=sys.stderr)
         return EXIT_USAGE
-    if _qdpx_inputs_missing(args):
+    if _inputs_missing([args.codebook, *args.actors]):
         return EXIT_USAGE
     store = _open_store(args.db, readonly=True)
     update, close = _progress_bars()
@@ -608,7 +605,7 @@ def cmd_import(args) -> int:
     from systemfel.models.themes import CodebookError
     from systemfel.nlp.actors import ActorFileError
 
-    if _qdpx_inputs_missing(args):
+    if _inputs_missing([args.codebook, *args.actors]):
         return EXIT_USAGE
     if not Path(args.db).is_file():
         print(f"systemfel: fel: databasen {args.db} finns inte. Kör först: systemfel build --db {args.db}", file=sys.stderr)
@@ -713,10 +710,8 @@ def cmd_eval(args) -> int:
     from systemfel.evaluate import GoldFormatError, run_evaluation
     from systemfel.pipeline import BuildOptions
 
-    for path in [args.gold, args.queries, args.codebook, args.recurrence, *args.examples]:
-        if path is not None and not path.is_file():
-            print(_not_a_file(path), file=sys.stderr)
-            return EXIT_USAGE
+    if _inputs_missing([args.gold, args.queries, args.codebook, args.recurrence, *args.examples]):
+        return EXIT_USAGE
     if args.gold is None and args.recurrence is None:
         print("systemfel: fel: ange en guldfil eller --recurrence GULD.", file=sys.stderr)
         return EXIT_USAGE
@@ -761,8 +756,7 @@ def cmd_examples(args) -> int:
     from systemfel.models.labelled import labelled_from_gold, labelled_lines
     from systemfel.evaluate import GOLD_FIELDS, GoldFormatError, load_jsonl, passages_by_doc
 
-    if not args.gold.is_file():
-        print(_not_a_file(args.gold), file=sys.stderr)
+    if _inputs_missing([args.gold]):
         return EXIT_USAGE
     store = _open_store(args.db, readonly=True)
     try:

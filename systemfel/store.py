@@ -196,6 +196,8 @@ CREATE TABLE IF NOT EXISTS issue_corrections (
 CORRECTION_FIELDS = ("kind", "theme", "level")
 CORRECTION_PREFIXES = ("actor:", "recurring:")
 APPLIES = "applies"
+# how long an opener waits for another connection's lock (SQLite's busy timeout, and our WAL switch)
+BUSY_TIMEOUT_SECONDS = 30.0
 
 ISSUE_JSON_FIELDS = ("terms", "themes", "actors", "reports", "orgs", "regions", "years")
 ISSUE_ACTIONS = ("rename", "merge", "move_out")
@@ -240,13 +242,12 @@ class Store:
             if readonly:
                 self.snapshot_only = not folder_is_writable(self.path)
                 uri = sqlite_uri(self.path, **({"immutable": "1"} if self.snapshot_only else {"mode": "ro"}))
-                self.conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+                self.conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
                 self._use_wal()
                 self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -264,9 +265,6 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Kan inte öppna databasen {self.path}: {exc}. Är det en systemfel-databas?") from exc
 
-    # as long as the busy timeout: how long an opener waits for another to finish switching
-    WAL_SWITCH_WAIT_SECONDS = 30.0
-
     def _use_wal(self) -> None:
         """Switch the file to write-ahead logging, waiting for another opener doing the same.
 
@@ -274,7 +272,7 @@ class Store:
         is locked" at once, without its busy handler (two builds starting on a new file did so
         about one time in ten), so the wait is ours.
         """
-        deadline = time.monotonic() + self.WAL_SWITCH_WAIT_SECONDS
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
         pause = 0.01
         while True:
             try:
